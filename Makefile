@@ -1,0 +1,105 @@
+# orderflow: `make deploy` brings the whole system up on the embedded emulator;
+# `make test` runs every test tier (starting and deploying what the tests need).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13: `python3.13` if it runs, else pyenv's 3.13 (installed here but not on the PATH).
+PYTHON313 ?= $(shell if python3.13 -c '' 2>/dev/null; then command -v python3.13; \
+	else PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null; fi)
+VENVS := .venvs
+DEV := $(VENVS)/dev/bin
+EMU := $(VENVS)/emulator/bin
+LAMBDA_PY := $(VENVS)/lambda-python3.13/bin
+CTL := python3 emulator/ctl.py
+
+# Where the emulator answers; credentials and region it accepts. Set AWS_ENDPOINT_URL to use an
+# emulator you already run (e.g. LocalStack in Docker): `make up` then starts nothing.
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:4566
+export AWS_ENDPOINT_URL_S3 ?= $(AWS_ENDPOINT_URL)
+export AWS_ACCESS_KEY_ID ?= test
+export AWS_SECRET_ACCESS_KEY ?= test
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_REGION ?= $(AWS_DEFAULT_REGION)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_KNOWN_BROKEN_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+CDKLOCAL := node_modules/.bin/cdklocal
+CDK_FLAGS := --require-approval never --no-notices --progress events
+
+.PHONY: help install up down status deploy bootstrap test unit infra integration lint bench clean
+
+help:
+	@echo "make deploy       install everything, start the emulator, deploy all stacks"
+	@echo "make test         lint + unit + infra + integration tests (starts what they need)"
+	@echo "make unit | infra | integration | lint    one tier"
+	@echo "make up | down | status                   the embedded emulator"
+	@echo "make bench        benchmarks (see docs/benchmarks.md)"
+
+# --- installation (each step re-runs only when its inputs change) -------------------------
+install: $(VENVS)/dev/.installed $(VENVS)/emulator/.installed $(VENVS)/lambda-python3.13/.installed node_modules/.installed
+
+$(VENVS)/%/bin/python:
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (python3.13 or pyenv 3.13.0)"; exit 1; }
+	$(PYTHON313) -m venv $(VENVS)/$*
+	$(VENVS)/$*/bin/pip install --quiet --upgrade pip
+
+$(VENVS)/dev/.installed: requirements.txt | $(VENVS)/dev/bin/python
+	$(DEV)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENVS)/emulator/.installed: emulator/requirements.txt emulator/constraints.txt emulator/hostexec/pyproject.toml | $(VENVS)/emulator/bin/python
+	$(EMU)/pip install --quiet -r emulator/requirements.txt -c emulator/constraints.txt
+	$(EMU)/pip install --quiet -e emulator/hostexec -c emulator/constraints.txt
+	@touch $@
+
+$(VENVS)/lambda-python3.13/.installed: emulator/lambda-runtime-requirements.txt | $(VENVS)/lambda-python3.13/bin/python
+	$(LAMBDA_PY)/pip install --quiet -r emulator/lambda-runtime-requirements.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# --- the emulator --------------------------------------------------------------------------
+up: $(VENVS)/emulator/.installed $(VENVS)/lambda-python3.13/.installed node_modules/.installed
+	@$(CTL) up
+
+down:
+	@$(CTL) down
+
+status:
+	@$(CTL) status
+
+# --- deployment ----------------------------------------------------------------------------
+bootstrap: install up
+	@$(CDKLOCAL) bootstrap --no-notices --quiet aws://000000000000/$(AWS_DEFAULT_REGION) >/dev/null
+
+deploy: bootstrap
+	$(CDKLOCAL) deploy --all $(CDK_FLAGS) --outputs-file outputs.json
+	@$(DEV)/python -m emulator.next_steps outputs.json
+
+# --- tests ---------------------------------------------------------------------------------
+test: lint unit infra integration
+
+lint: $(VENVS)/dev/.installed
+	$(DEV)/ruff check .
+	$(DEV)/ruff format --check .
+	$(DEV)/mypy app.py infra functions emulator bench tests
+
+unit: $(VENVS)/dev/.installed
+	$(DEV)/python -m pytest tests/unit -q -p no:cacheprovider
+
+infra: $(VENVS)/dev/.installed
+	$(DEV)/python -m pytest tests/infra -q -p no:cacheprovider
+
+# The integration suite deploys the app itself (tests/integration/conftest.py), so it needs
+# everything `make deploy` needs.
+integration: install
+	$(DEV)/python -m pytest tests/integration -q -p no:cacheprovider
+
+bench: install up
+	$(DEV)/python -m bench.lambda_invoke
+
+clean: down
+	rm -rf cdk.out outputs.json .localstack

@@ -1,0 +1,8 @@
+"""Run LocalStack Lambda execution environments as host processes, without Docker.
+
+- ``plugin``: the plux entry point LocalStack loads (``LAMBDA_RUNTIME_EXECUTOR=host``).
+- ``executor``: the ``RuntimeExecutor`` LocalStack drives (start / invoke / stop).
+- ``environment``: one execution environment: a child interpreter and its pipes.
+- ``bootstrap``: the runtime inside the child (standard library only), the counterpart of
+  the Python runtime interface client in a real Lambda sandbox.
+"""

@@ -1,0 +1,206 @@
+"""The ``RuntimeExecutor`` LocalStack drives: one instance per execution environment.
+
+LocalStack's Lambda service keeps the semantics (warm reuse, one invocation per environment at a
+time, a new environment for each concurrent invocation, keep-alive, log shipping to CloudWatch
+Logs); this class only has to start, invoke and stop a sandbox. Its sandbox is a host process
+(``environment.RuntimeProcess``) with the function's bundle and layers on its path and a
+Lambda-like Python as its interpreter, instead of a container.
+
+Configuration (environment of the LocalStack process):
+    HOSTEXEC_PYTHON3_13   interpreter for the python3.13 runtime (one variable per runtime:
+                          HOSTEXEC_PYTHON3_12, ...). It should carry what the real runtime
+                          provides (boto3) and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from localstack import config
+from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
+from localstack.services.lambda_.invocation.runtime_executor import (
+    LambdaRuntimeException,
+    RuntimeExecutor,
+)
+
+from orderflow_hostexec.environment import RuntimeProcess
+
+LOG = logging.getLogger(__name__)
+_LOCAL_ADDRESS = "127.0.0.1"
+_BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+_KEPT_LOG_CHARS = 64_000
+
+
+def interpreter_for(runtime: str | None) -> str:
+    """The interpreter configured for a Lambda runtime such as ``python3.13``."""
+    if not runtime or not runtime.startswith("python"):
+        raise LambdaRuntimeException(
+            f"The host executor runs Python runtimes only, not {runtime!r}."
+        )
+    variable = "HOSTEXEC_" + runtime.upper().replace(".", "_")
+    python = os.environ.get(variable)
+    if not python or not os.access(python, os.X_OK):
+        raise LambdaRuntimeException(
+            f"Runtime {runtime} needs an interpreter in {variable} (see emulator/README.md)."
+        )
+    return python
+
+
+class HostRuntimeExecutor(RuntimeExecutor):
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:  # noqa: A002
+        super().__init__(id=id, function_version=function_version)
+        self._process: RuntimeProcess | None = None
+        self._env: dict[str, str] = {}
+        self._pending_init_log = ""
+        self._history: deque[str] = deque()
+        self._history_chars = 0
+        self._lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def prepare_version(cls, function_version: FunctionVersion) -> None:
+        interpreter_for(function_version.config.runtime)
+        if function_version.config.code:
+            function_version.config.code.prepare_for_execution()
+        for layer in function_version.config.layers:
+            if layer.code:
+                layer.code.prepare_for_execution()
+
+    @classmethod
+    def cleanup_version(cls, function_version: FunctionVersion) -> None:
+        """LocalStack removes the unzipped code itself; nothing of ours outlives a version."""
+
+    def start(self, env_vars: dict[str, str]) -> None:
+        self._env = self._sandbox_environment(env_vars)
+        self._spawn()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._process:
+                self._process.kill()
+                self._process = None
+
+    def _spawn(self) -> None:
+        config_ = self.function_version.config
+        process = RuntimeProcess(
+            python=interpreter_for(config_.runtime),
+            env=self._env,
+            cwd=self._env["LAMBDA_TASK_ROOT"],
+        )
+        process.start(timeout_s=config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        self._process = process
+        self._pending_init_log = (
+            f"INIT_START Runtime Version: {config_.runtime}.hostexec\n{process.init_output}"
+        )
+
+    def _sandbox_environment(self, env_vars: dict[str, str]) -> dict[str, str]:
+        """What the function's process sees: Lambda's variables, its code and layers on the
+        path, and nothing of the emulator's own environment."""
+        code_dir = self._code_dir()
+        layer_dirs = [
+            str(layer.code.get_unzipped_code_location())
+            for layer in reversed(self.function_version.config.layers)  # later layers win
+            if layer.code
+        ]
+        python_path = [code_dir]
+        for layer in layer_dirs:
+            version = (self.function_version.config.runtime or "").removeprefix("python")
+            python_path += [f"{layer}/python/lib/python{version}/site-packages", f"{layer}/python"]
+        env = {key: str(value) for key, value in env_vars.items()}
+        env.update(
+            LAMBDA_TASK_ROOT=code_dir,
+            LAMBDA_RUNTIME_DIR=str(Path(__file__).parent),
+            AWS_EXECUTION_ENV=f"AWS_Lambda_{self.function_version.config.runtime}",
+            PATH=":".join([f"{layer}/bin" for layer in layer_dirs] + [_BASE_PATH]),
+            PYTHONPATH=":".join(python_path),
+            PYTHONNOUSERSITE="1",
+            LANG="en_US.UTF-8",
+            HOME="/tmp",  # noqa: S108 - as in a Lambda sandbox
+        )
+        env.setdefault("TZ", ":UTC")
+        return env
+
+    def _code_dir(self) -> str:
+        code = self.function_version.config.code
+        if code is None:
+            raise LambdaRuntimeException("Container-image functions need Docker.")
+        return str(code.get_unzipped_code_location())
+
+    # --- invocation ------------------------------------------------------------------------
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        request_id = payload["invoke-id"]
+        timeout_s = int(self.function_version.config.timeout)
+        with self._lock:
+            log = [self._pending_init_log] if self._pending_init_log else []
+            self._pending_init_log = ""
+            if self._process is None or not self._process.alive:
+                self._spawn()  # a reset sandbox: this invocation pays a new init
+                log.append(self._pending_init_log)
+                self._pending_init_log = ""
+            process = self._process
+            assert process is not None
+        request = {
+            "id": request_id,
+            "arn": payload["invoked-function-arn"],
+            "trace": payload["trace-id"],
+            "deadline_ms": int(time.time() * 1000) + timeout_s * 1000,
+            "payload": payload["payload"],
+        }
+        log.append(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n")
+        outcome = process.invoke(request, timeout_s=timeout_s)
+        log.append(outcome.output)
+        if outcome.timed_out:
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
+            log.append(f"{_utc_now()} {request_id} Task timed out after {timeout_s:.2f} seconds\n")
+        elif outcome.crashed:
+            message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {process.exit_status()}"
+            body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
+            log.append(message + "\n")
+        else:
+            body = outcome.body
+        log.append(f"END RequestId: {request_id}\n")
+        log.append(
+            f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+            f"Billed Duration: {math.ceil(outcome.duration_ms)} ms\t"
+            f"Memory Size: {self.function_version.config.memory_size} MB\t"
+            f"Max Memory Used: {outcome.max_rss_mb} MB\n"
+        )
+        logs = "".join(log)
+        self._remember(logs)
+        return InvocationResult(request_id, body, is_error=not outcome.ok, logs=logs)
+
+    # --- addresses and logs ----------------------------------------------------------------
+
+    def get_address(self) -> str:
+        return _LOCAL_ADDRESS
+
+    def get_endpoint_from_executor(self) -> str:
+        return _LOCAL_ADDRESS
+
+    def get_runtime_endpoint(self) -> str:
+        # Unused by this executor (its runtime answers over pipes), but part of the contract.
+        port = config.GATEWAY_LISTEN[0].port
+        return f"http://{_LOCAL_ADDRESS}:{port}/_localstack_lambda/{self.id}"
+
+    def get_logs(self) -> str:
+        return "".join(self._history)
+
+    def _remember(self, logs: str) -> None:
+        self._history.append(logs)
+        self._history_chars += len(logs)
+        while self._history_chars > _KEPT_LOG_CHARS and len(self._history) > 1:
+            self._history_chars -= len(self._history.popleft())
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"

@@ -1,0 +1,38 @@
+"""A function the executor tests deploy as is: it reports what its sandbox looks like."""
+
+import os
+import sys
+import time
+
+
+def handler(event, context):
+    print(f"probe invoked with {event}")
+    time.sleep(event.get("sleep", 0))
+    return {
+        "pid": os.getpid(),
+        "python": sys.version_info[:2],
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "_X_AMZN", "LAMBDA_"))},
+        "context": {
+            "aws_request_id": context.aws_request_id,
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "invoked_function_arn": context.invoked_function_arn,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+        },
+        "importable": {name: _importable(name) for name in ("boto3", "localstack", "pytest", "moto")},
+    }
+
+
+def explode(event, context):
+    raise ValueError(f"exploded on purpose: {event.get('why', 'no reason')}")
+
+
+def _importable(name):
+    try:
+        __import__(name)
+    except ImportError:
+        return False
+    return True
