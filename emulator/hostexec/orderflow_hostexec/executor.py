@@ -204,3 +204,4 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
+

@@ -1,0 +1,151 @@
+"""Batch the telemetry LocalStack's Lambda service emits per invocation.
+
+For every invocation, LocalStack 2026.3 makes two internal API calls from background threads:
+``cloudwatch:PutMetricData`` (the AWS/Lambda Invocations and Errors metrics) and
+``logs:PutLogEvents`` (the function's output). Each is a full request through its own gateway,
+in the same interpreter as the invocations, and together they cost about twice the invocation
+itself (measured: warm invoke p50 11.6 ms with them, 3.9 ms without; bench/lambda_invoke.py).
+
+Real AWS delivers both asynchronously and in batches. This hook does the same, applied at
+emulator start (entry point ``localstack.hooks.on_infra_start``):
+
+- metrics are counted in memory and published once a second, one ``PutMetricData`` per
+  account and region, with the same metric names and dimensions;
+- log items are shipped by a loop that lingers briefly and sends one ``PutLogEvents`` per log
+  stream for everything that arrived meanwhile.
+
+Nothing is dropped: counts and lines are only grouped. Both patch points are module attributes
+of the pinned ``localstack-core`` (see emulator/requirements.txt); ``apply`` fails loudly at
+start if they move.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from localstack.runtime import hooks
+
+LOG = logging.getLogger(__name__)
+METRIC_FLUSH_S = 1.0
+LOG_LINGER_S = 0.2
+_MAX_EVENTS_PER_PUT = 10_000
+
+
+class MetricBatcher:
+    """Counts AWS/Lambda metrics per (account, region, function, metric); flushes periodically."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str, str, str]] = Counter()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="lambda-metrics-batcher", daemon=True).start()
+
+    def invocation(self, function_name: str, account_id: str, region_name: str) -> None:
+        with self._lock:
+            self._counts[(account_id, region_name, function_name, "Invocations")] += 1
+
+    def error(self, function_name: str, account_id: str, region_name: str) -> None:
+        with self._lock:
+            self._counts[(account_id, region_name, function_name, "Invocations")] += 1
+            self._counts[(account_id, region_name, function_name, "Errors")] += 1
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(METRIC_FLUSH_S)
+            with self._lock:
+                counts, self._counts = self._counts, Counter()
+            if counts:
+                self._publish(counts)
+
+    @staticmethod
+    def _publish(counts: Counter[tuple[str, str, str, str]]) -> None:
+        from localstack.aws.connect import connect_to
+
+        by_target: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        now = datetime.now(UTC)
+        for (account, region, function, metric), count in counts.items():
+            by_target[(account, region)].append(
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                    "Timestamp": now,
+                    "StatisticValues": {
+                        "SampleCount": count,
+                        "Sum": count,
+                        "Minimum": 1,
+                        "Maximum": 1,
+                    },
+                }
+            )
+        for (account, region), data in by_target.items():
+            client = connect_to(aws_access_key_id=account, region_name=region).cloudwatch
+            for start in range(0, len(data), 1000):
+                try:
+                    client.put_metric_data(Namespace="AWS/Lambda", MetricData=data[start : start + 1000])
+                except Exception as exc:  # noqa: BLE001 - metrics must never break invocations
+                    LOG.info("Could not publish Lambda metrics: %s", exc)
+
+
+def batched_log_loop(self: Any, *args: Any, **kwargs: Any) -> None:
+    """A drop-in for ``LogHandler.run_log_loop`` that ships log items in batches."""
+    from localstack.aws.connect import connect_to
+    from localstack.services.lambda_.invocation.logs import QUEUE_SHUTDOWN
+    from localstack.utils.aws.client_types import ServicePrincipal
+
+    logs_client = connect_to.with_assumed_role(
+        region_name=self.region, role_arn=self.role_arn, service_principal=ServicePrincipal.lambda_
+    ).logs
+    while not self._shutdown_event.is_set():
+        items = [self.log_queue.get()]
+        deadline = time.monotonic() + LOG_LINGER_S
+        while items[-1] is not QUEUE_SHUTDOWN and (left := deadline - time.monotonic()) > 0:
+            try:
+                items.append(self.log_queue.get(timeout=left))
+            except queue.Empty:
+                break
+        streams: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for item in items:
+            if item is QUEUE_SHUTDOWN:
+                continue
+            stamp = int(time.time() * 1000)
+            streams[(item.log_group, item.log_stream)] += [
+                {"timestamp": stamp, "message": line + "\n"} for line in item.logs.split("\n") if line
+            ]
+        for (group, stream), events in streams.items():
+            for start in range(0, len(events), _MAX_EVENTS_PER_PUT):
+                _put(logs_client, group, stream, events[start : start + _MAX_EVENTS_PER_PUT])
+        if any(item is QUEUE_SHUTDOWN for item in items):
+            return
+
+
+def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    try:
+        try:
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        except logs_client.exceptions.ResourceNotFoundException:
+            try:
+                logs_client.create_log_group(logGroupName=group)
+            except logs_client.exceptions.ResourceAlreadyExistsException:
+                pass
+            logs_client.create_log_stream(logGroupName=group, logStreamName=stream)
+            logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    except Exception as exc:  # noqa: BLE001 - as LocalStack's own loop: log and keep going
+        LOG.warning("Could not store Lambda logs in %s/%s: %s", group, stream, exc)
+
+
+@hooks.on_infra_start()
+def batch_lambda_telemetry() -> None:
+    from localstack.services.lambda_.invocation import logs, version_manager
+
+    for module, name in ((version_manager, "record_cw_metric_invocation"), (version_manager, "record_cw_metric_error")):
+        if not hasattr(module, name):
+            raise RuntimeError(f"localstack moved {module.__name__}.{name}: update telemetry.py")
+    batcher = MetricBatcher()
+    version_manager.record_cw_metric_invocation = batcher.invocation
+    version_manager.record_cw_metric_error = batcher.error
+    logs.LogHandler.run_log_loop = batched_log_loop
