@@ -9,6 +9,7 @@ Everything is measured end to end from this process with boto3 (`Invoke`, Reques
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import io
 import json
@@ -81,7 +82,7 @@ def main() -> None:
     names = [create_function(lam, code) for _ in range(args.cold)]
     try:
         # A cold start is the first invoke of a function: a new execution environment.
-        cold = [timed(lambda n=name: invoke(lam, n), 1)[0] for name in names]
+        cold = [timed(functools.partial(invoke, lam, name), 1)[0] for name in names]
         warm_name = names[0]
         timed(lambda: invoke(lam, warm_name), 20)  # settle connections and caches
         warm = timed(lambda: invoke(lam, warm_name), args.warm)

@@ -29,5 +29,7 @@ def table(rows: list[tuple[str, dict[str, float]]], unit: str = "ms") -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for name, s in rows:
-        lines.append(f"| {name} | {s['n']:.0f} | {s['p50']:.2f} | {s['p95']:.2f} | {s['min']:.2f} |")
+        lines.append(
+            f"| {name} | {s['n']:.0f} | {s['p50']:.2f} | {s['p95']:.2f} | {s['min']:.2f} |"
+        )
     return "\n".join(lines)

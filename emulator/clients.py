@@ -27,7 +27,7 @@ def session() -> Session:
     host = endpoint().split("://", 1)[-1]
     return Session(
         aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - the emulator's well-known credentials
+        aws_secret_access_key="test",
         region_name=REGION,
         localstack_host=host,
     )

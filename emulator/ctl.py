@@ -10,6 +10,7 @@ logs live under ``.localstack/`` (git-ignored). If something already answers at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -94,9 +95,13 @@ def _build_noop_agent(jar: Path, java_home: Path) -> None:
     javac = java_home / "bin" / "javac"
     build = STATE / "build" / "agent"
     build.mkdir(parents=True, exist_ok=True)
-    subprocess.run([str(javac if javac.exists() else "javac"), "-d", str(build), str(AGENT_SOURCE)], check=True)
+    subprocess.run(
+        [str(javac if javac.exists() else "javac"), "-d", str(build), str(AGENT_SOURCE)], check=True
+    )
     with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nPremain-Class: NoopAgent\n\n")
+        archive.writestr(
+            "META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nPremain-Class: NoopAgent\n\n"
+        )
         archive.write(build / "NoopAgent.class", "NoopAgent.class")
 
 
@@ -117,6 +122,9 @@ def emulator_environment() -> dict[str, str]:
         SKIP_SSL_CERT_DOWNLOAD="1",
         DNS_ADDRESS="0",  # its DNS server cannot start offline; it is not needed
         DISABLE_EVENTS="1",  # no analytics calls home
+        # This sandbox looks like a container to LocalStack, which would then ignore
+        # FILESYSTEM_ROOT and use /var/lib/localstack: it is a host-mode run, say so.
+        OVERRIDE_IN_DOCKER="0",
         FILESYSTEM_ROOT=str(FS_ROOT),
         LAMBDA_RUNTIME_EXECUTOR="host",
         HOSTEXEC_PYTHON3_13=str(LAMBDA_PYTHON),
@@ -128,7 +136,10 @@ def emulator_environment() -> dict[str, str]:
 def up() -> None:
     if health():
         pid = our_pid()
-        print(f"emulator already running at {endpoint()}" + (f" (pid {pid})" if pid else " (external)"))
+        print(
+            f"emulator already running at {endpoint()}"
+            + (f" (pid {pid})" if pid else " (external)")
+        )
         return
     if our_pid():  # started but not healthy yet, or wedged: start over
         down()
@@ -138,7 +149,7 @@ def up() -> None:
     provision()
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
     with LOG_FILE.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603
+        proc = subprocess.Popen(
             [str(EMULATOR_PYTHON), "-m", "localstack.runtime.main"],
             cwd=STATE,
             env=emulator_environment(),
@@ -178,10 +189,8 @@ def _descendants(pid: int) -> list[int]:
 
 def _signal_all(pids: list[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def down() -> None:
@@ -201,14 +210,14 @@ def down() -> None:
     _signal_all(survivors, signal.SIGKILL)
     _reap(pid)
     PID_FILE.unlink(missing_ok=True)
-    print(f"emulator stopped (pid {pid}" + (f", {len(survivors)} killed" if survivors else "") + ")")
+    print(
+        f"emulator stopped (pid {pid}" + (f", {len(survivors)} killed" if survivors else "") + ")"
+    )
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def status() -> int:
@@ -218,7 +227,9 @@ def status() -> int:
         print(f"emulator: not running at {endpoint()}")
         return 1
     print(f"emulator: running at {endpoint()}")
-    print(f"  started by:  {'this checkout, pid ' + str(pid) if pid else 'someone else (external)'}")
+    print(
+        f"  started by:  {'this checkout, pid ' + str(pid) if pid else 'someone else (external)'}"
+    )
     print(f"  version:     {info.get('version', '?')} ({info.get('edition', '?')})")
     if pid:
         print(f"  log file:    {LOG_FILE}")

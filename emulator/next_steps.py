@@ -28,7 +28,7 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
         lines += [
             "Call the API:",
             f"  curl -s {local_api_url(api_id)}/items -H 'content-type: application/json' "
-            "-d '{\"name\": \"first\"}'",
+            '-d \'{"name": "first"}\'',
             "",
         ]
     if outputs.get("BusName"):
@@ -37,7 +37,10 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
             f"  aws --endpoint-url {endpoint()} events put-events --entries file://events/ping-sent.json",
             "",
         ]
-    lines += ["Follow a function's logs:", f"  aws --endpoint-url {endpoint()} logs tail /aws/lambda/<name> --follow"]
+    lines += [
+        "Follow a function's logs:",
+        f"  aws --endpoint-url {endpoint()} logs tail /aws/lambda/<name> --follow",
+    ]
     return lines
 
 

@@ -11,7 +11,9 @@ from emulator.clients import client
 from tests.integration.support import eventually, invoke
 
 
-def test_handler_gets_context_and_lambda_environment(lambda_client: Any, make_function: Any) -> None:
+def test_handler_gets_context_and_lambda_environment(
+    lambda_client: Any, make_function: Any
+) -> None:
     # Given a deployed function with a 3 s timeout and 256 MB
     name = make_function(timeout=3, memory=256)
 
@@ -46,7 +48,12 @@ def test_function_sees_the_runtime_not_the_emulator(lambda_client: Any, make_fun
     _, body = invoke(lambda_client, name)
 
     # Then it can import what the Python runtime provides, and nothing of the emulator's or tests'
-    assert body["importable"] == {"boto3": True, "localstack": False, "pytest": False, "moto": False}
+    assert body["importable"] == {
+        "boto3": True,
+        "localstack": False,
+        "pytest": False,
+        "moto": False,
+    }
 
 
 def test_trace_id_is_new_for_each_invocation(lambda_client: Any, make_function: Any) -> None:
@@ -156,7 +163,11 @@ def test_output_reaches_cloudwatch_logs(lambda_client: Any, make_function: Any) 
             return ""
         return "".join(e["message"] for e in events)
 
-    text = eventually(lambda: (m := messages()) and "find-me-42" in m and m)
+    def found() -> str | None:
+        text = messages()
+        return text if "find-me-42" in text else None
+
+    text = eventually(found)
     assert f"START RequestId: {request_id}" in text
     assert f"REPORT RequestId: {request_id}" in text
     assert json.dumps({"marker": "find-me-42"}).replace('"', "'") in text

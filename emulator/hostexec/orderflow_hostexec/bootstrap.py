@@ -60,7 +60,11 @@ class Fault(Exception):
         self.stack = stack or []
 
     def as_error(self) -> dict[str, Any]:
-        return {"errorMessage": self.message, "errorType": self.error_type, "stackTrace": self.stack}
+        return {
+            "errorMessage": self.message,
+            "errorType": self.error_type,
+            "stackTrace": self.stack,
+        }
 
 
 def _stack_of(exc: BaseException) -> list[str]:
@@ -84,19 +88,37 @@ def load_handler(spec: str) -> Handler:
     as the real runtime does, so every invoke reports it and the environment keeps serving."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name:
-        return _raising(Fault("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"))
+        return _raising(
+            Fault(
+                "Runtime.MalformedHandlerName",
+                f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)",
+            )
+        )
     module_name = module_name.replace("/", ".")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        return _raising(Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"))
+        return _raising(
+            Fault("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}")
+        )
     except SyntaxError as exc:
-        return _raising(Fault("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", _stack_of(exc)))
-    except Exception as exc:  # noqa: BLE001 - an init error of any type is reported as such
+        return _raising(
+            Fault(
+                "Runtime.UserCodeSyntaxError",
+                f"Syntax error in module '{module_name}': {exc}",
+                _stack_of(exc),
+            )
+        )
+    except Exception as exc:
         return _raising(Fault(type(exc).__name__, str(exc), _stack_of(exc)))
     handler = getattr(module, function_name, None)
     if handler is None:
-        return _raising(Fault("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'"))
+        return _raising(
+            Fault(
+                "Runtime.HandlerNotFound",
+                f"Handler '{function_name}' missing on module '{module_name}'",
+            )
+        )
     return handler
 
 
@@ -111,7 +133,11 @@ def _raising(fault: Fault) -> Handler:
 
 def _log_error(error_type: str, message: str, stack: list[str]) -> None:
     trace = "".join(stack)
-    print(f"[ERROR] {error_type}: {message}" + (f"\nTraceback (most recent call last):\n{trace}" if trace else ""), file=sys.stderr)
+    print(
+        f"[ERROR] {error_type}: {message}"
+        + (f"\nTraceback (most recent call last):\n{trace}" if trace else ""),
+        file=sys.stderr,
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -127,7 +153,7 @@ def invoke(handler: Handler, request: dict[str, Any]) -> dict[str, Any]:
         result = handler(json.loads(request["payload"] or "{}"), context)
     except Fault as fault:
         error = fault.as_error()
-    except Exception as exc:  # noqa: BLE001 - any unhandled user exception becomes an error result
+    except Exception as exc:
         error = _user_error(exc)
     else:
         try:

@@ -10,6 +10,7 @@ Lambda resets a sandbox after a timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -67,7 +68,7 @@ class RuntimeProcess:
         env = dict(self._env, _HOSTEXEC_REQUEST_FD=str(req_r), _HOSTEXEC_RESPONSE_FD=str(resp_w))
         started = time.perf_counter()
         try:
-            self._proc = subprocess.Popen(  # noqa: S603 - a fixed interpreter and our own script
+            self._proc = subprocess.Popen(
                 [self._python, "-u", str(BOOTSTRAP)],
                 env=env,
                 cwd=self._cwd,
@@ -112,16 +113,12 @@ class RuntimeProcess:
         if self._proc is None:
             return
         if self._proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._proc.wait()
         for fd in (self._req_w, self._resp_r, self._log_r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._proc = None
 
     def _await_frame(self, deadline: float) -> tuple[dict | None, str, bool]:

@@ -54,7 +54,7 @@ def interpreter_for(runtime: str | None) -> str:
 
 
 class HostRuntimeExecutor(RuntimeExecutor):
-    def __init__(self, id: str, function_version: FunctionVersion) -> None:  # noqa: A002
+    def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
         self._process: RuntimeProcess | None = None
         self._env: dict[str, str] = {}
@@ -123,7 +123,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             PYTHONPATH=":".join(python_path),
             PYTHONNOUSERSITE="1",
             LANG="en_US.UTF-8",
-            HOME="/tmp",  # noqa: S108 - as in a Lambda sandbox
+            HOME="/tmp",
         )
         env.setdefault("TZ", ":UTC")
         return env
@@ -163,7 +163,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
             body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
             log.append(f"{_utc_now()} {request_id} Task timed out after {timeout_s:.2f} seconds\n")
         elif outcome.crashed:
-            message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {process.exit_status()}"
+            status = process.exit_status()
+            message = (
+                f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"
+            )
             body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
             log.append(message + "\n")
         else:
@@ -204,4 +207,3 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
 def _utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
-

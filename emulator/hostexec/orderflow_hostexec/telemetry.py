@@ -21,6 +21,7 @@ start if they move.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -86,8 +87,10 @@ class MetricBatcher:
             client = connect_to(aws_access_key_id=account, region_name=region).cloudwatch
             for start in range(0, len(data), 1000):
                 try:
-                    client.put_metric_data(Namespace="AWS/Lambda", MetricData=data[start : start + 1000])
-                except Exception as exc:  # noqa: BLE001 - metrics must never break invocations
+                    client.put_metric_data(
+                        Namespace="AWS/Lambda", MetricData=data[start : start + 1000]
+                    )
+                except Exception as exc:
                     LOG.info("Could not publish Lambda metrics: %s", exc)
 
 
@@ -114,7 +117,9 @@ def batched_log_loop(self: Any, *args: Any, **kwargs: Any) -> None:
                 continue
             stamp = int(time.time() * 1000)
             streams[(item.log_group, item.log_stream)] += [
-                {"timestamp": stamp, "message": line + "\n"} for line in item.logs.split("\n") if line
+                {"timestamp": stamp, "message": line + "\n"}
+                for line in item.logs.split("\n")
+                if line
             ]
         for (group, stream), events in streams.items():
             for start in range(0, len(events), _MAX_EVENTS_PER_PUT):
@@ -128,13 +133,11 @@ def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]
         try:
             logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         except logs_client.exceptions.ResourceNotFoundException:
-            try:
+            with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
                 logs_client.create_log_group(logGroupName=group)
-            except logs_client.exceptions.ResourceAlreadyExistsException:
-                pass
             logs_client.create_log_stream(logGroupName=group, logStreamName=stream)
             logs_client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-    except Exception as exc:  # noqa: BLE001 - as LocalStack's own loop: log and keep going
+    except Exception as exc:
         LOG.warning("Could not store Lambda logs in %s/%s: %s", group, stream, exc)
 
 
@@ -142,10 +145,28 @@ def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]
 def batch_lambda_telemetry() -> None:
     from localstack.services.lambda_.invocation import logs, version_manager
 
-    for module, name in ((version_manager, "record_cw_metric_invocation"), (version_manager, "record_cw_metric_error")):
+    for module, name in (
+        (version_manager, "record_cw_metric_invocation"),
+        (version_manager, "record_cw_metric_error"),
+    ):
         if not hasattr(module, name):
             raise RuntimeError(f"localstack moved {module.__name__}.{name}: update telemetry.py")
+    _honour_custom_log_groups()
     batcher = MetricBatcher()
     version_manager.record_cw_metric_invocation = batcher.invocation
     version_manager.record_cw_metric_error = batcher.error
     logs.LogHandler.run_log_loop = batched_log_loop
+
+
+def _honour_custom_log_groups() -> None:
+    """Lambda writes to ``LoggingConfig.LogGroup`` when a function names one (CDK does, for a
+    log group with a retention); LocalStack 2026.3 always uses ``/aws/lambda/<name>``."""
+    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+
+    default = ExecutionEnvironment.get_log_group_name
+
+    def get_log_group_name(self: Any) -> str:
+        configured = (self.function_version.config.logging_config or {}).get("LogGroup")
+        return configured or default(self)
+
+    ExecutionEnvironment.get_log_group_name = get_log_group_name

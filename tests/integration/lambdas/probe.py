@@ -11,7 +11,9 @@ def handler(event, context):
     return {
         "pid": os.getpid(),
         "python": sys.version_info[:2],
-        "env": {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "_X_AMZN", "LAMBDA_"))},
+        "env": {
+            k: v for k, v in os.environ.items() if k.startswith(("AWS_", "_X_AMZN", "LAMBDA_"))
+        },
         "context": {
             "aws_request_id": context.aws_request_id,
             "function_name": context.function_name,
@@ -22,7 +24,9 @@ def handler(event, context):
             "log_stream_name": context.log_stream_name,
             "remaining_ms": context.get_remaining_time_in_millis(),
         },
-        "importable": {name: _importable(name) for name in ("boto3", "localstack", "pytest", "moto")},
+        "importable": {
+            name: _importable(name) for name in ("boto3", "localstack", "pytest", "moto")
+        },
     }
 
 

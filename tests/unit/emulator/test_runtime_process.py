@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from orderflow_hostexec.environment import RuntimeProcess
 
-HANDLERS = '''
+HANDLERS = """
 import os, sys, time
 
 def ok(event, context):
@@ -29,7 +30,7 @@ def crash(event, context):
 
 def unserializable(event, context):
     return object()
-'''
+"""
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Code shared by every service, bundled next to each service's own package."""

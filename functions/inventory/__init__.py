@@ -1,0 +1,1 @@
+"""Inventory service: product catalogue, stock and per-order reservations."""

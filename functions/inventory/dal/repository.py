@@ -1,0 +1,224 @@
+"""Products table access: stock, reservations and the catalogue.
+
+Items (every key is a string):
+  product      pk=SKU#<sku>            sk=PRODUCT      name, price, available, reserved, sold
+  reservation  pk=RESERVATION#<order>  sk=RESERVATION  orderId, status, lines, createdAt, updatedAt
+
+Stock never goes below zero because every decrement is a conditional update
+(`available >= :quantity`) inside the same transaction as the reservation item: DynamoDB
+applies all of it or none of it, whatever the concurrency. No lock is taken anywhere.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, ReservationReleased
+from inventory.logic.reservations import is_live, merge_lines
+from inventory.models import Product, Reservation, ReservationStatus
+from shared_kernel import aws
+from shared_kernel.dynamodb import cancellation_codes
+from shared_kernel.models import OrderLine
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+PRODUCT_SK = "PRODUCT"
+RESERVATION_SK = "RESERVATION"
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def product_key(sku: str) -> dict[str, str]:
+    return {"pk": f"SKU#{sku}", "sk": PRODUCT_SK}
+
+
+def reservation_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"RESERVATION#{order_id}", "sk": RESERVATION_SK}
+
+
+class InventoryRepository:
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        resource = dynamodb or aws.dynamodb()
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+        self._client = resource.meta.client
+
+    # -- reservations -------------------------------------------------------------------
+
+    def get_reservation(self, order_id: str) -> Reservation | None:
+        item = self._table.get_item(Key=reservation_key(order_id), ConsistentRead=True).get("Item")
+        return None if item is None else Reservation.model_validate(item)
+
+    def reserve(self, order_id: str, items: Iterable[OrderLine]) -> Reservation:
+        """Reserve every line or none; a repeated call returns the first reservation.
+
+        Raises OutOfStock (naming the first SKU short of stock, or unknown) and InventoryBusy
+        when DynamoDB cancelled the transaction for a conflicting concurrent write.
+        """
+        existing = self.get_reservation(order_id)
+        if existing is not None:
+            return existing
+        lines = merge_lines(items)
+        now = _now()
+        reservation = Reservation(
+            order_id=order_id,
+            status=ReservationStatus.RESERVED,
+            lines=lines,
+            created_at=now,
+            updated_at=now,
+        )
+        actions: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": {**reservation_key(order_id), **_reservation_attributes(reservation)},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        actions += [self._move_stock(line, "available", "reserved") for line in lines]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes is None:
+                raise
+            if codes[0] == CONDITION_FAILED:  # a concurrent call of the same order won
+                winner = self.get_reservation(order_id)
+                if winner is not None:
+                    return winner
+            for line, code in zip(lines, codes[1:], strict=False):
+                if code == CONDITION_FAILED:
+                    raise OutOfStock(line.sku) from exc
+            raise InventoryBusy(f"reservation of {order_id} cancelled: {codes}") from exc
+        return reservation
+
+    def release(self, order_id: str) -> Reservation | None:
+        """Give a live reservation's stock back; no-op when missing, released or committed."""
+        return self._settle(order_id, ReservationStatus.RELEASED, "reserved", "available")
+
+    def commit(self, order_id: str) -> Reservation:
+        """Turn a live reservation into sold stock; no-op when already committed."""
+        reservation = self.get_reservation(order_id)
+        if reservation is None:
+            raise ReservationNotFound(order_id)
+        if reservation.status is ReservationStatus.RELEASED:
+            raise ReservationReleased(order_id)
+        settled = self._settle(order_id, ReservationStatus.COMMITTED, "reserved", "sold")
+        if settled is None:  # pragma: no cover - it existed a moment ago and is never deleted
+            raise ReservationNotFound(order_id)
+        if settled.status is ReservationStatus.RELEASED:
+            raise ReservationReleased(order_id)
+        return settled
+
+    def _settle(
+        self, order_id: str, target: ReservationStatus, source_field: str, target_field: str
+    ) -> Reservation | None:
+        reservation = self.get_reservation(order_id)
+        if reservation is None or not is_live(reservation.status):
+            return reservation
+        now = _now()
+        actions: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": reservation_key(order_id),
+                    "UpdateExpression": "SET #status = :target, updatedAt = :now",
+                    "ConditionExpression": "#status = :reserved",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":target": target.value,
+                        ":reserved": ReservationStatus.RESERVED.value,
+                        ":now": now.isoformat(),
+                    },
+                }
+            }
+        ]
+        actions += [
+            self._move_stock(line, source_field, target_field) for line in reservation.lines
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes is None:
+                raise
+            if codes[0] == CONDITION_FAILED:  # settled concurrently: report what won
+                return self.get_reservation(order_id)
+            raise InventoryBusy(f"settling reservation of {order_id} cancelled: {codes}") from exc
+        return reservation.model_copy(update={"status": target, "updated_at": now})
+
+    def _move_stock(self, line: OrderLine, source_field: str, target_field: str) -> dict[str, Any]:
+        """Move `line.quantity` units from one counter to another, never below zero."""
+        return {
+            "Update": {
+                "TableName": self._table_name,
+                "Key": product_key(line.sku),
+                "UpdateExpression": (
+                    "SET #source = #source - :quantity, "
+                    "#target = if_not_exists(#target, :zero) + :quantity"
+                ),
+                "ConditionExpression": "attribute_exists(pk) AND #source >= :quantity",
+                "ExpressionAttributeNames": {"#source": source_field, "#target": target_field},
+                "ExpressionAttributeValues": {":quantity": line.quantity, ":zero": 0},
+            }
+        }
+
+    # -- catalogue ----------------------------------------------------------------------
+
+    def get_product(self, sku: str) -> Product | None:
+        item = self._table.get_item(Key=product_key(sku), ConsistentRead=True).get("Item")
+        return None if item is None else Product.model_validate(item)
+
+    def list_products(self) -> list[Product]:
+        products: list[Product] = []
+        scan_kwargs: dict[str, Any] = {
+            "FilterExpression": "sk = :product",
+            "ExpressionAttributeValues": {":product": PRODUCT_SK},
+        }
+        while True:
+            page = self._table.scan(**scan_kwargs)
+            products += [Product.model_validate(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return sorted(products, key=lambda product: product.sku)
+            scan_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put_product(self, product: Product, *, overwrite: bool) -> bool:
+        """Insert a product. An existing one keeps its stock counters unless `overwrite`; its
+        name and price are refreshed. Returns True when the product was inserted/overwritten."""
+        attributes = product.model_dump(mode="python")
+        if overwrite:
+            self._table.put_item(Item={**product_key(product.sku), **attributes})
+            return True
+        try:
+            self._table.put_item(
+                Item={**product_key(product.sku), **attributes},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        self._table.update_item(
+            Key=product_key(product.sku),
+            UpdateExpression="SET #name = :name, price = :price",
+            ExpressionAttributeNames={"#name": "name"},
+            ExpressionAttributeValues={":name": product.name, ":price": product.price},
+        )
+        return False
+
+
+def _reservation_attributes(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "orderId": reservation.order_id,
+        "status": reservation.status.value,
+        "lines": [line.model_dump(by_alias=True) for line in reservation.lines],
+        "createdAt": reservation.created_at.isoformat(),
+        "updatedAt": reservation.updated_at.isoformat(),
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,60 @@
+"""Events emitted by the inventory service (source `orderflow.inventory`).
+
+| type                        | when                                                    |
+|-----------------------------|---------------------------------------------------------|
+| InventoryReserved           | the order's lines are reserved (also on a replay)       |
+| InventoryReservationFailed  | a line could not be reserved (out of stock / unknown)   |
+| InventoryReleased           | a compensation gave the reserved stock back              |
+
+Inventory consumes no bus events: its steps are invoked by the order saga.
+"""
+
+from shared_kernel.cloudevents import CloudEvent, new_event
+from shared_kernel.models import CamelModel, OrderLine, StepInput
+
+SOURCE = "orderflow.inventory"
+INVENTORY_RESERVED = "InventoryReserved"
+INVENTORY_RESERVATION_FAILED = "InventoryReservationFailed"
+INVENTORY_RELEASED = "InventoryReleased"
+
+
+class InventoryReservedData(CamelModel):
+    order_id: str
+    lines: list[OrderLine]
+
+
+class InventoryReservationFailedData(CamelModel):
+    order_id: str
+    reason: str
+    sku: str
+
+
+class InventoryReleasedData(CamelModel):
+    order_id: str
+    lines: list[OrderLine]
+
+
+def _event(step: StepInput, type: str, data: CamelModel) -> CloudEvent:
+    return new_event(
+        type=type,
+        source=SOURCE,
+        subject=step.order_id,
+        data=data.to_wire(),
+        correlation_id=step.correlation_id,
+        causation_id=step.causation_id,
+    )
+
+
+def inventory_reserved(step: StepInput, lines: list[OrderLine]) -> CloudEvent:
+    data = InventoryReservedData(order_id=step.order_id, lines=lines)
+    return _event(step, INVENTORY_RESERVED, data)
+
+
+def inventory_reservation_failed(step: StepInput, reason: str, sku: str) -> CloudEvent:
+    data = InventoryReservationFailedData(order_id=step.order_id, reason=reason, sku=sku)
+    return _event(step, INVENTORY_RESERVATION_FAILED, data)
+
+
+def inventory_released(step: StepInput, lines: list[OrderLine]) -> CloudEvent:
+    data = InventoryReleasedData(order_id=step.order_id, lines=lines)
+    return _event(step, INVENTORY_RELEASED, data)

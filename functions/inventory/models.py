@@ -1,0 +1,53 @@
+"""Inventory's domain and I/O models."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared_kernel.models import CamelModel, OrderLine, StepInput
+
+
+class Product(CamelModel):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1)
+    price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
+    available: int = Field(ge=0)
+    reserved: int = Field(default=0, ge=0)
+    sold: int = Field(default=0, ge=0)
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "RESERVED"
+    RELEASED = "RELEASED"
+    COMMITTED = "COMMITTED"
+
+
+class Reservation(CamelModel):
+    order_id: str
+    status: ReservationStatus
+    lines: list[OrderLine]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReserveInventoryInput(StepInput):
+    items: list[OrderLine] = Field(min_length=1, max_length=25)
+
+
+class ReservationOutput(CamelModel):
+    """What the reserve / release / commit steps return to the state machine."""
+
+    order_id: str
+    status: ReservationStatus | None  # None: there was no reservation to release
+    lines: list[OrderLine] = Field(default_factory=list)
+
+
+class ProductView(CamelModel):
+    """A product as listed by GET /products."""
+
+    sku: str
+    name: str
+    price: Decimal
+    available: int

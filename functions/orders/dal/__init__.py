@@ -1,0 +1,40 @@
+"""Orders data access, and the per-execution-environment instances handlers use."""
+
+from functools import cache
+
+from orders.dal.catalog import ProductCatalog
+from orders.dal.repository import OrdersRepository
+from orders.settings import get_settings
+from shared_kernel import aws
+from shared_kernel.publisher import EventPublisher
+
+
+@cache
+def get_repository() -> OrdersRepository:
+    return OrdersRepository(get_settings().orders_table)
+
+
+@cache
+def get_catalog() -> ProductCatalog:
+    return ProductCatalog(get_settings().products_table)
+
+
+@cache
+def get_publisher() -> EventPublisher:
+    return EventPublisher(aws.eventbridge(), get_settings().event_bus_name)
+
+
+def reset() -> None:
+    """Forget cached settings and clients (tests change the environment between cases)."""
+    for factory in (get_settings, get_repository, get_catalog, get_publisher):
+        factory.cache_clear()
+
+
+__all__ = [
+    "OrdersRepository",
+    "ProductCatalog",
+    "get_catalog",
+    "get_publisher",
+    "get_repository",
+    "reset",
+]

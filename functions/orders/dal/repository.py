@@ -1,0 +1,257 @@
+"""Orders table access (single table, stream NEW_AND_OLD_IMAGES for the outbox relay).
+
+Items (every key is a string):
+  order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order)
+  view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total, reason
+  history  pk=ORDER#<orderId>   sk=EVENT#<time>#<eventId>     one per event about the order
+  outbox   pk=OUTBOX#<eventId>  sk=OUTBOX                     status PENDING|SENT, event (CloudEvent
+                                                              JSON), eventType, orderId, attempts,
+                                                              lastError, createdAt, sentAt
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from orders.errors import OrderNotFound
+from orders.logic.projection import ViewChange, history_time
+from orders.models import Order, OrderStatus
+from shared_kernel import aws
+from shared_kernel.cloudevents import CloudEvent
+from shared_kernel.dynamodb import cancellation_codes, is_condition_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+ORDER_SK = "ORDER"
+VIEW_SK = "VIEW"
+OUTBOX_SK = "OUTBOX"
+OUTBOX_PENDING = "PENDING"
+OUTBOX_SENT = "SENT"
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def order_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"ORDER#{order_id}", "sk": ORDER_SK}
+
+
+def view_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"ORDER#{order_id}", "sk": VIEW_SK}
+
+
+def outbox_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"OUTBOX#{event_id}", "sk": OUTBOX_SK}
+
+
+class OrdersRepository:
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        resource = dynamodb or aws.dynamodb()
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+        self._client = resource.meta.client
+
+    # -- write model --------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Order | None:
+        item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
+        return None if item is None else Order.model_validate(item)
+
+    def create_order(self, order: Order, placed: CloudEvent) -> None:
+        """The order and its OrderPlaced outbox item, in one transaction."""
+        actions: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": _order_item(order),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            self._outbox_put(placed),
+        ]
+        self._client.transact_write_items(TransactItems=actions)
+
+    def record_order(self, order: Order) -> Order:
+        """Create the order unless it exists (e.g. placed through the API); returns the stored
+        one. No outbox item: the event that carries the order is already on the bus."""
+        try:
+            self._table.put_item(
+                Item=_order_item(order), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            existing = self.get_order(order.order_id)
+            if existing is None:  # pragma: no cover - orders are never deleted
+                raise
+            return existing
+        return order
+
+    def settle_order(
+        self, order: Order, target: OrderStatus, reason: str | None, outcome: CloudEvent
+    ) -> Order | None:
+        """PENDING -> `target` together with the outcome's outbox item, in one transaction.
+
+        Returns the settled order, or None when the order was no longer PENDING (a concurrent
+        step settled it first; the caller re-reads and decides).
+        """
+        now = datetime.now(UTC)
+        names = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":target": target.value,
+            ":pending": OrderStatus.PENDING.value,
+            ":now": now.isoformat(),
+        }
+        update = "SET #status = :target, updatedAt = :now"
+        if reason is not None:
+            update += ", reason = :reason"
+            values[":reason"] = reason
+        actions: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self._table_name,
+                    "Key": order_key(order.order_id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#status = :pending",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            },
+            self._outbox_put(outcome),
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            codes = cancellation_codes(exc)
+            if codes and codes[0] == CONDITION_FAILED:
+                return None
+            raise
+        return order.model_copy(update={"status": target, "reason": reason, "updated_at": now})
+
+    # -- outbox -------------------------------------------------------------------------
+
+    def _outbox_put(self, event: CloudEvent) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table_name,
+                "Item": {
+                    **outbox_key(event.id),
+                    "status": OUTBOX_PENDING,
+                    "event": event.to_json(),
+                    "eventType": event.type,
+                    "orderId": event.subject,
+                    "attempts": 0,
+                    "createdAt": datetime.now(UTC).isoformat(),
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def get_outbox(self, event_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key=outbox_key(event_id), ConsistentRead=True).get("Item")
+
+    def mark_outbox_sent(self, event_id: str) -> bool:
+        """PENDING -> SENT; False when it was not PENDING any more (sent concurrently)."""
+        try:
+            self._table.update_item(
+                Key=outbox_key(event_id),
+                UpdateExpression="SET #status = :sent, sentAt = :now",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":sent": OUTBOX_SENT,
+                    ":pending": OUTBOX_PENDING,
+                    ":now": datetime.now(UTC).isoformat(),
+                },
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def record_outbox_failure(self, event_id: str, error: str) -> None:
+        """Count a failed relay attempt and keep its error, so a stuck item is visible."""
+        try:
+            self._table.update_item(
+                Key=outbox_key(event_id),
+                UpdateExpression=("SET lastError = :error, lastAttemptAt = :now ADD attempts :one"),
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":error": error[:1000],
+                    ":now": datetime.now(UTC).isoformat(),
+                    ":one": 1,
+                    ":pending": OUTBOX_PENDING,
+                },
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    # -- read model ---------------------------------------------------------------------
+
+    def append_history(self, event: CloudEvent, entry: dict[str, Any]) -> bool:
+        """Add the event to its order's history; False if it was already there."""
+        try:
+            self._table.put_item(
+                Item={
+                    "pk": f"ORDER#{event.subject}",
+                    "sk": f"EVENT#{history_time(event)}#{event.id}",
+                    **entry,
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def apply_view_change(self, order_id: str, change: ViewChange) -> None:
+        if not change.always and not change.if_absent:
+            return
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":now": datetime.now(UTC).isoformat()}
+        assignments = ["updatedAt = :now"]
+        for index, (name, value) in enumerate(change.always.items()):
+            names[f"#a{index}"] = name
+            values[f":a{index}"] = value
+            assignments.append(f"#a{index} = :a{index}")
+        for index, (name, value) in enumerate(change.if_absent.items()):
+            names[f"#i{index}"] = name
+            values[f":i{index}"] = value
+            assignments.append(f"#i{index} = if_not_exists(#i{index}, :i{index})")
+        self._table.update_item(
+            Key=view_key(order_id),
+            UpdateExpression="SET " + ", ".join(assignments),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def order_items(self, order_id: str) -> Iterator[dict[str, Any]]:
+        """Every item of the order's partition: order, view and history, in sort-key order."""
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
+        }
+        while True:
+            page = self._table.query(**query)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def require_order(self, order_id: str) -> Order:
+        order = self.get_order(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+
+def _order_item(order: Order) -> dict[str, Any]:
+    item = order.model_dump(mode="json", by_alias=True, exclude_none=True)
+    item["total"] = order.total
+    item["items"] = [line.model_dump(by_alias=True) for line in order.items]
+    return {**order_key(order.order_id), **item}

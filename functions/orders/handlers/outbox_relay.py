@@ -1,0 +1,61 @@
+"""Transactional outbox relay: publishes PENDING outbox items from the orders table's stream.
+
+Trigger: DynamoDB stream of ORDERS_TABLE (NEW_AND_OLD_IMAGES), with ReportBatchItemFailures.
+For each relevant record (see logic.outbox.should_relay) it publishes the stored CloudEvent and
+marks the item SENT. A failed record is reported in batchItemFailures (Lambda retries from it)
+after `attempts` and `lastError` were recorded on the item. Already-SENT items are skipped.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from orders.dal import get_publisher, get_repository
+from orders.logic.outbox import OutboxRelay, RelayOutcome, event_id_of, should_relay
+from shared_kernel.observability import build_metrics
+
+logger = Logger(service="orders")
+tracer = Tracer(service="orders")
+metrics = build_metrics("orders")
+# A batch whose records all failed is reported like a partial one (every record listed).
+processor = BatchProcessor(
+    event_type=EventType.DynamoDBStreams,
+    model=DynamoDBStreamRecordModel,
+    raise_on_entire_batch_failure=False,
+)
+
+
+@tracer.capture_method
+def record_handler(record: DynamoDBStreamRecordModel) -> str:
+    change = record.dynamodb
+    new_image = change.NewImage if isinstance(change.NewImage, dict) else None
+    old_image = change.OldImage if isinstance(change.OldImage, dict) else None
+    if not should_relay(record.eventName, new_image, old_image):
+        return "ignored"
+    assert new_image is not None
+    event_id = event_id_of(new_image)
+    logger.append_keys(event_id=event_id, order_id=new_image.get("orderId"))
+    outcome = OutboxRelay(get_repository(), get_publisher()).relay(event_id)
+    if outcome is RelayOutcome.SENT:
+        metrics.add_metric(name="OutboxEventsRelayed", unit=MetricUnit.Count, value=1)
+    logger.info("outbox item relayed", extra={"outcome": outcome})
+    return outcome.value
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )

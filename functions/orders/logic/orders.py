@@ -1,0 +1,82 @@
+"""Creating and settling orders (no I/O: prices and storage are passed in)."""
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from orders.events import OrderPlacedData
+from orders.logic.lifecycle import Transition, decide
+from orders.logic.pricing import PriceLookup, order_total, price_items
+from orders.models import Order, OrderStatus, PlaceOrderRequest
+from shared_kernel.cloudevents import CloudEvent
+from shared_kernel.errors import MalformedEventError
+
+
+class SettlementStore(Protocol):
+    def require_order(self, order_id: str) -> Order: ...
+
+    def settle_order(
+        self, order: Order, target: OrderStatus, reason: str | None, outcome: CloudEvent
+    ) -> Order | None: ...
+
+
+def new_order(request: PlaceOrderRequest, lookup: PriceLookup, correlation_id: str) -> Order:
+    """A PENDING order priced from the catalogue; raises UnknownSku."""
+    lines, total = price_items(request.items, lookup)
+    now = datetime.now(UTC)
+    return Order(
+        order_id=str(uuid.uuid4()),
+        customer_id=request.customer_id,
+        status=OrderStatus.PENDING,
+        items=lines,
+        total=total,
+        correlation_id=correlation_id,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def order_from_event(placed: OrderPlacedData, event: CloudEvent) -> Order:
+    """The PENDING order an OrderPlaced event describes (for events sent straight to the bus).
+
+    The event's total must be the sum of its lines, as it is for orders placed through the API.
+    """
+    if order_total(placed.items) != placed.total:
+        raise MalformedEventError("data.total", "does not equal the sum of the items")
+    if placed.order_id != event.subject:
+        raise MalformedEventError("data.orderId", "does not equal the event's subject")
+    return Order(
+        order_id=placed.order_id,
+        customer_id=placed.customer_id,
+        status=OrderStatus.PENDING,
+        items=placed.items,
+        total=placed.total,
+        correlation_id=event.correlationid,
+        created_at=event.time,
+        updated_at=event.time,
+    )
+
+
+def settle(
+    order_id: str,
+    target: OrderStatus,
+    reason: str | None,
+    store: SettlementStore,
+    outcome: Callable[[Order], CloudEvent],
+) -> tuple[Order, bool]:
+    """Move a PENDING order to `target` and queue its outcome event, once.
+
+    Returns (order, changed). Settling again to the same state changes nothing (the outcome was
+    queued by the first call, in the same transaction); settling a CONFIRMED order as
+    CANCELLED or vice versa raises OrderStateConflict; a missing order raises OrderNotFound.
+    """
+    order = store.require_order(order_id)
+    if decide(order_id, order.status, target) is Transition.ALREADY_DONE:
+        return order, False
+    settled = store.settle_order(order, target, reason, outcome(order))
+    if settled is not None:
+        return settled, True
+    current = store.require_order(order_id)  # a concurrent call settled it first
+    decide(order_id, current.status, target)
+    return current, False

@@ -1,0 +1,26 @@
+"""Prices an order from the catalogue (no I/O: the price lookup is passed in)."""
+
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+
+from orders.errors import UnknownSku
+from orders.models import PricedLine
+from shared_kernel.models import OrderLine
+
+PriceLookup = Callable[[Iterable[str]], Mapping[str, Decimal]]
+
+
+def price_items(items: list[OrderLine], lookup: PriceLookup) -> tuple[list[PricedLine], Decimal]:
+    """Each line with its unit price, and the total. Raises UnknownSku for the first line whose
+    SKU has no price (its field is `items[<index>].sku`)."""
+    prices = lookup({item.sku for item in items})
+    lines: list[PricedLine] = []
+    for index, item in enumerate(items):
+        if item.sku not in prices:
+            raise UnknownSku(item.sku, index)
+        lines.append(PricedLine(sku=item.sku, quantity=item.quantity, unit_price=prices[item.sku]))
+    return lines, order_total(lines)
+
+
+def order_total(lines: Iterable[PricedLine]) -> Decimal:
+    return sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))

@@ -1,0 +1,18 @@
+"""Environment of every orders function, validated once per execution environment."""
+
+from functools import cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OrdersSettings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True)
+
+    orders_table: str  # ORDERS_TABLE: orders, outbox, views and histories (stream enabled)
+    products_table: str  # PRODUCTS_TABLE: the inventory catalogue, read for prices
+    event_bus_name: str  # EVENT_BUS_NAME: where the outbox relay publishes
+
+
+@cache
+def get_settings() -> OrdersSettings:
+    return OrdersSettings()

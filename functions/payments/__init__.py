@@ -1,0 +1,1 @@
+"""Payments service: authorises and voids order payments with a simulated provider."""

@@ -1,0 +1,87 @@
+"""Payments table access.
+
+Items (every key is a string):
+  authorisation     pk=AUTH#<orderId>      sk=AUTH      orderId, status, amount,
+                                                         authorizationId | declineReason, ...
+  provider attempts pk=PROVIDER#<orderId>  sk=ATTEMPTS  attempts (Number)
+"""
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from payments.models import Authorization, AuthorizationStatus
+from shared_kernel import aws
+from shared_kernel.dynamodb import is_condition_failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBServiceResource
+
+
+def authorization_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"AUTH#{order_id}", "sk": "AUTH"}
+
+
+def attempts_key(order_id: str) -> dict[str, str]:
+    return {"pk": f"PROVIDER#{order_id}", "sk": "ATTEMPTS"}
+
+
+class PaymentsRepository:
+    def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
+        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+
+    def get_authorization(self, order_id: str) -> Authorization | None:
+        item = self._table.get_item(Key=authorization_key(order_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return None if item is None else Authorization.model_validate(item)
+
+    def add_authorization(self, authorization: Authorization) -> Authorization:
+        """Conditional put: the first outcome stored for an order wins and is returned."""
+        item: dict[str, Any] = {
+            **authorization_key(authorization.order_id),
+            **authorization.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "amount": authorization.amount,
+        }
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            winner = self.get_authorization(authorization.order_id)
+            if winner is not None:
+                return winner
+            raise  # pragma: no cover - records are never deleted
+        return authorization
+
+    def mark_voided(self, order_id: str) -> Authorization | None:
+        """AUTHORIZED -> VOIDED; when the condition fails, the record as it now is."""
+        try:
+            response = self._table.update_item(
+                Key=authorization_key(order_id),
+                UpdateExpression="SET #status = :voided, updatedAt = :now",
+                ConditionExpression="#status = :authorized",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":voided": AuthorizationStatus.VOIDED.value,
+                    ":authorized": AuthorizationStatus.AUTHORIZED.value,
+                    ":now": datetime.now(UTC).isoformat(),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            return self.get_authorization(order_id)
+        return Authorization.model_validate(response["Attributes"])
+
+    def count_provider_attempt(self, order_id: str) -> int:
+        """Atomically count one more provider call for the order; returns the new count."""
+        response = self._table.update_item(
+            Key=attempts_key(order_id),
+            UpdateExpression="ADD attempts :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["attempts"])  # type: ignore[arg-type]

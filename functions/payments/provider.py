@@ -1,0 +1,56 @@
+"""A simulated external payment provider, deterministic by payment token.
+
+| token         | outcome                                                              |
+|---------------|----------------------------------------------------------------------|
+| `tok_ok`      | authorised                                                           |
+| `tok_decline` | PaymentDeclined("CARD_DECLINED")                                     |
+| `tok_flaky`   | ProviderUnavailable for the first N calls of an order, then authorised |
+| anything else | PaymentDeclined("UNKNOWN_TOKEN")                                     |
+
+Calls are counted per order in the payments table (`count_attempt`), not in memory, so
+`tok_flaky` behaves the same whichever Lambda execution environment serves each retry. The
+authorisation id is derived from the order id, as a real provider keyed by an idempotency key
+would return the same authorisation for the same key.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from payments.errors import PaymentDeclined, ProviderUnavailable
+
+TOKEN_OK = "tok_ok"
+TOKEN_DECLINE = "tok_decline"
+TOKEN_FLAKY = "tok_flaky"
+_AUTHORIZATION_NAMESPACE = uuid.UUID("6f1c2f4e-8a51-4b0e-9d4c-0f5b8e2c7a10")
+
+
+class SimulatedPaymentProvider:
+    def __init__(
+        self,
+        count_attempt: Callable[[str], int],
+        *,
+        latency_ms: int = 30,
+        flaky_failures: int = 2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._count_attempt = count_attempt
+        self._latency_seconds = latency_ms / 1000
+        self._flaky_failures = flaky_failures
+        self._sleep = sleep
+
+    def authorize(self, order_id: str, amount: Decimal, token: str) -> str:
+        """Authorise `amount` for the order (the idempotency key); returns the authorisation id."""
+        attempt = self._count_attempt(order_id)
+        if self._latency_seconds:
+            self._sleep(self._latency_seconds)
+        if token == TOKEN_FLAKY and attempt <= self._flaky_failures:
+            raise ProviderUnavailable(
+                f"provider unavailable (attempt {attempt} of order {order_id})"
+            )
+        if token == TOKEN_DECLINE:
+            raise PaymentDeclined("CARD_DECLINED")
+        if token not in (TOKEN_OK, TOKEN_FLAKY):
+            raise PaymentDeclined("UNKNOWN_TOKEN")
+        return f"auth-{uuid.uuid5(_AUTHORIZATION_NAMESPACE, order_id)}"

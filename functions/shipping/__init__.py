@@ -1,0 +1,1 @@
+"""Shipping service: schedules shipments for the order saga (SQS + task token)."""

@@ -1,0 +1,1 @@
+"""Business rules of the skeleton, free of Lambda and event formats."""

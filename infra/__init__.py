@@ -1,0 +1,1 @@
+"""CDK infrastructure of orderflow: one stack, one construct per service."""

@@ -1,0 +1,45 @@
+"""Minimal API Gateway REST (v1) proxy events, as Lambda receives them."""
+
+import json
+from typing import Any
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    body: Any = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": (
+            {key: [value] for key, value in query.items()} if query else None
+        ),
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource or path,
+            "httpMethod": method,
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "accountId": "123456789012",
+            "apiId": "1234567890",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+        "isBase64Encoded": False,
+    }
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])

@@ -1,0 +1,42 @@
+from collections.abc import Iterator
+
+import pytest
+
+import inventory.dal
+from inventory.dal.repository import InventoryRepository
+from inventory.models import Product
+from tests.unit.domain_common.fixtures import (
+    TABLE_ENV,
+    atomic_dynamodb_requests,
+    aws_env,
+    bus,
+    create_table,
+    lambda_context,
+    mocked_aws,
+)
+from tests.unit.domain_common.seed import seed_products
+
+__all__ = ["atomic_dynamodb_requests", "aws_env", "bus", "lambda_context", "mocked_aws"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_inventory(aws_env: None) -> Iterator[None]:
+    inventory.dal.reset()
+    yield
+    inventory.dal.reset()
+
+
+@pytest.fixture
+def products_table(mocked_aws: None) -> str:
+    """The products table holding the seed catalogue (data/products.json)."""
+    name = TABLE_ENV["PRODUCTS_TABLE"]
+    create_table(name)
+    repository = InventoryRepository(name)
+    for product in seed_products():
+        repository.put_product(Product.model_validate(product), overwrite=True)
+    return name
+
+
+@pytest.fixture
+def repository(products_table: str) -> InventoryRepository:
+    return InventoryRepository(products_table)

@@ -1,0 +1,109 @@
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+import orders.dal
+from inventory.dal.repository import InventoryRepository
+from inventory.models import Product
+from orders.dal.repository import OrdersRepository
+from tests.unit.domain_common.fixtures import (
+    REGION,
+    TABLE_ENV,
+    atomic_dynamodb_requests,
+    aws_env,
+    bus,
+    create_table,
+    lambda_context,
+    mocked_aws,
+)
+from tests.unit.domain_common.seed import seed_products
+
+__all__ = ["atomic_dynamodb_requests", "aws_env", "bus", "lambda_context", "mocked_aws"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_orders(aws_env: None) -> Iterator[None]:
+    orders.dal.reset()
+    yield
+    orders.dal.reset()
+
+
+@pytest.fixture
+def tables(mocked_aws: None) -> None:
+    """The orders table (with its stream) and the seeded products table it reads prices from."""
+    create_table(TABLE_ENV["ORDERS_TABLE"], stream=True)
+    create_table(TABLE_ENV["PRODUCTS_TABLE"])
+    products = InventoryRepository(TABLE_ENV["PRODUCTS_TABLE"])
+    for product in seed_products():
+        products.put_product(Product.model_validate(product), overwrite=True)
+
+
+@pytest.fixture
+def repository(tables: None) -> OrdersRepository:
+    return OrdersRepository(TABLE_ENV["ORDERS_TABLE"])
+
+
+class OrdersTable:
+    """Raw access to the orders table, to see exactly what the code stored."""
+
+    def __init__(self) -> None:
+        self.table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE_ENV["ORDERS_TABLE"])
+
+    def items(self, prefix: str = "") -> list[dict[str, Any]]:
+        items = self.table.scan()["Items"]
+        return sorted(
+            (item for item in items if str(item["pk"]).startswith(prefix)),
+            key=lambda item: (item["pk"], item["sk"]),
+        )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return self.items("OUTBOX#")
+
+
+@pytest.fixture
+def orders_table(tables: None) -> OrdersTable:
+    return OrdersTable()
+
+
+_SERIALIZER = TypeSerializer()
+_sequence = iter(range(10**6, 10**7))
+
+
+def stream_record(
+    event_name: str,
+    new_image: dict[str, Any] | None,
+    old_image: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A DynamoDB stream record as Lambda delivers it (NEW_AND_OLD_IMAGES)."""
+    image = new_image or old_image or {}
+    change: dict[str, Any] = {
+        "ApproximateCreationDateTime": 1736937000.0,
+        "Keys": {key: _SERIALIZER.serialize(image[key]) for key in ("pk", "sk")},
+        "SequenceNumber": str(next(_sequence)),
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new_image is not None:
+        change["NewImage"] = {k: _SERIALIZER.serialize(v) for k, v in new_image.items()}
+    if old_image is not None:
+        change["OldImage"] = {k: _SERIALIZER.serialize(v) for k, v in old_image.items()}
+    return {
+        "eventID": f"evt-{change['SequenceNumber']}",
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "eventSourceARN": (
+            f"arn:aws:dynamodb:{REGION}:123456789012:table/{TABLE_ENV['ORDERS_TABLE']}"
+            "/stream/2025-01-15T00:00:00.000"
+        ),
+        "dynamodb": change,
+    }
+
+
+@pytest.fixture
+def make_stream_record():
+    return stream_record

@@ -1,0 +1,66 @@
+"""The simulated payment provider: outcomes are a function of the token and attempt count."""
+
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from payments.errors import PaymentDeclined, ProviderUnavailable
+from payments.provider import SimulatedPaymentProvider
+
+
+class MemoryAttempts:
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, order_id: str) -> int:
+        self.calls[order_id] += 1
+        return self.calls[order_id]
+
+
+def provider(flaky_failures: int = 2, latency_ms: int = 0, sleep=None) -> SimulatedPaymentProvider:
+    return SimulatedPaymentProvider(
+        MemoryAttempts(),
+        latency_ms=latency_ms,
+        flaky_failures=flaky_failures,
+        sleep=sleep or (lambda _: None),
+    )
+
+
+def test_tok_ok_authorizes_with_a_stable_id_per_order():
+    simulated = provider()
+    first = simulated.authorize("order-1", Decimal("10.00"), "tok_ok")
+    assert first == simulated.authorize("order-1", Decimal("10.00"), "tok_ok")
+    assert first != simulated.authorize("order-2", Decimal("10.00"), "tok_ok")
+    assert first.startswith("auth-")
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"), [("tok_decline", "CARD_DECLINED"), ("tok_nope", "UNKNOWN_TOKEN")]
+)
+def test_declining_tokens_say_why(token: str, reason: str):
+    with pytest.raises(PaymentDeclined) as raised:
+        provider().authorize("order-1", Decimal("10.00"), token)
+    assert raised.value.decline_reason == reason
+    assert raised.value.reason == "PAYMENT_DECLINED"
+
+
+@pytest.mark.parametrize("failures", [0, 1, 2, 5])
+def test_tok_flaky_fails_n_times_per_order_then_authorizes(failures: int):
+    # Given a provider that fails flaky payments `failures` times
+    simulated = provider(flaky_failures=failures)
+    # When an order retries until it gets through
+    for _ in range(failures):
+        with pytest.raises(ProviderUnavailable):
+            simulated.authorize("order-1", Decimal("10.00"), "tok_flaky")
+    # Then the next call authorises, and another order starts failing from scratch
+    assert simulated.authorize("order-1", Decimal("10.00"), "tok_flaky").startswith("auth-")
+    if failures:
+        with pytest.raises(ProviderUnavailable):
+            simulated.authorize("order-2", Decimal("10.00"), "tok_flaky")
+
+
+def test_each_call_waits_the_configured_latency():
+    waits: list[float] = []
+    provider(latency_ms=40, sleep=waits.append).authorize("order-1", Decimal("1.00"), "tok_ok")
+    assert waits == [0.04]
