@@ -34,7 +34,7 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
     if outputs.get("BusName"):
         lines += [
             "Send an event to the bus:",
-            f"  aws --endpoint-url {endpoint()} events put-events --entries file://events/ping-sent.json",
+            f"  aws --endpoint-url {endpoint()} events put-events --entries file://events/skeleton/ping_sent.json",
             "",
         ]
     lines += [

@@ -8,7 +8,7 @@ from constructs import Construct
 from infra.lambda_defaults import FunctionDefaults, ServiceFunction
 from infra.queues import QueueWithDlq, visibility_timeout_for
 
-WORKER_TIMEOUT = Duration.seconds(10)
+WORKER_TIMEOUT = Duration.seconds(5)
 
 
 class JobWorker(Construct):
