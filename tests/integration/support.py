@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -35,3 +37,15 @@ def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s (last value: {value!r})")
         time.sleep(every_s)
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

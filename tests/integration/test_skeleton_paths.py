@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
-from tests.integration.support import eventually
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"content-type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from tests.integration.support import eventually, http
 
 
 def table_item(outputs: dict[str, str], pk: str) -> dict[str, Any] | None:

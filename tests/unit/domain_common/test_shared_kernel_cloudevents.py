@@ -15,7 +15,7 @@ from shared_kernel.cloudevents import (
     to_put_events_entry,
 )
 from shared_kernel.errors import BusinessError, MalformedEventError
-from tests.unit.domain_common.sample_events import (
+from tests.sample_events import (
     DOMAIN_SAMPLES,
     MALFORMED_SAMPLES,
     delivered,

@@ -6,7 +6,7 @@ import pytest
 
 from notifications.handlers import audit_recorder, customer_notifier
 from shared_kernel.cloudevents import CloudEvent
-from tests.unit.domain_common.sample_events import fresh_delivery
+from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.sqs import sns_envelope, sqs_record
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from orders.handlers import get_order, place_order, projector
 from shared_kernel.cloudevents import CloudEvent
+from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
-from tests.unit.domain_common.sample_events import fresh_delivery
 
 VALID_BODY = {
     "customerId": "customer-42",

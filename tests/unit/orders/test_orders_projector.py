@@ -4,7 +4,7 @@ import pytest
 
 from orders.handlers import projector
 from shared_kernel.errors import MalformedEventError
-from tests.unit.domain_common.sample_events import DOMAIN_SAMPLES, fresh_delivery
+from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
 
 
 def view(orders_table, order_id: str) -> dict:

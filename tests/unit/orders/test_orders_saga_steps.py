@@ -10,8 +10,8 @@ from orders.errors import OrderNotFound, OrderStateConflict
 from orders.handlers import cancel_order, confirm_order, place_order, record_order
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.errors import MalformedEventError
+from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
-from tests.unit.domain_common.sample_events import fresh_delivery
 
 
 def placed_through_api(lambda_context) -> str:

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[3] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 
 
 def load_entry(name: str) -> dict[str, Any]:
