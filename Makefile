@@ -78,6 +78,7 @@ bootstrap: install up
 
 deploy: bootstrap
 	$(CDKLOCAL) deploy --all $(CDK_FLAGS) --outputs-file outputs.json
+	@$(DEV)/python -m emulator.custom_resources cdk.out/Orderflow.template.json outputs.json
 	@$(DEV)/python -m emulator.next_steps outputs.json
 
 # --- tests ---------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ class DeploymentConfig(BaseSettings):
         return RemovalPolicy.RETAIN if self.is_production else RemovalPolicy.DESTROY
 
     @property
+    def point_in_time_recovery(self) -> bool:
+        """Continuous backups of the domain tables: prod only (they cost per GB)."""
+        return self.is_production
+
+    @property
     def log_retention(self) -> logs.RetentionDays:
         return _RETENTION[self.log_retention_days]
 

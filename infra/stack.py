@@ -1,10 +1,11 @@
 """The ``Orderflow`` stack: shared resources, one construct per service, and the outputs."""
 
 from aws_cdk import CfnOutput, Stack, Tags
-from aws_cdk import aws_events as events
 from constructs import Construct
 
+from infra.bus import OrderflowBus
 from infra.config import DeploymentConfig
+from infra.fulfilment import OrderFulfilment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
 from infra.skeleton import SkeletonService
 
@@ -15,6 +16,7 @@ class OrderflowStack(Stack):
     Attributes:
         bus: the ``orderflow-<stage>`` event bus every service publishes to.
         skeleton: the skeleton service.
+        fulfilment: the order-fulfilment services, saga and API.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: DeploymentConfig) -> None:
@@ -23,8 +25,9 @@ class OrderflowStack(Stack):
         Tags.of(self).add("stage", config.stage)
 
         defaults = FunctionDefaults(config=config, layer=DependenciesLayer(self, "Dependencies"))
-        self.bus = events.EventBus(self, "Bus", event_bus_name=config.bus_name)
+        self.bus = OrderflowBus(self, "Bus", config=config)
         self.skeleton = SkeletonService(self, "Skeleton", bus=self.bus, defaults=defaults)
+        self.fulfilment = OrderFulfilment(self, "Fulfilment", bus=self.bus, defaults=defaults)
         self._add_outputs()
 
     def _add_outputs(self) -> None:
@@ -45,6 +48,32 @@ class OrderflowStack(Stack):
             "PingFunctionName": skeleton.pings.handler.function_name,
             "WorkerFunctionName": skeleton.jobs.handler.function_name,
             "GreeterFunctionName": skeleton.workflow.handler.function_name,
+            **self._fulfilment_outputs(),
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def _fulfilment_outputs(self) -> dict[str, str]:
+        f = self.fulfilment
+        return {
+            "OrdersApiId": f.api.rest_api.rest_api_id,
+            "OrdersApiUrl": f.api.rest_api.url,
+            "OrdersTableName": f.orders.table.table_name,
+            "ProductsTableName": f.inventory.table.table_name,
+            "PaymentsTableName": f.payments.table.table_name,
+            "ShipmentsTableName": f.shipping.table.table_name,
+            "NotificationsTableName": f.notifications.customer.table.table_name,
+            "AuditTableName": f.notifications.audit.table.table_name,
+            "SagaStateMachineArn": f.saga.state_machine.state_machine_arn,
+            "OrderPlacedDlqUrl": f.saga.rule_dlq.queue_url,
+            "MalformedEventsQueueUrl": f.saga.malformed_events.queue_url,
+            "ProjectorDlqUrl": f.orders.projector_dlq.queue_url,
+            "OutboxDlqUrl": f.orders.outbox_dlq.queue_url,
+            "ShipmentRequestsQueueUrl": f.shipping.requests.queue.queue_url,
+            "ShipmentDlqUrl": f.shipping.requests.dlq.queue_url,
+            "NotificationsDlqUrl": f.notifications.customer.queues.dlq.queue_url,
+            "AuditDlqUrl": f.notifications.audit.queues.dlq.queue_url,
+            "OrderOutcomesTopicArn": f.notifications.topic.topic_arn,
+            "OrderOutcomesDlqUrl": f.notifications.rule_dlq.queue_url,
+            "SeedProductsFunctionName": f.inventory.seed.function_name,
+        }

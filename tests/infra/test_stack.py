@@ -1,12 +1,22 @@
 """The synthesised ``Orderflow`` template: the project's rules, checked on every resource."""
 
-import json
-from collections.abc import Iterator, Mapping
-from typing import Any
-
 from aws_cdk.assertions import Match, Template
 
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+from tests.infra.helpers import (
+    DLQ_RETENTION_SECONDS,
+    arn_target,
+    as_list,
+    dead_letter_queue_ids,
+    policy_statements,
+    resources,
+    state_machine_definition,
+)
+
+SKELETON = "Skeleton"
+"""Logical ids of the skeleton's resources start with its construct id."""
+
+PROVIDER_FRAMEWORK_HANDLER = "framework.onEvent"
+"""The CDK custom-resource provider's own (Node.js) function: not a ServiceFunction."""
 
 STABLE_OUTPUTS = {
     "ApiId",
@@ -27,31 +37,6 @@ STABLE_OUTPUTS = {
 }
 
 
-def resources(template: Template, type_: str) -> Mapping[str, Any]:
-    return template.find_resources(type_)
-
-
-def arn_target(arn: Any) -> str:
-    """The logical id behind ``{"Fn::GetAtt": [id, "Arn"]}``."""
-    return arn["Fn::GetAtt"][0]
-
-
-def dead_letter_queue_ids(template: Template) -> set[str]:
-    """Queues that some queue or rule target uses as its dead-letter queue."""
-    ids = {
-        arn_target(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        for queue in resources(template, "AWS::SQS::Queue").values()
-        if "RedrivePolicy" in queue["Properties"]
-    }
-    for rule in resources(template, "AWS::Events::Rule").values():
-        ids |= {
-            arn_target(target["DeadLetterConfig"]["Arn"])
-            for target in rule["Properties"]["Targets"]
-            if "DeadLetterConfig" in target
-        }
-    return ids
-
-
 def test_every_queue_but_a_dlq_has_a_redrive_policy(template: Template) -> None:
     queues = resources(template, "AWS::SQS::Queue")
     dlqs = dead_letter_queue_ids(template)
@@ -62,8 +47,8 @@ def test_every_queue_but_a_dlq_has_a_redrive_policy(template: Template) -> None:
         if name not in dlqs and "RedrivePolicy" not in queue["Properties"]
     }
     assert without_redrive == set()
-    # the work queue, the fan-out queue and the rule target each have their own DLQ
-    assert len(dlqs) == 3
+    # the skeleton's work queue, fan-out queue and rule target each have their own DLQ
+    assert len({name for name in dlqs if name.startswith(SKELETON)}) == 3
 
 
 def test_dead_letter_queues_keep_messages_14_days(template: Template) -> None:
@@ -88,7 +73,7 @@ def test_work_queue_redrives_after_two_receives_and_outlasts_the_worker(
     template: Template,
 ) -> None:
     functions = resources(template, "AWS::Lambda::Function")
-    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    [mapping] = resources(template, "AWS::Lambda::EventSourceMapping", SKELETON).values()
     queue_id = arn_target(mapping["Properties"]["EventSourceArn"])
     queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
     worker = functions[mapping["Properties"]["FunctionName"]["Ref"]]["Properties"]
@@ -99,11 +84,15 @@ def test_work_queue_redrives_after_two_receives_and_outlasts_the_worker(
 
 def test_every_function_follows_the_lambda_defaults(template: Template) -> None:
     [layer_id] = resources(template, "AWS::Lambda::LayerVersion")
-    functions = resources(template, "AWS::Lambda::Function")
-    assert len(functions) == 4
+    functions = [
+        function["Properties"]
+        for function in resources(template, "AWS::Lambda::Function").values()
+        if function["Properties"]["Handler"] != PROVIDER_FRAMEWORK_HANDLER
+    ]
+    # the skeleton's 4, and the fulfilment services' 17
+    assert len(functions) == 21
 
-    for function in functions.values():
-        properties = function["Properties"]
+    for properties in functions:
         assert properties["Runtime"] == "python3.13"
         assert properties["Architectures"] == ["x86_64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
@@ -111,21 +100,23 @@ def test_every_function_follows_the_lambda_defaults(template: Template) -> None:
         assert {"Ref": layer_id} in properties["Layers"]
         assert "LogGroup" in properties["LoggingConfig"]
         environment = properties["Environment"]["Variables"]
-        assert environment["POWERTOOLS_SERVICE_NAME"] == "skeleton"
+        # the service's folder under functions/ is the first part of the handler's path
+        assert environment["POWERTOOLS_SERVICE_NAME"] == properties["Handler"].split(".")[0]
         assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "orderflow"
         assert environment["LOG_LEVEL"] == "INFO"
 
 
 def test_function_log_groups_have_a_retention(template: Template) -> None:
     log_groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 4
+    # one per function (the provider framework's included) and the saga's
+    assert len(log_groups) == 23
     assert all(group["Properties"]["RetentionInDays"] == 14 for group in log_groups.values())
 
 
-def test_handlers_point_into_the_service_package(template: Template) -> None:
+def test_skeleton_handlers_point_into_the_skeleton_package(template: Template) -> None:
     handlers = {
         function["Properties"]["Handler"]
-        for function in resources(template, "AWS::Lambda::Function").values()
+        for function in resources(template, "AWS::Lambda::Function", SKELETON).values()
     }
     assert handlers == {
         "skeleton.handlers.api.handler",
@@ -151,12 +142,13 @@ def test_table_has_pk_on_demand_billing_and_a_stream(template: Template) -> None
 
 
 def test_api_has_the_item_routes_on_stage_prod(template: Template) -> None:
-    template.has_resource_properties("AWS::ApiGateway::Stage", {"StageName": "prod"})
-    methods = resources(template, "AWS::ApiGateway::Method").values()
+    [stage] = resources(template, "AWS::ApiGateway::Stage", SKELETON).values()
+    assert stage["Properties"]["StageName"] == "prod"
+    methods = resources(template, "AWS::ApiGateway::Method", SKELETON).values()
     assert sorted(method["Properties"]["HttpMethod"] for method in methods) == ["GET", "POST"]
     paths = {
         r["Properties"]["PathPart"]
-        for r in resources(template, "AWS::ApiGateway::Resource").values()
+        for r in resources(template, "AWS::ApiGateway::Resource", SKELETON).values()
     }
     assert paths == {"items", "{id}"}
 
@@ -200,9 +192,9 @@ def test_topic_delivers_raw_messages_to_a_queue(template: Template) -> None:
 
 
 def test_state_machine_greets_with_one_lambda_task_then_succeeds(template: Template) -> None:
-    [machine] = resources(template, "AWS::StepFunctions::StateMachine").values()
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine", SKELETON).values()
     properties = machine["Properties"]
-    definition = json.loads(render_join(properties["DefinitionString"]))
+    definition = state_machine_definition(template, SKELETON)
     greet = definition["States"]["Greet"]
     functions = resources(template, "AWS::Lambda::Function")
     greeter = next(
@@ -244,42 +236,3 @@ def test_identity_policies_have_no_wildcard_action_at_all(template: Template) ->
 
 def test_outputs_have_stable_names(template: Template) -> None:
     assert set(template.find_outputs("*")) >= STABLE_OUTPUTS
-
-
-# --- helpers ---
-
-
-def policy_statements(
-    template: Template, *, identity_only: bool = False
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every (resource name, statement) of the IAM and resource policies in the template."""
-    documents: list[tuple[str, dict[str, Any]]] = []
-    for type_ in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-        documents += [
-            (name, r["Properties"]["PolicyDocument"])
-            for name, r in resources(template, type_).items()
-        ]
-    for name, role in resources(template, "AWS::IAM::Role").items():
-        documents += [(name, p["PolicyDocument"]) for p in role["Properties"].get("Policies", [])]
-    if not identity_only:
-        for type_ in ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
-            documents += [
-                (name, r["Properties"]["PolicyDocument"])
-                for name, r in resources(template, type_).items()
-            ]
-    for name, document in documents:
-        for statement in document["Statement"]:
-            yield name, statement
-
-
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
-
-
-def render_join(value: dict[str, Any]) -> str:
-    """Flattens ``Fn::Join`` into a string; ``Fn::GetAtt [id, attr]`` becomes ``<id.attr>``."""
-    separator, parts = value["Fn::Join"]
-    rendered = [
-        part if isinstance(part, str) else "<{}.{}>".format(*part["Fn::GetAtt"]) for part in parts
-    ]
-    return separator.join(rendered)

@@ -67,7 +67,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:
-        interpreter_for(function_version.config.runtime)
+        # A runtime we cannot run (say, the Node.js Lambda of CDK's custom-resource framework)
+        # must not fail the deployment: its invocations fail instead, naming the runtime.
         if function_version.config.code:
             function_version.config.code.prepare_for_execution()
         for layer in function_version.config.layers:

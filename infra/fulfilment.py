@@ -1,0 +1,63 @@
+"""Order fulfilment: the domain services, the saga that coordinates them, and their API."""
+
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from infra.api import OrdersApi
+from infra.inventory import Inventory
+from infra.lambda_defaults import FunctionDefaults
+from infra.notifications import Notifications
+from infra.orders import Orders
+from infra.payments import Payments
+from infra.saga import FulfilmentSaga
+from infra.shipping import Shipping
+
+
+class OrderFulfilment(Construct):
+    """Composes the services around the bus; each service owns its table(s) and functions.
+
+    Attributes:
+        inventory, orders, payments, shipping, notifications: the services.
+        saga: the order-fulfilment state machine and the rule that starts it.
+        api: the orders API.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bus: events.IEventBus,
+        defaults: FunctionDefaults,
+    ) -> None:
+        """
+        Args:
+            bus: the bus every service publishes to and the rules listen on.
+            defaults: the stack's shared config and layer.
+        """
+        super().__init__(scope, id)
+        self.inventory = Inventory(self, "Inventory", bus=bus, defaults=defaults)
+        self.orders = Orders(
+            self, "Orders", bus=bus, products=self.inventory.table, defaults=defaults
+        )
+        self.payments = Payments(self, "Payments", bus=bus, defaults=defaults)
+        self.shipping = Shipping(self, "Shipping", bus=bus, defaults=defaults)
+        self.notifications = Notifications(self, "Notifications", bus=bus, defaults=defaults)
+        self.saga = FulfilmentSaga(
+            self,
+            "Saga",
+            bus=bus,
+            orders=self.orders,
+            inventory=self.inventory,
+            payments=self.payments,
+            shipping=self.shipping,
+            config=defaults.config,
+        )
+        self.api = OrdersApi(
+            self,
+            "Api",
+            place_order=self.orders.place_order,
+            get_order=self.orders.get_order,
+            list_products=self.inventory.list_products,
+            config=defaults.config,
+        )

@@ -1,0 +1,119 @@
+"""Inventory: the products table, the reservation steps of the saga, ``GET /products`` and the
+deploy-time seed of the catalogue from ``data/products.json``."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CustomResource, Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from infra.domain import domain_function, domain_table
+from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+
+PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
+"""The catalogue seeded at deploy time: ``[{sku, name, price, available}, ...]``."""
+
+SERVICE = "inventory"
+SEED_TIMEOUT = Duration.seconds(60)
+
+
+def load_products(path: Path = PRODUCTS_FILE) -> list[dict[str, Any]]:
+    """The products of ``path``, read at synth time."""
+    products: list[dict[str, Any]] = json.loads(path.read_text())
+    return products
+
+
+class Inventory(Construct):
+    """Products, stock and reservations (table ``PRODUCTS_TABLE``: ``SKU#<sku>``/``PRODUCT``,
+    ``RESERVATION#<orderId>``/``RESERVATION``).
+
+    Deploying creates the products that are missing; a redeploy never resets live stock (see
+    ``inventory.handlers.seed_products``). On the emulator the seed does not run by itself:
+    LocalStack's community edition deploys custom resources as no-ops, and the provider
+    framework's function is Node.js, which the host executor cannot run. Invoke ``seed``
+    (output ``SeedProductsFunctionName``) with ``{"RequestType": "Create",
+    "ResourceProperties": {"Products": <data/products.json>}}`` instead: same handler,
+    same result.
+
+    Attributes:
+        table: the products table.
+        reserve, release, commit: the saga's step functions (reserve stock, give it back,
+            turn it into sold stock).
+        list_products: the function behind ``GET /products``.
+        seed: the custom resource handler that writes the catalogue.
+        seed_resource: the custom resource carrying the catalogue (property ``Products``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bus: events.IEventBus,
+        defaults: FunctionDefaults,
+        products_file: Path = PRODUCTS_FILE,
+    ) -> None:
+        """
+        Args:
+            bus: where ``Inventory*`` events are published.
+            defaults: the stack's shared config and layer.
+            products_file: the catalogue to seed (``data/products.json`` by default).
+        """
+        super().__init__(scope, id)
+        config = defaults.config
+        self.table = domain_table(self, "Table", config=config)
+        environment = {
+            "PRODUCTS_TABLE": self.table.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+        }
+
+        def function(
+            id: str, module: str, description: str, timeout: Duration = DEFAULT_TIMEOUT
+        ) -> lambda_.Function:
+            return domain_function(
+                self,
+                id,
+                service=SERVICE,
+                handler=f"inventory.handlers.{module}.handler",
+                defaults=defaults,
+                environment=environment,
+                description=f"inventory: {description}",
+                timeout=timeout,
+            )
+
+        self.reserve = function("Reserve", "reserve_inventory", "saga step ReserveInventory")
+        self.release = function("Release", "release_inventory", "compensation ReleaseInventory")
+        self.commit = function("Commit", "commit_inventory", "saga step CommitInventory")
+        self.list_products = function("ListProducts", "list_products", "GET /products")
+        self.seed = function("Seed", "seed_products", "seeds the catalogue on deploy", SEED_TIMEOUT)
+
+        for publisher in (self.reserve, self.release):
+            self.table.grant_read_write_data(publisher)
+            bus.grant_put_events_to(publisher)
+        self.table.grant_read_write_data(self.commit)
+        self.table.grant_read_write_data(self.seed)
+        self.table.grant_read_data(self.list_products)
+
+        provider = cr.Provider(
+            self,
+            "SeedProvider",
+            on_event_handler=self.seed,
+            log_group=logs.LogGroup(
+                self,
+                "SeedProviderLogs",
+                retention=config.log_retention,
+                removal_policy=config.removal_policy,
+            ),
+        )
+        self.seed_resource = CustomResource(
+            self,
+            "SeedProducts",
+            service_token=provider.service_token,
+            resource_type="Custom::ProductsSeed",
+            properties={"Products": load_products(products_file)},
+        )

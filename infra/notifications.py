@@ -1,0 +1,131 @@
+"""Notifications: order outcomes fan out from the bus to a topic, then to the customer
+notifier and the audit trail, each behind its own queue."""
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from infra.domain import domain_function, domain_table
+from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
+
+OUTCOMES = ["OrderConfirmed", "OrderCancelled"]
+"""The detail-types routed to the order-outcomes topic."""
+
+
+class Subscriber(Construct):
+    """A queue (with DLQ) subscribed to ``topic``, consumed in batches by one function that
+    writes to ``table``.
+
+    Attributes:
+        table: the consumer's table.
+        queues: the subscribed queue (``queues.queue``) and its DLQ (``queues.dlq``).
+        handler: the consumer.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        topic: sns.ITopic,
+        handler: str,
+        table_variable: str,
+        defaults: FunctionDefaults,
+        description: str,
+    ) -> None:
+        """
+        Args:
+            topic: the topic to subscribe to (raw message delivery: the body is the event).
+            handler: dotted path of the consumer, e.g. ``notifications.handlers.x.handler``.
+            table_variable: the environment variable naming the table (``AUDIT_TABLE``).
+            defaults: the stack's shared config and layer.
+            description: shown in the Lambda console.
+        """
+        super().__init__(scope, id)
+        self.table = domain_table(self, "Table", config=defaults.config)
+        self.queues = QueueWithDlq(
+            self, "Queue", visibility_timeout=visibility_timeout_for(DEFAULT_TIMEOUT)
+        )
+        topic.add_subscription(
+            subscriptions.SqsSubscription(self.queues.queue, raw_message_delivery=True)
+        )
+        self.handler: lambda_.Function = domain_function(
+            self,
+            "Handler",
+            service="notifications",
+            handler=handler,
+            defaults=defaults,
+            environment={table_variable: self.table.table_name},
+            description=description,
+        )
+        self.table.grant_write_data(self.handler)
+        self.handler.add_event_source(
+            event_sources.SqsEventSource(
+                self.queues.queue, batch_size=10, report_batch_item_failures=True
+            )
+        )
+
+
+class Notifications(Construct):
+    """``OrderConfirmed`` / ``OrderCancelled`` from the bus -> topic ``order-outcomes`` ->
+    the customer notifier and the audit recorder.
+
+    Attributes:
+        topic: the order-outcomes topic (its name is generated).
+        rule, rule_dlq: the bus rule feeding the topic and its target's DLQ.
+        customer: the customer notifier (NOTIFICATIONS_TABLE: ``NOTIFICATION#<eventId>``).
+        audit: the audit recorder (AUDIT_TABLE: ``ORDER#<orderId>``/``EVENT#<time>#<id>``).
+    """
+
+    def __init__(
+        self, scope: Construct, id: str, *, bus: events.IEventBus, defaults: FunctionDefaults
+    ) -> None:
+        """
+        Args:
+            bus: the bus the order outcomes are published to.
+            defaults: the stack's shared config and layer.
+        """
+        super().__init__(scope, id)
+        self.topic = sns.Topic(self, "OrderOutcomes", display_name="orderflow order outcomes")
+        self.customer = Subscriber(
+            self,
+            "Customer",
+            topic=self.topic,
+            handler="notifications.handlers.customer_notifier.handler",
+            table_variable="NOTIFICATIONS_TABLE",
+            defaults=defaults,
+            description="notifications: tells the customer how the order ended",
+        )
+        self.audit = Subscriber(
+            self,
+            "Audit",
+            topic=self.topic,
+            handler="notifications.handlers.audit_recorder.handler",
+            table_variable="AUDIT_TABLE",
+            defaults=defaults,
+            description="notifications: appends order outcomes to the audit trail",
+        )
+
+        self.rule_dlq = dead_letter_queue(self, "RuleDlq")
+        self.rule = events.Rule(
+            self,
+            "Outcomes",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix("orderflow."), detail_type=OUTCOMES
+            ),
+        )
+        self.rule.add_target(
+            targets.SnsTopic(
+                self.topic,
+                dead_letter_queue=self.rule_dlq,
+                retry_attempts=4,
+                max_event_age=Duration.hours(1),
+            )
+        )

@@ -1,0 +1,160 @@
+"""Orders: the orders table and its transactional outbox, the API functions, the read-model
+projector and the saga's order steps."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_lambda_event_sources as event_sources
+from constructs import Construct
+
+from infra.domain import domain_function, domain_table
+from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+from infra.queues import dead_letter_queue
+
+SOURCE_PREFIX = "orderflow."
+"""Every domain service publishes with source ``orderflow.<service>``."""
+
+OUTBOX_PREFIX = "OUTBOX#"
+RELAY_TIMEOUT = Duration.seconds(30)
+
+
+class Orders(Construct):
+    """Orders, their outbox, their projected views and histories (table ``ORDERS_TABLE``:
+    ``ORDER#<id>`` with sk ``ORDER`` / ``VIEW`` / ``EVENT#<time>#<eventId>``;
+    ``OUTBOX#<eventId>``/``OUTBOX``).
+
+    * Outbox: writers put the order change and its CloudEvent (an ``OUTBOX#`` item) in one
+      transaction; ``outbox_relay`` reads the table's stream (from ``TRIM_HORIZON``, so no item
+      written right after deployment is missed) and publishes to the bus. A batch that keeps
+      failing is bisected, retried 5 times, then its metadata goes to ``outbox_dlq``.
+    * Read model: ``projector`` records every CloudEvent of the bus (``source`` prefix
+      ``orderflow.`` and ``detail.specversion`` present: non-CloudEvent traffic such as the
+      skeleton's pings is not the projector's business). Events EventBridge cannot deliver,
+      and invocations that still fail after Lambda's retries, land in ``projector_dlq``.
+
+    Attributes:
+        table: the orders table (stream: new and old images).
+        place_order, get_order: ``POST /orders`` and ``GET /orders/{orderId}``.
+        record_order, confirm_order, cancel_order: the saga's order steps.
+        outbox_relay, outbox_dlq: the stream consumer and its on-failure destination.
+        projector, projector_rule, projector_dlq: the read-model projector, its rule, its DLQ.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bus: events.IEventBus,
+        products: dynamodb.ITable,
+        defaults: FunctionDefaults,
+        filter_outbox_records: bool = True,
+    ) -> None:
+        """
+        Args:
+            bus: where the outbox relay publishes, and whose events the projector reads.
+            products: the inventory's products table; ``POST /orders`` reads prices from it.
+            defaults: the stack's shared config and layer.
+            filter_outbox_records: let only ``OUTBOX#`` records of the stream invoke the relay
+                (a Lambda filter on ``dynamodb.Keys.pk.S``). The relay ignores every other
+                record anyway, so turning the filter off only costs invocations.
+        """
+        super().__init__(scope, id)
+        self.table = domain_table(
+            self, "Table", config=defaults.config, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+        )
+        environment = {
+            "ORDERS_TABLE": self.table.table_name,
+            "PRODUCTS_TABLE": products.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+        }
+
+        def function(
+            id: str, module: str, description: str, timeout: Duration = DEFAULT_TIMEOUT
+        ) -> lambda_.Function:
+            return domain_function(
+                self,
+                id,
+                service="orders",
+                handler=f"orders.handlers.{module}.handler",
+                defaults=defaults,
+                environment=environment,
+                description=f"orders: {description}",
+                timeout=timeout,
+            )
+
+        self.place_order = function("PlaceOrder", "place_order", "POST /orders")
+        self.get_order = function("GetOrder", "get_order", "GET /orders/{orderId}")
+        self.record_order = function("RecordOrder", "record_order", "saga step RecordOrder")
+        self.confirm_order = function("ConfirmOrder", "confirm_order", "saga step ConfirmOrder")
+        self.cancel_order = function("CancelOrder", "cancel_order", "saga step CancelOrder")
+        self.outbox_relay = function(
+            "OutboxRelay", "outbox_relay", "publishes the outbox", RELAY_TIMEOUT
+        )
+        self.projector = function("Projector", "projector", "projects events into views")
+
+        for writer in (
+            self.place_order,
+            self.record_order,
+            self.confirm_order,
+            self.cancel_order,
+            self.outbox_relay,
+            self.projector,
+        ):
+            self.table.grant_read_write_data(writer)
+        self.table.grant_read_data(self.get_order)
+        products.grant_read_data(self.place_order)
+        bus.grant_put_events_to(self.outbox_relay)
+
+        self.outbox_dlq = dead_letter_queue(self, "OutboxDlq")
+        self.outbox_relay.add_event_source(
+            event_sources.DynamoEventSource(
+                self.table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=10,
+                bisect_batch_on_error=True,
+                report_batch_item_failures=True,
+                retry_attempts=5,
+                on_failure=event_sources.SqsDlq(self.outbox_dlq),
+                filters=[_outbox_records()] if filter_outbox_records else None,
+            )
+        )
+
+        self.projector_dlq = dead_letter_queue(self, "ProjectorDlq")
+        # Function errors: Lambda retries the asynchronous invocation twice, then gives up here.
+        self.projector.configure_async_invoke(
+            retry_attempts=2,
+            max_event_age=Duration.hours(1),
+            on_failure=destinations.SqsDestination(self.projector_dlq),
+        )
+        self.projector_rule = events.Rule(
+            self,
+            "ProjectEvents",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix(SOURCE_PREFIX),
+                detail={"specversion": events.Match.exists()},
+            ),
+        )
+        # Delivery errors (throttling, missing permission): EventBridge retries, then gives up here.
+        self.projector_rule.add_target(
+            targets.LambdaFunction(
+                self.projector,
+                dead_letter_queue=self.projector_dlq,
+                retry_attempts=4,
+                max_event_age=Duration.hours(1),
+            )
+        )
+
+
+def _outbox_records() -> Mapping[str, Any]:
+    """Lambda filter: only stream records of ``OUTBOX#`` items."""
+    return lambda_.FilterCriteria.filter(
+        {"dynamodb": {"Keys": {"pk": {"S": lambda_.FilterRule.begins_with(OUTBOX_PREFIX)}}}}
+    )

@@ -1,0 +1,552 @@
+"""The order-fulfilment services in the synthesised template: the saga's states, retries and
+compensations; the rules, queues and streams that feed the services; the seed."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from infra.inventory import load_products
+from tests.infra.conftest import synth
+from tests.infra.helpers import (
+    arn_target,
+    dead_letter_queue_ids,
+    function_ids_by_handler,
+    function_statements,
+    render_join,
+    resources,
+    state_machine_definition,
+)
+
+FULFILMENT = "Fulfilment"
+"""Logical ids of the fulfilment resources start with its construct id."""
+
+STEPS = [
+    "RecordOrder",
+    "ReserveInventory",
+    "AuthorizePayment",
+    "ScheduleShipment",
+    "ConfirmOrder",
+    "CommitInventory",
+]
+COMPENSATIONS = ["VoidPayment", "ReleaseInventory", "CancelOrder"]
+
+STEP_HANDLERS = {
+    "RecordOrder": "orders.handlers.record_order.handler",
+    "ReserveInventory": "inventory.handlers.reserve_inventory.handler",
+    "AuthorizePayment": "payments.handlers.authorize_payment.handler",
+    "ConfirmOrder": "orders.handlers.confirm_order.handler",
+    "CommitInventory": "inventory.handlers.commit_inventory.handler",
+    "VoidPayment": "payments.handlers.void_payment.handler",
+    "ReleaseInventory": "inventory.handlers.release_inventory.handler",
+    "CancelOrder": "orders.handlers.cancel_order.handler",
+}
+
+TRANSIENT_ERRORS = {"ProviderUnavailable", "PublishError", "InventoryBusy"}
+BUSINESS_ERRORS = {"OutOfStock", "PaymentDeclined", "MalformedEventError"}
+
+FULFILMENT_OUTPUTS = {
+    "OrdersApiId",
+    "OrdersApiUrl",
+    "OrdersTableName",
+    "ProductsTableName",
+    "PaymentsTableName",
+    "ShipmentsTableName",
+    "NotificationsTableName",
+    "AuditTableName",
+    "SagaStateMachineArn",
+    "OrderPlacedDlqUrl",
+    "MalformedEventsQueueUrl",
+    "ProjectorDlqUrl",
+    "OutboxDlqUrl",
+    "ShipmentDlqUrl",
+    "NotificationsDlqUrl",
+    "AuditDlqUrl",
+    "OrderOutcomesTopicArn",
+}
+
+
+@pytest.fixture(scope="module")
+def saga(template: Template) -> dict[str, Any]:
+    return state_machine_definition(template, FULFILMENT)
+
+
+@pytest.fixture(scope="module")
+def states(saga: dict[str, Any]) -> dict[str, Any]:
+    states: dict[str, Any] = saga["States"]
+    return states
+
+
+def path_from(states: Mapping[str, Any], start: str) -> list[str]:
+    """The names of the states from ``start`` following ``Next`` to the end."""
+    names = [start]
+    while "Next" in states[names[-1]]:
+        names.append(states[names[-1]]["Next"])
+    return names
+
+
+def catches(state: Mapping[str, Any]) -> dict[str, str]:
+    """Error name -> the state a Catch of ``state`` goes to."""
+    return {error: c["Next"] for c in state.get("Catch", []) for error in c["ErrorEquals"]}
+
+
+def output_ref(template: Template, name: str) -> str:
+    """The logical id an output refers to (``Ref`` or ``Fn::GetAtt``)."""
+    value = template.find_outputs(name)[name]["Value"]
+    return value["Ref"] if "Ref" in value else arn_target(value)
+
+
+# --- the saga's states ---
+
+
+def test_the_happy_path_runs_every_step_in_order(saga: dict[str, Any], states: Any) -> None:
+    assert saga["StartAt"] == "RecordOrder"
+    assert path_from(states, "RecordOrder") == [*STEPS, "OrderFulfilled"]
+    assert states["OrderFulfilled"]["Type"] == "Succeed"
+    assert set(COMPENSATIONS) <= set(states)
+
+
+def test_each_lambda_step_calls_its_handler_with_the_order(template: Template, states: Any) -> None:
+    functions = function_ids_by_handler(template)
+    for name, handler in STEP_HANDLERS.items():
+        # payload_response_only: the state calls the function itself, not lambda:invoke
+        assert states[name]["Resource"] == f"<{functions[handler]}.Arn>", name
+
+    # RecordOrder gets the EventBridge event; every later step the order it returned
+    assert states["RecordOrder"]["InputPath"] == "$"
+    assert states["RecordOrder"]["ResultPath"] == "$.order"
+    for name in ("ReserveInventory", "AuthorizePayment", "ConfirmOrder", "CommitInventory"):
+        assert states[name]["InputPath"] == "$.order", name
+        assert "Parameters" not in states[name], name
+
+
+def test_results_accumulate_in_the_state_under_their_own_paths(states: Any) -> None:
+    result_paths = {name: states[name]["ResultPath"] for name in [*STEPS, *COMPENSATIONS]}
+    assert result_paths == {
+        "RecordOrder": "$.order",
+        "ReserveInventory": "$.reservation",
+        "AuthorizePayment": "$.payment",
+        "ScheduleShipment": "$.shipment",
+        "ConfirmOrder": "$.outcome",
+        "CommitInventory": "$.reservation",
+        "VoidPayment": "$.payment",
+        "ReleaseInventory": "$.reservation",
+        "CancelOrder": "$.outcome",
+    }
+
+
+def test_schedule_shipment_sends_the_request_and_waits_for_the_task_token(
+    template: Template, states: Any
+) -> None:
+    shipment = states["ScheduleShipment"]
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping", FULFILMENT).values()
+        if m["Properties"]["FunctionName"]["Ref"]
+        == function_ids_by_handler(template)["shipping.handlers.schedule_shipment.handler"]
+    ]
+
+    assert shipment["Resource"] == "arn:<AWS::Partition>:states:::sqs:sendMessage.waitForTaskToken"
+    assert shipment["TimeoutSeconds"] == 60
+    # the queue it writes to is the one the shipping worker consumes
+    assert shipment["Parameters"]["QueueUrl"] == f"<{arn_target(mapping['EventSourceArn'])}>"
+    assert shipment["Parameters"]["MessageBody"] == {
+        "orderId.$": "$.order.orderId",
+        "items.$": "$.order.items",
+        "taskToken.$": "$$.Task.Token",
+        "correlationId.$": "$.order.correlationId",
+        "causationId.$": "$.order.causationId",
+    }
+
+
+def test_the_shipping_worker_may_answer_the_saga(template: Template) -> None:
+    worker = function_ids_by_handler(template)["shipping.handlers.schedule_shipment.handler"]
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine", FULFILMENT)
+    granted = {
+        action
+        for statement in function_statements(template, worker)
+        if statement["Resource"] == {"Ref": machine}
+        for action in statement["Action"]
+    }
+    assert "states:SendTaskSuccess" in granted
+
+
+# --- retries ---
+
+
+def test_forward_lambda_steps_retry_transient_errors_with_backoff_and_jitter(
+    states: Any,
+) -> None:
+    for name in ("RecordOrder", "ReserveInventory", "AuthorizePayment", "ConfirmOrder"):
+        [retry] = states[name]["Retry"]
+        assert set(retry["ErrorEquals"]) >= TRANSIENT_ERRORS, name
+        assert "Lambda.ServiceException" in retry["ErrorEquals"], name
+        assert retry["BackoffRate"] == 2
+        assert retry["JitterStrategy"] == "FULL"
+        assert retry["MaxAttempts"] >= 3  # tok_flaky fails twice before it succeeds
+        assert retry["MaxDelaySeconds"] >= retry["IntervalSeconds"]
+
+
+def test_business_errors_are_never_retried(states: Any) -> None:
+    retried = {
+        error
+        for state in states.values()
+        for retry in state.get("Retry", [])
+        if retry.get("MaxAttempts", 3) > 0
+        for error in retry["ErrorEquals"]
+    }
+    assert retried & BUSINESS_ERRORS == set()
+
+
+def test_compensations_are_retried_until_they_succeed(states: Any) -> None:
+    for name in COMPENSATIONS:
+        *business, any_error = states[name]["Retry"]
+        assert any_error["ErrorEquals"] == ["States.ALL"], name
+        assert any_error["MaxAttempts"] >= 10
+        assert any_error["BackoffRate"] == 2
+        assert any_error["JitterStrategy"] == "FULL"
+        # ...except when retrying cannot help: those fail the execution for a human
+        assert all(retry["MaxAttempts"] == 0 for retry in business)
+
+
+# --- compensation ---
+
+
+@pytest.mark.parametrize(
+    ("step", "error", "compensation"),
+    [
+        ("ReserveInventory", "OutOfStock", ["CancelOrder"]),
+        ("ReserveInventory", "States.ALL", ["ReleaseInventory", "CancelOrder"]),
+        ("AuthorizePayment", "PaymentDeclined", ["ReleaseInventory", "CancelOrder"]),
+        ("AuthorizePayment", "States.ALL", COMPENSATIONS),
+        ("ScheduleShipment", "States.ALL", COMPENSATIONS),
+        ("ConfirmOrder", "States.ALL", COMPENSATIONS),
+    ],
+)
+def test_a_failed_step_undoes_the_steps_before_it_in_reverse_order(
+    states: Any, step: str, error: str, compensation: list[str]
+) -> None:
+    # Given the step fails with the error, When the Catch fires, Then the state keeps the
+    # error at $.error and runs the compensations, ending in a handled (Succeed) cancellation
+    target = catches(states[step])[error]
+    assert path_from(states, target) == [*compensation, "OrderCancelled"]
+    assert all(c["ResultPath"] == "$.error" for c in states[step]["Catch"])
+    assert states["OrderCancelled"]["Type"] == "Succeed"
+
+
+def test_business_catches_come_before_the_catch_all(states: Any) -> None:
+    for name in ("ReserveInventory", "AuthorizePayment"):
+        errors = [c["ErrorEquals"] for c in states[name]["Catch"]]
+        assert errors[-1] == ["States.ALL"]
+        assert len(errors) == 2
+
+
+def test_cancel_order_is_given_the_caught_error_to_derive_its_reason(states: Any) -> None:
+    assert states["CancelOrder"]["Parameters"] == {
+        "orderId.$": "$.order.orderId",
+        "correlationId.$": "$.order.correlationId",
+        "causationId.$": "$.order.causationId",
+        "error.$": "$.error",
+    }
+    for name in ("VoidPayment", "ReleaseInventory"):
+        assert states[name]["InputPath"] == "$.order"
+
+
+def test_a_malformed_order_placed_ends_in_a_queue_with_its_reason(
+    template: Template, states: Any
+) -> None:
+    report = catches(states["RecordOrder"])["MalformedEventError"]
+    assert path_from(states, report) == ["ReportMalformedEvent", "MalformedEvent"]
+    assert states["MalformedEvent"] == {
+        "Type": "Fail",
+        "Error": "MalformedEvent",
+        "Cause": states["MalformedEvent"]["Cause"],
+    }
+    parameters = states["ReportMalformedEvent"]["Parameters"]
+    assert parameters["QueueUrl"] == f"<{output_ref(template, 'MalformedEventsQueueUrl')}>"
+    assert parameters["MessageBody"] == {
+        "error.$": "$.error.Error",
+        "reason.$": "$.error.Cause",
+        "event.$": "$$.Execution.Input",
+    }
+    # RecordOrder catches nothing else: no other step is reached from it but by Next
+    assert set(catches(states["RecordOrder"])) == {"MalformedEventError"}
+
+
+def test_saga_is_standard_traced_and_logged(template: Template) -> None:
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine", FULFILMENT).values()
+    properties = machine["Properties"]
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    [destination] = properties["LoggingConfiguration"]["Destinations"]
+    log_group = arn_target(destination["CloudWatchLogsLogGroup"]["LogGroupArn"])
+    assert log_group in resources(template, "AWS::Logs::LogGroup", FULFILMENT)
+
+
+def test_prod_logs_only_the_saga_errors() -> None:
+    template = synth(**{"orderflow:stage": "prod"})
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine", FULFILMENT).values()
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ERROR"
+
+
+# --- rules, queues, streams ---
+
+
+def test_order_placed_starts_the_saga_with_the_whole_event_and_a_dlq(template: Template) -> None:
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine", FULFILMENT)
+    [rule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail-type") == ["OrderPlaced"]
+    ]
+    [target] = rule["Targets"]
+
+    assert rule["EventPattern"] == {"source": ["orderflow.orders"], "detail-type": ["OrderPlaced"]}
+    assert target["Arn"] == {"Ref": machine}
+    assert "Input" not in target and "InputPath" not in target
+    assert arn_target(target["DeadLetterConfig"]["Arn"]) == output_ref(
+        template, "OrderPlacedDlqUrl"
+    )
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> None:
+    targets = [
+        (name, target)
+        for name, rule in resources(template, "AWS::Events::Rule").items()
+        for target in rule["Properties"]["Targets"]
+    ]
+    assert len(targets) == 4  # ping, projector, order outcomes, OrderPlaced
+    for name, target in targets:
+        assert "DeadLetterConfig" in target, name
+        assert "RetryPolicy" in target, name
+
+
+def test_projector_gets_every_orderflow_cloud_event_and_a_dlq_for_its_failures(
+    template: Template,
+) -> None:
+    projector = function_ids_by_handler(template)["orders.handlers.projector.handler"]
+    [rule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [projector, "Arn"]}
+    ]
+    [invoke_config] = resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    dlq = output_ref(template, "ProjectorDlqUrl")
+
+    assert rule["EventPattern"] == {
+        "source": [{"prefix": "orderflow."}],
+        "detail": {"specversion": [{"exists": True}]},
+    }
+    assert arn_target(rule["Targets"][0]["DeadLetterConfig"]["Arn"]) == dlq
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": projector}
+    assert (
+        arn_target(invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+        == dlq
+    )
+
+
+def test_order_outcomes_reach_the_topic_then_both_subscribers(template: Template) -> None:
+    topic = output_ref(template, "OrderOutcomesTopicArn")
+    [rule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"] == {"Ref": topic}
+    ]
+    subscriptions = [
+        s["Properties"]
+        for s in resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == {"Ref": topic}
+    ]
+    subscribed = {arn_target(s["Endpoint"]) for s in subscriptions}
+    consumed = {
+        arn_target(m["Properties"]["EventSourceArn"])
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+    }
+
+    assert rule["EventPattern"] == {
+        "source": [{"prefix": "orderflow."}],
+        "detail-type": ["OrderConfirmed", "OrderCancelled"],
+    }
+    assert len(subscriptions) == 2
+    assert all(s["RawMessageDelivery"] for s in subscriptions)
+    assert subscribed <= consumed
+
+
+def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Template) -> None:
+    queues = resources(template, "AWS::SQS::Queue", FULFILMENT)
+    dlqs = dead_letter_queue_ids(template)
+    work_queues = {name for name in queues if name not in dlqs}
+
+    # shipment requests, customer notifications, audit
+    assert len(work_queues) == 3
+    for name in work_queues:
+        assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+
+
+def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
+    template: Template,
+) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    functions = resources(template, "AWS::Lambda::Function")
+    sqs_mappings = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if arn_target(m["Properties"]["EventSourceArn"]) in queues
+    ]
+    assert len(sqs_mappings) == 4  # the skeleton's worker and three fulfilment consumers
+    for mapping in sqs_mappings:
+        queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
+        function = functions[mapping["FunctionName"]["Ref"]]["Properties"]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BatchSize"] == 10
+        assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+
+
+def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None:
+    relay = function_ids_by_handler(template)["orders.handlers.outbox_relay.handler"]
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": relay}
+    ]
+    [pattern] = mapping["FilterCriteria"]["Filters"]
+
+    assert mapping["EventSourceArn"] == {
+        "Fn::GetAtt": [output_ref(template, "OrdersTableName"), "StreamArn"]
+    }
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 5
+    assert arn_target(mapping["DestinationConfig"]["OnFailure"]["Destination"]) == output_ref(
+        template, "OutboxDlqUrl"
+    )
+    assert json.loads(pattern["Pattern"]) == {
+        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}
+    }
+
+
+# --- tables, functions, API, seed, outputs ---
+
+
+def test_domain_tables_have_pk_and_sk_and_only_orders_streams(template: Template) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table", FULFILMENT)
+    assert len(tables) == 6
+    orders = output_ref(template, "OrdersTableName")
+    for name, table in tables.items():
+        properties = table["Properties"]
+        assert properties["KeySchema"] == [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": False
+        }
+        assert table["DeletionPolicy"] == "Delete"
+        stream = properties.get("StreamSpecification")
+        assert stream == ({"StreamViewType": "NEW_AND_OLD_IMAGES"} if name == orders else None)
+
+
+def test_prod_backs_up_and_keeps_the_domain_tables() -> None:
+    template = synth(**{"orderflow:stage": "prod"})
+    for table in resources(template, "AWS::DynamoDB::Table", FULFILMENT).values():
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+        assert table["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(
+    ("handler", "variables"),
+    [
+        (
+            "orders.handlers.place_order.handler",
+            {"ORDERS_TABLE": "OrdersTableName", "PRODUCTS_TABLE": "ProductsTableName"},
+        ),
+        ("inventory.handlers.reserve_inventory.handler", {"PRODUCTS_TABLE": "ProductsTableName"}),
+        ("payments.handlers.authorize_payment.handler", {"PAYMENTS_TABLE": "PaymentsTableName"}),
+        (
+            "shipping.handlers.schedule_shipment.handler",
+            {"SHIPMENTS_TABLE": "ShipmentsTableName"},
+        ),
+        (
+            "notifications.handlers.customer_notifier.handler",
+            {"NOTIFICATIONS_TABLE": "NotificationsTableName"},
+        ),
+        ("notifications.handlers.audit_recorder.handler", {"AUDIT_TABLE": "AuditTableName"}),
+    ],
+)
+def test_functions_are_told_their_tables_and_the_bus(
+    template: Template, handler: str, variables: dict[str, str]
+) -> None:
+    function = resources(template, "AWS::Lambda::Function")[
+        function_ids_by_handler(template)[handler]
+    ]
+    environment = function["Properties"]["Environment"]["Variables"]
+    for variable, output in variables.items():
+        assert environment[variable] == {"Ref": output_ref(template, output)}
+    if not handler.startswith("notifications."):
+        assert environment["EVENT_BUS_NAME"] == {"Ref": output_ref(template, "BusName")}
+
+
+def test_payment_provider_is_simulated_with_latency_and_flaky_failures(
+    template: Template,
+) -> None:
+    for handler in ("authorize_payment", "void_payment"):
+        function = resources(template, "AWS::Lambda::Function")[
+            function_ids_by_handler(template)[f"payments.handlers.{handler}.handler"]
+        ]
+        environment = function["Properties"]["Environment"]["Variables"]
+        assert environment["PROVIDER_LATENCY_MS"] == "30"
+        assert environment["PROVIDER_FLAKY_FAILURES"] == "2"
+
+
+def test_orders_api_routes(template: Template) -> None:
+    functions = function_ids_by_handler(template)
+    api = output_ref(template, "OrdersApiId")
+    paths = {
+        name: r["Properties"]["PathPart"]
+        for name, r in resources(template, "AWS::ApiGateway::Resource").items()
+    }
+    routes = {
+        (
+            method["Properties"]["HttpMethod"],
+            paths[method["Properties"]["ResourceId"]["Ref"]],
+        ): render_join(method["Properties"]["Integration"]["Uri"])
+        for method in resources(template, "AWS::ApiGateway::Method").values()
+        if method["Properties"]["RestApiId"] == {"Ref": api}
+    }
+    expected = {
+        ("POST", "orders"): "orders.handlers.place_order.handler",
+        ("GET", "{orderId}"): "orders.handlers.get_order.handler",
+        ("GET", "products"): "inventory.handlers.list_products.handler",
+    }
+    assert set(routes) == set(expected)
+    for route, handler in expected.items():
+        assert f"<{functions[handler]}.Arn>" in routes[route]
+
+
+def test_seed_carries_the_products_of_data_products_json(template: Template) -> None:
+    [seed] = resources(template, "Custom::ProductsSeed").values()
+    seeder = function_ids_by_handler(template)["inventory.handlers.seed_products.handler"]
+    framework = arn_target(seed["Properties"]["ServiceToken"])
+    invoked = [
+        resource
+        for statement in function_statements(template, framework)
+        if statement["Action"] == "lambda:InvokeFunction"
+        for resource in statement["Resource"]
+    ]
+
+    assert seed["Properties"]["Products"] == load_products()
+    assert {p["sku"] for p in seed["Properties"]["Products"]} >= {"SKU-OOS-008", "SKU-LMP-007"}
+    # the provider's framework function invokes the seed function
+    assert {"Fn::GetAtt": [seeder, "Arn"]} in invoked
+
+
+def test_outputs_name_every_fulfilment_resource(template: Template) -> None:
+    assert set(template.find_outputs("*")) >= FULFILMENT_OUTPUTS

@@ -1,0 +1,217 @@
+"""The order-fulfilment saga on the emulator, end to end through the deployed APIs and bus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator.clients import client, endpoint
+from emulator.next_steps import local_api_url
+from tests.integration.support import eventually, http
+from tests.sample_events import fresh_entry
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_STOCK = "SKU-MUG-001"
+ALSO_IN_STOCK = "SKU-STK-004"
+SOLD_OUT = "SKU-OOS-008"
+TERMINAL = {"CONFIRMED", "CANCELLED"}
+
+
+@pytest.fixture(scope="module")
+def api(outputs: dict[str, str]) -> str:
+    return local_api_url(outputs["OrdersApiId"])
+
+
+def place(api: str, token: str = "tok_ok", sku: str = IN_STOCK, quantity: int = 1) -> str:
+    body = {
+        "customerId": "it-customer",
+        "items": [{"sku": sku, "quantity": quantity}],
+        "paymentToken": token,
+    }
+    status, answer = http("POST", f"{api}/orders", body)
+    assert status == 202, answer
+    assert answer["status"] == "PENDING"
+    return str(answer["orderId"])
+
+
+def settled(api: str, order_id: str, timeout_s: float = 90) -> dict[str, Any]:
+    """Poll the read model until the order reaches a terminal status."""
+
+    def probe() -> dict[str, Any] | None:
+        status, order = http("GET", f"{api}/orders/{order_id}")
+        return order if status == 200 and order["status"] in TERMINAL else None
+
+    return eventually(probe, timeout_s=timeout_s, every_s=0.5)
+
+
+def stock(outputs: dict[str, str], sku: str) -> dict[str, int]:
+    item = client("dynamodb").get_item(
+        TableName=outputs["ProductsTableName"],
+        Key={"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "PRODUCT"}},
+    )["Item"]
+    return {field: int(item[field]["N"]) for field in ("available", "reserved") if field in item}
+
+
+def items_for(outputs: dict[str, str], table: str, pk: str) -> list[dict[str, Any]]:
+    return client("dynamodb").query(
+        TableName=outputs[table],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+    )["Items"]
+
+
+def history_types(order: dict[str, Any]) -> list[str]:
+    return [event["type"] for event in order["history"]]
+
+
+def test_happy_path_confirms_the_order(api: str, outputs: dict[str, str]) -> None:
+    before = stock(outputs, IN_STOCK)
+
+    # When an order is placed through the API with a good payment token
+    order_id = place(api, "tok_ok", IN_STOCK, 2)
+
+    # Then the saga confirms it, and the read model tells how it got there
+    order = settled(api, order_id)
+    assert order["status"] == "CONFIRMED"
+    assert order["items"][0]["sku"] == IN_STOCK
+    types = history_types(order)
+    assert types[0] == "OrderPlaced"
+    assert types[-1] == "OrderConfirmed"
+    assert {"InventoryReserved", "PaymentAuthorized", "ShipmentScheduled"} <= set(types)
+    assert stock(outputs, IN_STOCK)["available"] == before["available"] - 2
+
+
+def test_out_of_stock_cancels_and_leaves_stock_unchanged(api: str, outputs: dict[str, str]) -> None:
+    before = {sku: stock(outputs, sku) for sku in (IN_STOCK, SOLD_OUT)}
+
+    # When an order asks for an in-stock item and a sold-out one
+    body = {
+        "customerId": "it-customer",
+        "items": [{"sku": IN_STOCK, "quantity": 1}, {"sku": SOLD_OUT, "quantity": 1}],
+        "paymentToken": "tok_ok",
+    }
+    status, answer = http("POST", f"{api}/orders", body)
+    assert status == 202
+
+    # Then it is cancelled for being out of stock, and no stock moved
+    order = settled(api, answer["orderId"])
+    assert order["status"] == "CANCELLED"
+    assert "OUT_OF_STOCK" in order["reason"]
+    assert {sku: stock(outputs, sku) for sku in before} == before
+
+
+def test_declined_payment_cancels_and_releases_the_reservation(
+    api: str, outputs: dict[str, str]
+) -> None:
+    before = stock(outputs, ALSO_IN_STOCK)
+
+    order_id = place(api, "tok_decline", ALSO_IN_STOCK, 3)
+
+    order = settled(api, order_id)
+    assert order["status"] == "CANCELLED"
+    assert "PAYMENT_DECLINED" in order["reason"]
+    assert "InventoryReleased" in history_types(order)
+    assert stock(outputs, ALSO_IN_STOCK) == before
+
+
+def test_flaky_payment_is_retried_to_confirmation(api: str) -> None:
+    order_id = place(api, "tok_flaky")
+
+    order = settled(api, order_id, timeout_s=120)
+
+    assert order["status"] == "CONFIRMED"
+
+
+def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorization(
+    api: str, outputs: dict[str, str]
+) -> None:
+    before = stock(outputs, IN_STOCK)
+    entry = fresh_entry("order-placed")
+    detail = json.loads(entry["Detail"])
+    detail["data"]["items"] = [{"sku": IN_STOCK, "quantity": 1, "unitPrice": "12.50"}]
+    detail["data"]["total"] = "12.50"
+    entry["Detail"] = json.dumps(detail)
+    order_id = detail["data"]["orderId"]
+
+    # When the very same OrderPlaced event is delivered twice
+    events = client("events")
+    for _ in range(2):
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+    # Then there is one order, one reservation and one authorization
+    order = settled(api, order_id)
+    assert order["status"] == "CONFIRMED"
+    assert history_types(order).count("OrderConfirmed") == 1
+    assert stock(outputs, IN_STOCK)["available"] == before["available"] - 1
+    assert len(items_for(outputs, "PaymentsTableName", f"AUTH#{order_id}")) == 1
+    assert len(items_for(outputs, "ProductsTableName", f"RESERVATION#{order_id}")) == 1
+
+
+def test_malformed_event_lands_in_dlq_with_its_reason(api: str, outputs: dict[str, str]) -> None:
+    entry = fresh_entry("malformed-order-placed")
+    order_id = json.loads(entry["Detail"])["subject"]
+
+    # When a malformed OrderPlaced is put on the bus
+    assert client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
+
+    # Then it ends in the malformed-events queue with the reason
+    sqs = client("sqs")
+
+    def in_dlq() -> dict[str, Any] | None:
+        messages = sqs.receive_message(
+            QueueUrl=outputs["MalformedEventsQueueUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in messages:
+            if order_id in message["Body"]:
+                return json.loads(message["Body"])
+        return None
+
+    dead = eventually(in_dlq, timeout_s=60)
+    assert "items" in json.dumps(dead["reason"])
+
+    # And nothing else changed: no order exists
+    assert http("GET", f"{api}/orders/{order_id}")[0] == 404
+
+
+def test_order_placed_sent_with_the_aws_cli_completes(api: str, tmp_path: Path) -> None:
+    # Given the ready-made event file, with fresh ids so reruns do not collide
+    entry = fresh_entry("order-placed")
+    order_id = json.loads(entry["Detail"])["subject"]
+    entries = tmp_path / "order-placed.json"
+    entries.write_text(json.dumps([entry]))
+
+    # When it is sent exactly as the README says
+    aws = ROOT / ".venvs/emulator/bin/aws"
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    subprocess.run(
+        [
+            str(aws),
+            "--endpoint-url",
+            endpoint(),
+            "events",
+            "put-events",
+            "--entries",
+            f"file://{entries}",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+    # Then the saga runs it to a terminal state
+    assert settled(api, order_id)["status"] == "CONFIRMED"
+
+
+def test_unknown_order_is_404(api: str) -> None:
+    assert http("GET", f"{api}/orders/{uuid.uuid4()}")[0] == 404
