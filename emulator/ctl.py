@@ -129,6 +129,15 @@ def emulator_environment() -> dict[str, str]:
         LAMBDA_RUNTIME_EXECUTOR="host",
         HOSTEXEC_PYTHON3_13=str(LAMBDA_PYTHON),
         LAMBDA_KEEPALIVE_MS=os.environ.get("LAMBDA_KEEPALIVE_MS", "600000"),
+        # Event source mappings (SQS, DynamoDB streams) poll, wait 1 s after every batch and
+        # back off up to 10 s while a source is idle: seconds of latency per hop that AWS's
+        # continuously polling fleet does not have. Poll often instead (idle cost: a few
+        # internal requests per second per mapping).
+        LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC="0.05",
+        LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="0.2",
+        # ...and each of those polls would write SQS metrics (NumberOfEmptyReceives, ...) to
+        # CloudWatch's sqlite store: the largest cost of an idle emulator. SQS metrics are off.
+        SQS_DISABLE_CLOUDWATCH_METRICS="1",
     )
     return env
 

@@ -282,9 +282,11 @@ class FulfilmentSaga(Construct):
             # Ample for the retries' backoff (a compensation may take ~4 minutes).
             timeout=Duration.minutes(30),
             tracing_enabled=True,
+            # Failures only: every state's input and output is in the execution history already,
+            # and logging ALL costs a log write per state transition.
             logs=sfn.LogOptions(
                 destination=self.log_group,
-                level=sfn.LogLevel.ERROR if config.is_production else sfn.LogLevel.ALL,
+                level=sfn.LogLevel.ERROR,
                 include_execution_data=not config.is_production,
             ),
         )
