@@ -280,16 +280,18 @@ def test_saga_is_standard_traced_and_logged(template: Template) -> None:
     properties = machine["Properties"]
     assert properties["StateMachineType"] == "STANDARD"
     assert properties["TracingConfiguration"] == {"Enabled": True}
-    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["Level"] == "ERROR"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
     [destination] = properties["LoggingConfiguration"]["Destinations"]
     log_group = arn_target(destination["CloudWatchLogsLogGroup"]["LogGroupArn"])
     assert log_group in resources(template, "AWS::Logs::LogGroup", FULFILMENT)
 
 
-def test_prod_logs_only_the_saga_errors() -> None:
+def test_prod_logs_saga_errors_without_execution_data() -> None:
     template = synth(**{"orderflow:stage": "prod"})
     [machine] = resources(template, "AWS::StepFunctions::StateMachine", FULFILMENT).values()
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ERROR"
+    assert machine["Properties"]["LoggingConfiguration"]["IncludeExecutionData"] is False
 
 
 # --- rules, queues, streams ---

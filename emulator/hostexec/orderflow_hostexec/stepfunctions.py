@@ -26,4 +26,4 @@ def memoise_jsonpath_parsing() -> None:
     for module in (json_path, result_path):
         if not hasattr(module, "parse"):
             raise RuntimeError(f"localstack moved {module.__name__}.parse: update stepfunctions.py")
-        module.parse = lru_cache(maxsize=_PARSED_PATHS)(module.parse)  # type: ignore[attr-defined]
+        module.parse = lru_cache(maxsize=_PARSED_PATHS)(module.parse)
