@@ -23,23 +23,30 @@ def main(outputs_file: str) -> None:
 
 
 def next_steps(outputs: dict[str, str]) -> list[str]:
+    aws = f"aws --endpoint-url {endpoint()} --region us-east-1"
     lines = []
-    if api_id := outputs.get("ApiId"):
+    if api_id := outputs.get("OrdersApiId"):
+        api = local_api_url(api_id)
         lines += [
-            "Call the API:",
-            f"  curl -s {local_api_url(api_id)}/items -H 'content-type: application/json' "
-            '-d \'{"name": "first"}\'',
+            "See the catalogue, place an order, and follow it to CONFIRMED:",
+            f"  curl -s {api}/products",
+            f"  curl -s {api}/orders -H 'content-type: application/json' \\",
+            """    -d '{"customerId": "c-1", "items": [{"sku": "SKU-MUG-001", "quantity": 1}], """
+            """"paymentToken": "tok_ok"}'""",
+            f"  curl -s {api}/orders/<orderId>",
             "",
         ]
     if outputs.get("BusName"):
         lines += [
-            "Send an event to the bus:",
-            f"  aws --endpoint-url {endpoint()} events put-events --entries file://events/skeleton/ping_sent.json",
+            "Send an OrderPlaced event straight to the bus (the saga records the order first):",
+            f"  {aws} events put-events --entries file://events/order-placed.json",
             "",
         ]
     lines += [
-        "Follow a function's logs:",
-        f"  aws --endpoint-url {endpoint()} logs tail /aws/lambda/<name> --follow",
+        "Follow the saga and the functions:",
+        f"  {aws} stepfunctions list-executions --state-machine-arn "
+        f"{outputs.get('SagaStateMachineArn', '<SagaStateMachineArn>')}",
+        f"  {aws} logs tail <log group> --follow   # {aws} logs describe-log-groups",
     ]
     return lines
 
