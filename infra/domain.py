@@ -41,34 +41,46 @@ def domain_table(
     )
 
 
-def domain_function(
-    scope: Construct,
-    id: str,
-    *,
-    service: str,
-    handler: str,
-    defaults: FunctionDefaults,
-    environment: Mapping[str, str],
-    description: str,
-    timeout: Duration = DEFAULT_TIMEOUT,
-) -> lambda_.Function:
-    """A ``ServiceFunction`` of a domain service; returns its Lambda function.
+class DomainFunctions:
+    """Makes the Lambda functions of one domain service.
 
-    Args:
-        service: folder under ``functions/`` (``orders``, ``inventory``, ...).
-        handler: dotted path from ``functions/``, e.g. ``orders.handlers.place_order.handler``.
-        environment: the service's settings (table names, ``EVENT_BUS_NAME``, ...).
-        description: shown in the Lambda console.
-        timeout: function timeout (10 s by default).
+    ``functions("PlaceOrder", "place_order", "POST /orders")`` is a ``ServiceFunction`` with
+    handler ``<service>.handlers.place_order.handler``, the service's environment, bundled with
+    ``functions/shared_kernel/``; it returns the Lambda function to grant permissions to.
     """
-    return ServiceFunction(
-        scope,
-        id,
-        service=service,
-        handler=handler,
-        defaults=defaults,
-        timeout=timeout,
-        environment=environment,
-        description=description,
-        shared_packages=DOMAIN_PACKAGES,
-    ).function
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        service: str,
+        defaults: FunctionDefaults,
+        environment: Mapping[str, str],
+    ) -> None:
+        """
+        Args:
+            scope: the service's construct; function ids are unique within it.
+            service: folder under ``functions/`` (``orders``, ``inventory``, ...).
+            defaults: the stack's shared config and layer.
+            environment: the service's settings (table names, ``EVENT_BUS_NAME``, ...).
+        """
+        self._scope = scope
+        self._service = service
+        self._defaults = defaults
+        self._environment = environment
+
+    def __call__(
+        self, id: str, module: str, description: str, *, timeout: Duration = DEFAULT_TIMEOUT
+    ) -> lambda_.Function:
+        """The function in ``functions/<service>/handlers/<module>.py``."""
+        return ServiceFunction(
+            self._scope,
+            id,
+            service=self._service,
+            handler=f"{self._service}.handlers.{module}.handler",
+            defaults=self._defaults,
+            timeout=timeout,
+            environment=self._environment,
+            description=f"{self._service}: {description}",
+            shared_packages=DOMAIN_PACKAGES,
+        ).function

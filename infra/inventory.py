@@ -7,13 +7,12 @@ from typing import Any
 
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.domain import domain_function, domain_table
-from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+from infra.domain import DomainFunctions, domain_table
+from infra.lambda_defaults import FunctionDefaults
 
 PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
 """The catalogue seeded at deploy time: ``[{sku, name, price, available}, ...]``."""
@@ -72,25 +71,17 @@ class Inventory(Construct):
             "EVENT_BUS_NAME": bus.event_bus_name,
         }
 
-        def function(
-            id: str, module: str, description: str, timeout: Duration = DEFAULT_TIMEOUT
-        ) -> lambda_.Function:
-            return domain_function(
-                self,
-                id,
-                service=SERVICE,
-                handler=f"inventory.handlers.{module}.handler",
-                defaults=defaults,
-                environment=environment,
-                description=f"inventory: {description}",
-                timeout=timeout,
-            )
+        function = DomainFunctions(
+            self, service=SERVICE, defaults=defaults, environment=environment
+        )
 
         self.reserve = function("Reserve", "reserve_inventory", "saga step ReserveInventory")
         self.release = function("Release", "release_inventory", "compensation ReleaseInventory")
         self.commit = function("Commit", "commit_inventory", "saga step CommitInventory")
         self.list_products = function("ListProducts", "list_products", "GET /products")
-        self.seed = function("Seed", "seed_products", "seeds the catalogue on deploy", SEED_TIMEOUT)
+        self.seed = function(
+            "Seed", "seed_products", "seeds the catalogue on deploy", timeout=SEED_TIMEOUT
+        )
 
         for publisher in (self.reserve, self.release):
             self.table.grant_read_write_data(publisher)

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.domain import domain_function, domain_table
+from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
 from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
 
@@ -34,7 +34,7 @@ class Subscriber(Construct):
         id: str,
         *,
         topic: sns.ITopic,
-        handler: str,
+        module: str,
         table_variable: str,
         defaults: FunctionDefaults,
         description: str,
@@ -42,7 +42,7 @@ class Subscriber(Construct):
         """
         Args:
             topic: the topic to subscribe to (raw message delivery: the body is the event).
-            handler: dotted path of the consumer, e.g. ``notifications.handlers.x.handler``.
+            module: the consumer, ``functions/notifications/handlers/<module>.py``.
             table_variable: the environment variable naming the table (``AUDIT_TABLE``).
             defaults: the stack's shared config and layer.
             description: shown in the Lambda console.
@@ -55,15 +55,13 @@ class Subscriber(Construct):
         topic.add_subscription(
             subscriptions.SqsSubscription(self.queues.queue, raw_message_delivery=True)
         )
-        self.handler: lambda_.Function = domain_function(
+        function = DomainFunctions(
             self,
-            "Handler",
             service="notifications",
-            handler=handler,
             defaults=defaults,
             environment={table_variable: self.table.table_name},
-            description=description,
         )
+        self.handler: lambda_.Function = function("Handler", module, description)
         self.table.grant_write_data(self.handler)
         self.handler.add_event_source(
             event_sources.SqsEventSource(
@@ -97,19 +95,19 @@ class Notifications(Construct):
             self,
             "Customer",
             topic=self.topic,
-            handler="notifications.handlers.customer_notifier.handler",
+            module="customer_notifier",
             table_variable="NOTIFICATIONS_TABLE",
             defaults=defaults,
-            description="notifications: tells the customer how the order ended",
+            description="tells the customer how the order ended",
         )
         self.audit = Subscriber(
             self,
             "Audit",
             topic=self.topic,
-            handler="notifications.handlers.audit_recorder.handler",
+            module="audit_recorder",
             table_variable="AUDIT_TABLE",
             defaults=defaults,
-            description="notifications: appends order outcomes to the audit trail",
+            description="appends order outcomes to the audit trail",
         )
 
         self.rule_dlq = dead_letter_queue(self, "RuleDlq")

@@ -13,8 +13,8 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
-from infra.domain import domain_function, domain_table
-from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+from infra.domain import DomainFunctions, domain_table
+from infra.lambda_defaults import FunctionDefaults
 from infra.queues import dead_letter_queue
 
 SOURCE_PREFIX = "orderflow."
@@ -75,19 +75,9 @@ class Orders(Construct):
             "EVENT_BUS_NAME": bus.event_bus_name,
         }
 
-        def function(
-            id: str, module: str, description: str, timeout: Duration = DEFAULT_TIMEOUT
-        ) -> lambda_.Function:
-            return domain_function(
-                self,
-                id,
-                service="orders",
-                handler=f"orders.handlers.{module}.handler",
-                defaults=defaults,
-                environment=environment,
-                description=f"orders: {description}",
-                timeout=timeout,
-            )
+        function = DomainFunctions(
+            self, service="orders", defaults=defaults, environment=environment
+        )
 
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
         self.get_order = function("GetOrder", "get_order", "GET /orders/{orderId}")
@@ -95,7 +85,7 @@ class Orders(Construct):
         self.confirm_order = function("ConfirmOrder", "confirm_order", "saga step ConfirmOrder")
         self.cancel_order = function("CancelOrder", "cancel_order", "saga step CancelOrder")
         self.outbox_relay = function(
-            "OutboxRelay", "outbox_relay", "publishes the outbox", RELAY_TIMEOUT
+            "OutboxRelay", "outbox_relay", "publishes the outbox", timeout=RELAY_TIMEOUT
         )
         self.projector = function("Projector", "projector", "projects events into views")
 

@@ -1,10 +1,9 @@
 """Payments: the payments table and the saga's authorise / void steps."""
 
 from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.domain import domain_function, domain_table
+from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 
 
@@ -45,19 +44,11 @@ class Payments(Construct):
             "PROVIDER_FLAKY_FAILURES": str(provider_flaky_failures),
         }
 
-        def function(id: str, module: str, description: str) -> lambda_.Function:
-            fn = domain_function(
-                self,
-                id,
-                service="payments",
-                handler=f"payments.handlers.{module}.handler",
-                defaults=defaults,
-                environment=environment,
-                description=f"payments: {description}",
-            )
-            self.table.grant_read_write_data(fn)
-            bus.grant_put_events_to(fn)
-            return fn
-
+        function = DomainFunctions(
+            self, service="payments", defaults=defaults, environment=environment
+        )
         self.authorize = function("Authorize", "authorize_payment", "saga step AuthorizePayment")
         self.void = function("Void", "void_payment", "saga compensation VoidPayment")
+        for step in (self.authorize, self.void):
+            self.table.grant_read_write_data(step)
+            bus.grant_put_events_to(step)

@@ -5,7 +5,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
-from infra.domain import domain_function, domain_table
+from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 from infra.queues import QueueWithDlq, visibility_timeout_for
 
@@ -45,18 +45,18 @@ class Shipping(Construct):
             visibility_timeout=visibility_timeout_for(SCHEDULER_TIMEOUT),
             max_receive_count=3,
         )
-        self.scheduler = domain_function(
-            self,
+        environment = {
+            "SHIPMENTS_TABLE": self.table.table_name,
+            "EVENT_BUS_NAME": bus.event_bus_name,
+        }
+        function = DomainFunctions(
+            self, service="shipping", defaults=defaults, environment=environment
+        )
+        self.scheduler = function(
             "Scheduler",
-            service="shipping",
-            handler="shipping.handlers.schedule_shipment.handler",
-            defaults=defaults,
+            "schedule_shipment",
+            "schedules the saga's shipment requests",
             timeout=SCHEDULER_TIMEOUT,
-            environment={
-                "SHIPMENTS_TABLE": self.table.table_name,
-                "EVENT_BUS_NAME": bus.event_bus_name,
-            },
-            description="shipping: schedules the saga's shipment requests",
         )
         self.table.grant_read_write_data(self.scheduler)
         bus.grant_put_events_to(self.scheduler)
