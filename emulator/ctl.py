@@ -138,6 +138,11 @@ def emulator_environment() -> dict[str, str]:
         # ...and each of those polls would write SQS metrics (NumberOfEmptyReceives, ...) to
         # CloudWatch's sqlite store: the largest cost of an idle emulator. SQS metrics are off.
         SQS_DISABLE_CLOUDWATCH_METRICS="1",
+        # DynamoDB (and its streams) through LocalStack's v2 provider, which reads DynamoDB
+        # Local's own streams: a write to a table with a stream costs ~7 ms of emulator time
+        # instead of ~18 ms (v1 copies every change into kinesis-local, a Node process).
+        PROVIDER_OVERRIDE_DYNAMODB="v2",
+        PROVIDER_OVERRIDE_DYNAMODBSTREAMS="v2",
     )
     return env
 

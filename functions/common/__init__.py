@@ -1,1 +1,0 @@
-"""Code shared by every service, bundled next to each service's own package."""

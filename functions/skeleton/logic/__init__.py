@@ -1,1 +1,0 @@
-"""Business rules of the skeleton, free of Lambda and event formats."""
