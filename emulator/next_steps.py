@@ -27,13 +27,18 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
     lines = []
     if api_id := outputs.get("OrdersApiId"):
         api = local_api_url(api_id)
+        key_id = outputs.get("DemoPremiumApiKeyId", "<DemoPremiumApiKeyId>")
         lines += [
+            "Every call needs an API key: the demo key of the premium plan is",
+            f"  KEY=$({aws} apigateway get-api-key --api-key {key_id} --include-value "
+            "--query value --output text)",
+            "",
             "See the catalogue, place an order, and follow it to CONFIRMED:",
-            f"  curl -s {api}/products",
-            f"  curl -s {api}/orders -H 'content-type: application/json' \\",
+            f'  curl -s {api}/products -H "x-api-key: $KEY"',
+            f'  curl -s {api}/orders -H "x-api-key: $KEY" -H "content-type: application/json" \\',
             """    -d '{"customerId": "c-1", "items": [{"sku": "SKU-MUG-001", "quantity": 1}], """
             """"paymentToken": "tok_ok"}'""",
-            f"  curl -s {api}/orders/<orderId>",
+            f'  curl -s {api}/orders/<orderId> -H "x-api-key: $KEY"',
             "",
         ]
     if outputs.get("BusName"):

@@ -5,13 +5,22 @@ Values come from CDK context (``cdk synth -c orderflow:stage=prod``) first, then
 whether the target is real AWS or the emulator: the same template deploys to both.
 """
 
+import json
 from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.plans import (
+    DEFAULT_API_CLIENTS,
+    DEFAULT_PLAN,
+    DEFAULT_USAGE_PLANS,
+    ApiClientSpec,
+    UsagePlanSpec,
+)
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -38,12 +47,59 @@ class DeploymentConfig(BaseSettings):
     log_retention_days: int = 14
     """How long Lambda log groups keep their logs: 1, 3, 7, 14, 30, 90 or 365."""
 
+    usage_plans: tuple[UsagePlanSpec, ...] = DEFAULT_USAGE_PLANS
+    """The orders API's usage plans (``infra/plans.py``); context ``orderflow:usagePlans``
+    takes a JSON list of ``{name, rate_limit, burst_limit, daily_quota}``."""
+
+    api_clients: tuple[ApiClientSpec, ...] = DEFAULT_API_CLIENTS
+    """The API keys the stack creates, each on one plan (``orderflow:apiClients``)."""
+
+    default_plan: str = DEFAULT_PLAN
+    """The limiter's plan for a key no plan lists."""
+
+    api_throttle_rate: float = Field(default=500, gt=0)
+    """Stage-wide steady rate (requests/s) API Gateway admits across all keys."""
+
+    api_throttle_burst: int = Field(default=1000, ge=1)
+    """Stage-wide burst."""
+
+    baseline_api: bool | None = None
+    """Deploy the benchmark's baseline: ``GET /products`` with the application's rate limiting
+    off, on an API of its own. Default: every stage but prod."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
         if days not in _RETENTION:
             raise ValueError(f"must be one of {sorted(_RETENTION)}")
         return days
+
+    @field_validator("usage_plans", "api_clients", mode="before")
+    @classmethod
+    def _json_from_context(cls, value: Any) -> Any:
+        """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
+        return json.loads(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _plans_are_consistent(self) -> "DeploymentConfig":
+        names = [plan.name for plan in self.usage_plans]
+        if not names or len(set(names)) != len(names):
+            raise ValueError("usage plans need distinct names, and at least one plan")
+        clients = [client.name for client in self.api_clients]
+        if len(set(clients)) != len(clients):
+            raise ValueError("API clients need distinct names")
+        for client in self.api_clients:
+            if client.plan not in names:
+                raise ValueError(f"client {client.name} names an unknown plan {client.plan}")
+        if self.default_plan not in names:
+            raise ValueError(f"default plan {self.default_plan} is not a usage plan")
+        for plan in self.usage_plans:
+            if (
+                plan.rate_limit > self.api_throttle_rate
+                or plan.burst_limit > self.api_throttle_burst
+            ):
+                raise ValueError(f"plan {plan.name} allows more than the stage throttle")
+        return self
 
     @classmethod
     def from_context(cls, node: Node) -> "DeploymentConfig":
@@ -80,6 +136,10 @@ class DeploymentConfig(BaseSettings):
     @property
     def bus_name(self) -> str:
         return f"orderflow-{self.stage}"
+
+    @property
+    def has_baseline_api(self) -> bool:
+        return self.baseline_api if self.baseline_api is not None else not self.is_production
 
 
 def _camel_case(snake: str) -> str:

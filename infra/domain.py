@@ -2,10 +2,10 @@
 
 Every domain table is keyed ``pk`` (S) + ``sk`` (S), billed on demand, removed with the stage
 (kept in prod) and continuously backed up in prod. Every domain function is a
-``ServiceFunction`` bundled with ``functions/shared_kernel/`` (and not ``functions/common/``).
+``ServiceFunction``, bundled with ``functions/shared_kernel/``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
@@ -13,10 +13,16 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import DeploymentConfig
-from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults, ServiceFunction
+from infra.lambda_defaults import (
+    DEFAULT_TIMEOUT,
+    SHARED_PACKAGES,
+    FunctionDefaults,
+    ServiceFunction,
+)
 
-DOMAIN_PACKAGES = ("shared_kernel",)
-"""Packages under ``functions/`` bundled with every domain service's code."""
+API_PACKAGES = (*SHARED_PACKAGES, "edge")
+"""What a service with API routes bundles: ``functions/edge/`` (rate limiting, request limits,
+error responses) next to ``functions/shared_kernel/``."""
 
 
 def domain_table(
@@ -56,6 +62,7 @@ class DomainFunctions:
         service: str,
         defaults: FunctionDefaults,
         environment: Mapping[str, str],
+        shared_packages: Sequence[str] = SHARED_PACKAGES,
     ) -> None:
         """
         Args:
@@ -63,7 +70,10 @@ class DomainFunctions:
             service: folder under ``functions/`` (``orders``, ``inventory``, ...).
             defaults: the stack's shared config and layer.
             environment: the service's settings (table names, ``EVENT_BUS_NAME``, ...).
+            shared_packages: packages under ``functions/`` bundled with every function of the
+                service (``API_PACKAGES`` for a service with API routes).
         """
+        self._shared_packages = tuple(shared_packages)
         self._scope = scope
         self._service = service
         self._defaults = defaults
@@ -82,5 +92,5 @@ class DomainFunctions:
             timeout=timeout,
             environment=self._environment,
             description=f"{self._service}: {description}",
-            shared_packages=DOMAIN_PACKAGES,
+            shared_packages=self._shared_packages,
         ).function

@@ -3,7 +3,7 @@
 from aws_cdk import aws_events as events
 from constructs import Construct
 
-from infra.api import OrdersApi
+from infra.api import BaselineApi, OrdersApi
 from infra.inventory import Inventory
 from infra.lambda_defaults import FunctionDefaults
 from infra.notifications import Notifications
@@ -20,6 +20,7 @@ class OrderFulfilment(Construct):
         inventory, orders, payments, shipping, notifications: the services.
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
+        baseline: the benchmark's baseline API (outside prod), or None.
     """
 
     def __init__(
@@ -60,4 +61,16 @@ class OrderFulfilment(Construct):
             get_order=self.orders.get_order,
             list_products=self.inventory.list_products,
             config=defaults.config,
+        )
+        baseline_function = self.inventory.list_products_baseline
+        self.baseline = (
+            BaselineApi(
+                self,
+                "Baseline",
+                list_products=baseline_function,
+                access=self.api.access,
+                config=defaults.config,
+            )
+            if baseline_function is not None
+            else None
         )

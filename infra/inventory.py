@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.domain import DomainFunctions, domain_table
+from infra.domain import API_PACKAGES, DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 
 PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
@@ -44,6 +44,8 @@ class Inventory(Construct):
         reserve, release, commit: the saga's step functions (reserve stock, give it back,
             turn it into sold stock).
         list_products: the function behind ``GET /products``.
+        list_products_baseline: the same handler for the benchmark's baseline API (no rate
+            limiting), outside prod only; None in prod.
         seed: the custom resource handler that writes the catalogue.
         seed_resource: the custom resource carrying the catalogue (property ``Products``).
     """
@@ -72,13 +74,26 @@ class Inventory(Construct):
         }
 
         function = DomainFunctions(
-            self, service=SERVICE, defaults=defaults, environment=environment
+            self,
+            service=SERVICE,
+            defaults=defaults,
+            environment=environment,
+            shared_packages=API_PACKAGES,
         )
 
         self.reserve = function("Reserve", "reserve_inventory", "saga step ReserveInventory")
         self.release = function("Release", "release_inventory", "compensation ReleaseInventory")
         self.commit = function("Commit", "commit_inventory", "saga step CommitInventory")
         self.list_products = function("ListProducts", "list_products", "GET /products")
+        self.list_products_baseline = (
+            function(
+                "ListProductsBaseline",
+                "list_products",
+                "GET /products without rate limiting (benchmark baseline)",
+            )
+            if config.has_baseline_api
+            else None
+        )
         self.seed = function(
             "Seed", "seed_products", "seeds the catalogue on deploy", timeout=SEED_TIMEOUT
         )
@@ -88,7 +103,9 @@ class Inventory(Construct):
             bus.grant_put_events_to(publisher)
         self.table.grant_read_write_data(self.commit)
         self.table.grant_read_write_data(self.seed)
-        self.table.grant_read_data(self.list_products)
+        for reader in (self.list_products, self.list_products_baseline):
+            if reader is not None:
+                self.table.grant_read_data(reader)
 
         provider = cr.Provider(
             self,

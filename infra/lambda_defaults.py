@@ -6,7 +6,7 @@ memory, logging and Powertools settings are decided here once.
 Assets are built by CDK *local bundling* (plain Python on this machine, never Docker) and use a
 custom asset hash, so CDK rebuilds an asset only when its inputs change: the layer when
 ``functions/requirements.txt`` changes, a service's code when ``functions/<service>/`` or
-``functions/common/`` changes. Tests that synthesise with the context
+``functions/shared_kernel/`` changes. Tests that synthesise with the context
 ``{"aws:cdk:bundling-stacks": []}`` skip bundling entirely.
 """
 
@@ -34,13 +34,13 @@ from constructs import Construct
 from infra.config import DeploymentConfig
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-"""Root of all Lambda code: one folder per service, plus ``common/`` and ``requirements.txt``."""
+"""Root of all Lambda code: one folder per service, ``shared_kernel/`` and ``requirements.txt``."""
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
 METRICS_NAMESPACE = "orderflow"
 DEFAULT_TIMEOUT = Duration.seconds(10)
-SHARED_PACKAGES = ("common",)
+SHARED_PACKAGES = ("shared_kernel",)
 """Packages under ``functions/`` bundled with every service's code by default."""
 
 # The image is never pulled: local bundling always succeeds or raises, so CDK never needs Docker.
@@ -115,7 +115,7 @@ def _remove_runtime_provided(target: Path) -> None:
 
 @jsii.implements(ILocalBundling)
 class _CopyFolders:
-    """Copies each folder into the asset under its own name (``skeleton/``, ``common/``)."""
+    """Copies each folder into the asset under its own name (``orders/``, ``shared_kernel/``)."""
 
     def __init__(self, folders: Iterable[Path]) -> None:
         self._folders = tuple(folders)
@@ -161,7 +161,7 @@ def service_code(service: str, shared: Sequence[str] = SHARED_PACKAGES) -> lambd
     """The code asset of one service: ``functions/<service>/`` and the ``shared`` packages.
 
     Each folder keeps its name inside the asset, so handlers import ``<service>.…`` and
-    ``common.…`` exactly as the unit tests do (pytest puts ``functions/`` on the path).
+    ``shared_kernel.…`` exactly as the unit tests do (pytest puts ``functions/`` on the path).
     """
     folders = (FUNCTIONS_DIR / service, *(FUNCTIONS_DIR / package for package in shared))
     return lambda_.Code.from_asset(
@@ -208,7 +208,7 @@ class ServiceFunction(Construct):
         """
         Args:
             service: folder under ``functions/``; also the Powertools service name.
-            handler: dotted path from ``functions/``, e.g. ``skeleton.handlers.api.handler``.
+            handler: dotted path from ``functions/``, e.g. ``orders.handlers.place_order.handler``.
             defaults: the stack's shared config and layer.
             timeout: function timeout; consumers size queue visibility timeouts from it.
             environment: variables added to the Powertools defaults.

@@ -11,8 +11,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.domain import DomainFunctions, domain_table
-from infra.lambda_defaults import DEFAULT_TIMEOUT, FunctionDefaults
+from infra.lambda_defaults import FunctionDefaults
 from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
+
+CONSUMER_TIMEOUT = Duration.seconds(5)
+"""A consumer writes one item per message; the queues' visibility timeout is six times this."""
 
 OUTCOMES = ["OrderConfirmed", "OrderCancelled"]
 """The detail-types routed to the order-outcomes topic."""
@@ -50,7 +53,7 @@ class Subscriber(Construct):
         super().__init__(scope, id)
         self.table = domain_table(self, "Table", config=defaults.config)
         self.queues = QueueWithDlq(
-            self, "Queue", visibility_timeout=visibility_timeout_for(DEFAULT_TIMEOUT)
+            self, "Queue", visibility_timeout=visibility_timeout_for(CONSUMER_TIMEOUT)
         )
         topic.add_subscription(
             subscriptions.SqsSubscription(self.queues.queue, raw_message_delivery=True)
@@ -61,7 +64,9 @@ class Subscriber(Construct):
             defaults=defaults,
             environment={table_variable: self.table.table_name},
         )
-        self.handler: lambda_.Function = function("Handler", module, description)
+        self.handler: lambda_.Function = function(
+            "Handler", module, description, timeout=CONSUMER_TIMEOUT
+        )
         self.table.grant_write_data(self.handler)
         self.handler.add_event_source(
             event_sources.SqsEventSource(

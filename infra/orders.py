@@ -13,7 +13,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
-from infra.domain import DomainFunctions, domain_table
+from infra.domain import API_PACKAGES, DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 from infra.queues import dead_letter_queue
 
@@ -34,12 +34,14 @@ class Orders(Construct):
       written right after deployment is missed) and publishes to the bus. A batch that keeps
       failing is bisected, retried 5 times, then its metadata goes to ``outbox_dlq``.
     * Read model: ``projector`` records every CloudEvent of the bus (``source`` prefix
-      ``orderflow.`` and ``detail.specversion`` present: non-CloudEvent traffic such as the
-      skeleton's pings is not the projector's business). Events EventBridge cannot deliver,
+      ``orderflow.`` and ``detail.specversion`` present: other traffic on the bus is not the
+      projector's business). Events EventBridge cannot deliver,
       and invocations that still fail after Lambda's retries, land in ``projector_dlq``.
 
     Attributes:
         table: the orders table (stream: new and old images).
+        idempotency_table: ``POST /orders``' Idempotency-Keys (Powertools' records: key ``id``,
+            TTL ``expiration``).
         place_order, get_order: ``POST /orders`` and ``GET /orders/{orderId}``.
         record_order, confirm_order, cancel_order: the saga's order steps.
         outbox_relay, outbox_dlq: the stream consumer and its on-failure destination.
@@ -76,7 +78,11 @@ class Orders(Construct):
         }
 
         function = DomainFunctions(
-            self, service="orders", defaults=defaults, environment=environment
+            self,
+            service="orders",
+            defaults=defaults,
+            environment=environment,
+            shared_packages=API_PACKAGES,
         )
 
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
@@ -99,6 +105,16 @@ class Orders(Construct):
         ):
             self.table.grant_read_write_data(writer)
         self.table.grant_read_data(self.get_order)
+        self.idempotency_table = dynamodb.Table(
+            self,
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expiration",
+            removal_policy=defaults.config.removal_policy,
+        )
+        self.place_order.add_environment("IDEMPOTENCY_TABLE", self.idempotency_table.table_name)
+        self.idempotency_table.grant_read_write_data(self.place_order)
         products.grant_read_data(self.place_order)
         bus.grant_put_events_to(self.outbox_relay)
 

@@ -3,11 +3,11 @@
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
+from infra.api import pascal_case
 from infra.bus import OrderflowBus
 from infra.config import DeploymentConfig
 from infra.fulfilment import OrderFulfilment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
-from infra.skeleton import SkeletonService
 
 
 class OrderflowStack(Stack):
@@ -15,7 +15,6 @@ class OrderflowStack(Stack):
 
     Attributes:
         bus: the ``orderflow-<stage>`` event bus every service publishes to.
-        skeleton: the skeleton service.
         fulfilment: the order-fulfilment services, saga and API.
     """
 
@@ -26,36 +25,26 @@ class OrderflowStack(Stack):
 
         defaults = FunctionDefaults(config=config, layer=DependenciesLayer(self, "Dependencies"))
         self.bus = OrderflowBus(self, "Bus", config=config)
-        self.skeleton = SkeletonService(self, "Skeleton", bus=self.bus, defaults=defaults)
         self.fulfilment = OrderFulfilment(self, "Fulfilment", bus=self.bus, defaults=defaults)
         self._add_outputs()
 
     def _add_outputs(self) -> None:
-        skeleton = self.skeleton
-        outputs = {
-            "ApiId": skeleton.api.rest_api.rest_api_id,
-            "ApiUrl": skeleton.api.rest_api.url,
-            "TableName": skeleton.table.table_name,
-            "BusName": self.bus.event_bus_name,
-            "PingDlqUrl": skeleton.pings.dlq.queue_url,
-            "WorkQueueUrl": skeleton.jobs.queues.queue.queue_url,
-            "WorkDlqUrl": skeleton.jobs.queues.dlq.queue_url,
-            "TopicArn": skeleton.fanout.topic.topic_arn,
-            "FanoutQueueUrl": skeleton.fanout.queues.queue.queue_url,
-            "FanoutDlqUrl": skeleton.fanout.queues.dlq.queue_url,
-            "StateMachineArn": skeleton.workflow.state_machine.state_machine_arn,
-            "ApiFunctionName": skeleton.api.handler.function_name,
-            "PingFunctionName": skeleton.pings.handler.function_name,
-            "WorkerFunctionName": skeleton.jobs.handler.function_name,
-            "GreeterFunctionName": skeleton.workflow.handler.function_name,
-            **self._fulfilment_outputs(),
-        }
+        outputs = {"BusName": self.bus.event_bus_name, **self._fulfilment_outputs()}
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
 
     def _fulfilment_outputs(self) -> dict[str, str]:
         f = self.fulfilment
+        edge = {
+            f"{pascal_case(client)}ApiKeyId": key.key_id
+            for client, key in f.api.access.keys.items()
+        }
+        edge["RateLimitTableName"] = f.api.access.table.table_name
+        edge["IdempotencyTableName"] = f.orders.idempotency_table.table_name
+        if f.baseline is not None:
+            edge["BaselineApiId"] = f.baseline.rest_api.rest_api_id
         return {
+            **edge,
             "OrdersApiId": f.api.rest_api.rest_api_id,
             "OrdersApiUrl": f.api.rest_api.url,
             "OrdersTableName": f.orders.table.table_name,
@@ -72,6 +61,7 @@ class OrderflowStack(Stack):
             "ShipmentRequestsQueueUrl": f.shipping.requests.queue.queue_url,
             "ShipmentDlqUrl": f.shipping.requests.dlq.queue_url,
             "NotificationsDlqUrl": f.notifications.customer.queues.dlq.queue_url,
+            "AuditQueueUrl": f.notifications.audit.queues.queue.queue_url,
             "AuditDlqUrl": f.notifications.audit.queues.dlq.queue_url,
             "OrderOutcomesTopicArn": f.notifications.topic.topic_arn,
             "OrderOutcomesDlqUrl": f.notifications.rule_dlq.queue_url,

@@ -51,3 +51,9 @@ class ProductView(CamelModel):
     name: str
     price: Decimal
     available: int
+
+
+class ProductList(CamelModel):
+    """Body of GET /products."""
+
+    products: list[ProductView]

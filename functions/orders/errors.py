@@ -4,14 +4,16 @@ from shared_kernel.errors import BusinessError
 
 
 class UnknownSku(BusinessError):
-    """A line names a SKU the catalogue does not sell; `field` points at it in the request."""
+    """Lines name SKUs the catalogue does not sell; `fields` point at them in the request
+    (`items[2].sku`), `field` at the first one."""
 
     reason = "UNKNOWN_SKU"
 
-    def __init__(self, sku: str, index: int) -> None:
-        super().__init__(f"unknown sku {sku!r}", sku=sku)
-        self.sku = sku
-        self.field = f"items[{index}].sku"
+    def __init__(self, unknown: list[tuple[int, str]]) -> None:
+        skus = sorted({sku for _, sku in unknown})
+        super().__init__(f"unknown sku: {', '.join(repr(sku) for sku in skus)}", skus=skus)
+        self.fields = [f"items[{index}].sku" for index, _ in unknown]
+        self.field = self.fields[0]
 
 
 class OrderNotFound(BusinessError):

@@ -5,9 +5,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared_kernel.models import CamelModel, OrderLine, StepInput
+
+MAX_LINES = 25
+"""Lines one order may have."""
+
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{0,63}$"
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
 
 
 class OrderStatus(StrEnum):
@@ -16,12 +22,43 @@ class OrderStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+STRICT_REQUEST = ConfigDict(extra="forbid", strict=True)
+"""Request bodies: no type coercion (``"2"`` is not a quantity) and no unknown fields (a
+misspelt ``quantiy`` is an error, not a silently ignored key)."""
+
+
+class OrderLineRequest(OrderLine):
+    """One line of POST /orders."""
+
+    model_config = STRICT_REQUEST
+    sku: str = Field(
+        pattern=SKU_PATTERN,
+        description="A SKU of the catalogue (GET /products)",
+        examples=["SKU-MUG-001"],
+    )
+    quantity: int = Field(gt=0, le=1000, examples=[2])
+
+
 class PlaceOrderRequest(CamelModel):
     """Body of POST /orders."""
 
-    customer_id: str = Field(min_length=1, max_length=128)
-    items: list[OrderLine] = Field(min_length=1, max_length=25)
-    payment_token: str = Field(min_length=1, max_length=128)
+    model_config = STRICT_REQUEST
+
+    customer_id: str = Field(min_length=1, max_length=128, examples=["customer-42"])
+    items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
+    payment_token: str = Field(
+        min_length=1,
+        max_length=128,
+        description="The payment provider's token (`tok_ok`, `tok_decline`, `tok_flaky` here)",
+        examples=["tok_ok"],
+    )
+
+
+class OrderAccepted(CamelModel):
+    """Answer of POST /orders: the order exists and its saga has started."""
+
+    order_id: str
+    status: OrderStatus
 
 
 class PricedLine(OrderLine):

@@ -2,6 +2,7 @@
 
 from functools import cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,6 +12,10 @@ class OrdersSettings(BaseSettings):
     orders_table: str  # ORDERS_TABLE: orders, outbox, views and histories (stream enabled)
     products_table: str  # PRODUCTS_TABLE: the inventory catalogue, read for prices
     event_bus_name: str  # EVENT_BUS_NAME: where the outbox relay publishes
+    # IDEMPOTENCY_TABLE: POST /orders' idempotency records (only that function has it)
+    idempotency_table: str | None = None
+    # IDEMPOTENCY_EXPIRY_SECONDS: how long an Idempotency-Key is remembered
+    idempotency_expiry_seconds: int = Field(default=3600, ge=60)
 
 
 @cache

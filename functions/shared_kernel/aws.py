@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBServiceResource
+    from mypy_boto3_dynamodb import DynamoDBClient, DynamoDBServiceResource
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_stepfunctions import SFNClient
 
@@ -19,6 +19,14 @@ if TYPE_CHECKING:
 def dynamodb() -> "DynamoDBServiceResource":
     """The DynamoDB resource; its `meta.client` accepts and returns plain Python values."""
     return boto3.resource("dynamodb")
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    """A plain DynamoDB client (typed attribute values), for libraries that expect one, such as
+    Powertools' idempotency persistence layer. The resource's `meta.client` is not one: it
+    converts values itself."""
+    return boto3.client("dynamodb")
 
 
 @cache
@@ -32,5 +40,5 @@ def stepfunctions() -> "SFNClient":
 
 
 def reset_clients() -> None:
-    for factory in (dynamodb, eventbridge, stepfunctions):
+    for factory in (dynamodb, dynamodb_client, eventbridge, stepfunctions):
         factory.cache_clear()

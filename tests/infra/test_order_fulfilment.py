@@ -321,7 +321,7 @@ def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> N
         for name, rule in resources(template, "AWS::Events::Rule").items()
         for target in rule["Properties"]["Targets"]
     ]
-    assert len(targets) == 4  # ping, projector, order outcomes, OrderPlaced
+    assert len(targets) == 3  # projector, order outcomes, OrderPlaced
     for name, target in targets:
         assert "DeadLetterConfig" in target, name
         assert "RetryPolicy" in target, name
@@ -399,7 +399,7 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
         if arn_target(m["Properties"]["EventSourceArn"]) in queues
     ]
-    assert len(sqs_mappings) == 4  # the skeleton's worker and three fulfilment consumers
+    assert len(sqs_mappings) == 3  # shipment requests, customer notifications, audit
     for mapping in sqs_mappings:
         queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
         function = functions[mapping["FunctionName"]["Ref"]]["Properties"]
@@ -435,8 +435,18 @@ def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None
 # --- tables, functions, API, seed, outputs ---
 
 
+def domain_tables(template: Template) -> dict[str, Any]:
+    """The services' tables, without the API edge's (rate limits, idempotency keys)."""
+    edge = {output_ref(template, name) for name in ("RateLimitTableName", "IdempotencyTableName")}
+    return {
+        name: table
+        for name, table in resources(template, "AWS::DynamoDB::Table", FULFILMENT).items()
+        if name not in edge
+    }
+
+
 def test_domain_tables_have_pk_and_sk_and_only_orders_streams(template: Template) -> None:
-    tables = resources(template, "AWS::DynamoDB::Table", FULFILMENT)
+    tables = domain_tables(template)
     assert len(tables) == 6
     orders = output_ref(template, "OrdersTableName")
     for name, table in tables.items():
@@ -456,7 +466,7 @@ def test_domain_tables_have_pk_and_sk_and_only_orders_streams(template: Template
 
 def test_prod_backs_up_and_keeps_the_domain_tables() -> None:
     template = synth(**{"orderflow:stage": "prod"})
-    for table in resources(template, "AWS::DynamoDB::Table", FULFILMENT).values():
+    for table in domain_tables(template).values():
         assert table["Properties"]["PointInTimeRecoverySpecification"] == {
             "PointInTimeRecoveryEnabled": True
         }
@@ -509,7 +519,12 @@ def test_payment_provider_is_simulated_with_latency_and_flaky_failures(
 
 
 def test_orders_api_routes(template: Template) -> None:
-    functions = function_ids_by_handler(template)
+    # (GET /products has a second function, without rate limiting, for the baseline API)
+    functions = {
+        function["Properties"]["Handler"]: name
+        for name, function in resources(template, "AWS::Lambda::Function").items()
+        if function["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "true"
+    }
     api = output_ref(template, "OrdersApiId")
     paths = {
         name: r["Properties"]["PathPart"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from emulator.clients import client
-from tests.integration.support import zipped
+from tests.integration.support import demo_api_key, zipped
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = Path(__file__).parent / "lambdas"
@@ -34,6 +34,13 @@ def outputs(emulator: None) -> dict[str, str]:
     _make("deploy")
     stacks = json.loads((ROOT / "outputs.json").read_text())
     return {key: value for stack in stacks.values() for key, value in stack.items()}
+
+
+@pytest.fixture(scope="session")
+def api_keys(outputs: dict[str, str]) -> dict[str, str]:
+    """The value of each demo API key, by plan (``basic``, ``premium``), read from API Gateway
+    as the README shows (the stack outputs only their ids)."""
+    return {plan: demo_api_key(outputs, plan) for plan in ("basic", "premium")}
 
 
 @pytest.fixture(scope="session")

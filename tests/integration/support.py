@@ -8,7 +8,9 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +41,72 @@ def eventually[T](probe: Callable[[], T | None], timeout_s: float = 30, every_s:
         time.sleep(every_s)
 
 
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"content-type": "application/json"}
-    )
+API_KEY_HEADER = "x-api-key"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Message  # case-insensitive: answer.headers["retry-after"]
+    body: Any
+
+
+def request(
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    api_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    raw: str | bytes | None = None,
+) -> Answer:
+    """One HTTP request; ``body`` is sent as JSON, ``raw`` as is; ``api_key`` as ``x-api-key``."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if data is None and body is not None:
+        data = json.dumps(body).encode()
+    sent = {"content-type": "application/json", **(headers or {})}
+    if api_key is not None:
+        sent[API_KEY_HEADER] = api_key
+    prepared = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
+        with urllib.request.urlopen(prepared, timeout=30) as response:
+            return Answer(response.status, response.headers, _json(response.read()))
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+        return Answer(error.code, error.headers, _json(error.read()))
+
+
+def http(method: str, url: str, body: Any = None, *, api_key: str | None = None) -> tuple[int, Any]:
+    answer = request(method, url, body, api_key=api_key)
+    return answer.status, answer.body
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(content or b"null")
+    except ValueError:
+        return content.decode(errors="replace")
+
+
+@dataclass(frozen=True)
+class KeyedApi:
+    """A deployed API stage (``url``) called with one client's API key."""
+
+    url: str
+    api_key: str
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Answer:
+        return request(method, f"{self.url}{path}", body, api_key=self.api_key, **kwargs)
+
+    def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        answer = self.request(method, path, body)
+        return answer.status, answer.body
+
+
+def demo_api_key(outputs: Mapping[str, str], plan: str) -> str:
+    """The value of the demo API key on ``plan`` (``basic``, ``premium``), read from API
+    Gateway as the README shows: the stack outputs only the key ids."""
+    from emulator.clients import client
+
+    key_id = outputs[f"Demo{plan.title()}ApiKeyId"]
+    value: str = client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
+    return value

@@ -13,7 +13,7 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
-from tests.integration.support import eventually, http
+from tests.integration.support import KeyedApi, eventually
 from tests.sample_events import fresh_entry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,27 +25,28 @@ TERMINAL = {"CONFIRMED", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str]) -> str:
-    return local_api_url(outputs["OrdersApiId"])
+def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
+    """The orders API, called with the premium demo key (50 requests/s: the saga tests poll)."""
+    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
 
 
-def place(api: str, token: str = "tok_ok", sku: str = IN_STOCK, quantity: int = 1) -> str:
+def place(api: KeyedApi, token: str = "tok_ok", sku: str = IN_STOCK, quantity: int = 1) -> str:
     body = {
         "customerId": "it-customer",
         "items": [{"sku": sku, "quantity": quantity}],
         "paymentToken": token,
     }
-    status, answer = http("POST", f"{api}/orders", body)
+    status, answer = api.http("POST", "/orders", body)
     assert status == 202, answer
     assert answer["status"] == "PENDING"
     return str(answer["orderId"])
 
 
-def settled(api: str, order_id: str, timeout_s: float = 90) -> dict[str, Any]:
+def settled(api: KeyedApi, order_id: str, timeout_s: float = 90) -> dict[str, Any]:
     """Poll the read model until the order reaches a terminal status."""
 
     def probe() -> dict[str, Any] | None:
-        status, order = http("GET", f"{api}/orders/{order_id}")
+        status, order = api.http("GET", f"/orders/{order_id}")
         return order if status == 200 and order["status"] in TERMINAL else None
 
     return eventually(probe, timeout_s=timeout_s, every_s=0.5)
@@ -71,7 +72,7 @@ def history_types(order: dict[str, Any]) -> list[str]:
     return [event["type"] for event in order["history"]]
 
 
-def test_happy_path_confirms_the_order(api: str, outputs: dict[str, str]) -> None:
+def test_happy_path_confirms_the_order(api: KeyedApi, outputs: dict[str, str]) -> None:
     before = stock(outputs, IN_STOCK)
 
     # When an order is placed through the API with a good payment token
@@ -88,7 +89,9 @@ def test_happy_path_confirms_the_order(api: str, outputs: dict[str, str]) -> Non
     assert stock(outputs, IN_STOCK)["available"] == before["available"] - 2
 
 
-def test_out_of_stock_cancels_and_leaves_stock_unchanged(api: str, outputs: dict[str, str]) -> None:
+def test_out_of_stock_cancels_and_leaves_stock_unchanged(
+    api: KeyedApi, outputs: dict[str, str]
+) -> None:
     # (a SKU no other test orders: their commits may still be settling its "reserved" count)
     before = {sku: stock(outputs, sku) for sku in (UNTOUCHED, SOLD_OUT)}
 
@@ -98,7 +101,7 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(api: str, outputs: dict
         "items": [{"sku": UNTOUCHED, "quantity": 1}, {"sku": SOLD_OUT, "quantity": 1}],
         "paymentToken": "tok_ok",
     }
-    status, answer = http("POST", f"{api}/orders", body)
+    status, answer = api.http("POST", "/orders", body)
     assert status == 202
 
     # Then it is cancelled for being out of stock, and no stock moved
@@ -109,7 +112,7 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(api: str, outputs: dict
 
 
 def test_declined_payment_cancels_and_releases_the_reservation(
-    api: str, outputs: dict[str, str]
+    api: KeyedApi, outputs: dict[str, str]
 ) -> None:
     before = stock(outputs, ALSO_IN_STOCK)
 
@@ -122,7 +125,7 @@ def test_declined_payment_cancels_and_releases_the_reservation(
     assert stock(outputs, ALSO_IN_STOCK) == before
 
 
-def test_flaky_payment_is_retried_to_confirmation(api: str) -> None:
+def test_flaky_payment_is_retried_to_confirmation(api: KeyedApi) -> None:
     order_id = place(api, "tok_flaky")
 
     order = settled(api, order_id, timeout_s=120)
@@ -131,7 +134,7 @@ def test_flaky_payment_is_retried_to_confirmation(api: str) -> None:
 
 
 def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorization(
-    api: str, outputs: dict[str, str]
+    api: KeyedApi, outputs: dict[str, str]
 ) -> None:
     before = stock(outputs, IN_STOCK)
     entry = fresh_entry("order-placed")
@@ -155,7 +158,9 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
     assert len(items_for(outputs, "ProductsTableName", f"RESERVATION#{order_id}")) == 1
 
 
-def test_malformed_event_lands_in_dlq_with_its_reason(api: str, outputs: dict[str, str]) -> None:
+def test_malformed_event_lands_in_dlq_with_its_reason(
+    api: KeyedApi, outputs: dict[str, str]
+) -> None:
     entry = fresh_entry("malformed-order-placed")
     order_id = json.loads(entry["Detail"])["subject"]
 
@@ -178,10 +183,10 @@ def test_malformed_event_lands_in_dlq_with_its_reason(api: str, outputs: dict[st
     assert "items" in json.dumps(dead["reason"])
 
     # And nothing else changed: no order exists
-    assert http("GET", f"{api}/orders/{order_id}")[0] == 404
+    assert api.http("GET", f"/orders/{order_id}")[0] == 404
 
 
-def test_order_placed_sent_with_the_aws_cli_completes(api: str, tmp_path: Path) -> None:
+def test_order_placed_sent_with_the_aws_cli_completes(api: KeyedApi, tmp_path: Path) -> None:
     # Given the ready-made event file, with fresh ids so reruns do not collide
     entry = fresh_entry("order-placed")
     order_id = json.loads(entry["Detail"])["subject"]
@@ -215,5 +220,5 @@ def test_order_placed_sent_with_the_aws_cli_completes(api: str, tmp_path: Path) 
     assert settled(api, order_id)["status"] == "CONFIRMED"
 
 
-def test_unknown_order_is_404(api: str) -> None:
-    assert http("GET", f"{api}/orders/{uuid.uuid4()}")[0] == 404
+def test_unknown_order_is_404(api: KeyedApi) -> None:
+    assert api.http("GET", f"/orders/{uuid.uuid4()}")[0] == 404

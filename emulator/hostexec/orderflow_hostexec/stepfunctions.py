@@ -1,21 +1,30 @@
-"""Parse each JSONPath once in LocalStack's Step Functions interpreter.
+"""Two per-state costs of LocalStack's Step Functions interpreter, paid once instead.
 
-LocalStack 2026.3 evaluates every InputPath, ResultPath and payload path of every state with
-``jsonpath_ng.parse(path)``, and jsonpath-ng builds its LALR parser tables from scratch on each
-call (``write_tables=0``). Under load that was the largest single cost of running the saga
-(py-spy on the emulator during bench/orders.py). A state machine has a fixed, small set of
-paths, and a parsed expression is immutable, so the parse is memoised.
+Both showed at the top of py-spy profiles of the emulator under bench/orders.py:
 
-Applied at emulator start (entry point ``localstack.hooks.on_infra_start``).
+- every InputPath, ResultPath and payload path is evaluated with ``jsonpath_ng.parse(path)``,
+  and jsonpath-ng builds its LALR parser tables from scratch on each call
+  (``write_tables=0``). A state machine has a small, fixed set of paths and a parsed
+  expression is immutable, so the parse is memoised;
+- every Task state builds a new boto3 client (and assumes the execution role again) for the
+  service it calls. Clients are thread-safe, so one per (service, region, role) is kept for a
+  few minutes, well inside the assumed role's session.
+
+Applied at emulator start (entry points ``localstack.hooks.on_infra_start``), before the
+Step Functions provider imports these functions.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import lru_cache
+from typing import Any
 
 from localstack.runtime import hooks
 
 _PARSED_PATHS = 4096
+CLIENT_TTL_S = 300
 
 
 @hooks.on_infra_start()
@@ -27,3 +36,26 @@ def memoise_jsonpath_parsing() -> None:
         if not hasattr(module, "parse"):
             raise RuntimeError(f"localstack moved {module.__name__}.parse: update stepfunctions.py")
         module.parse = lru_cache(maxsize=_PARSED_PATHS)(module.parse)
+
+
+@hooks.on_infra_start()
+def reuse_task_clients() -> None:
+    from localstack.services.stepfunctions.asl.utils import boto_client
+
+    build = boto_client.boto_client_for
+    clients: dict[tuple[str, str, str], tuple[float, Any]] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(service: str, region: str, state_credentials: Any) -> Any:
+        key = (service, region, state_credentials.role_arn)
+        now = time.monotonic()
+        with lock:
+            cached = clients.get(key)
+        if cached and now - cached[0] < CLIENT_TTL_S:
+            return cached[1]
+        client = build(service, region, state_credentials)
+        with lock:
+            clients[key] = (now, client)
+        return client
+
+    boto_client.boto_client_for = boto_client_for

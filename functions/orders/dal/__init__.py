@@ -2,7 +2,10 @@
 
 from functools import cache
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
 from orders.dal.catalog import ProductCatalog
+from orders.dal.idempotency import idempotency_store
 from orders.dal.repository import OrdersRepository
 from orders.settings import get_settings
 from shared_kernel import aws
@@ -20,13 +23,27 @@ def get_catalog() -> ProductCatalog:
 
 
 @cache
+def get_idempotency_store() -> DynamoDBPersistenceLayer:
+    table = get_settings().idempotency_table
+    if not table:
+        raise RuntimeError("IDEMPOTENCY_TABLE is not set (only POST /orders has one)")
+    return idempotency_store(table)
+
+
+@cache
 def get_publisher() -> EventPublisher:
     return EventPublisher(aws.eventbridge(), get_settings().event_bus_name)
 
 
 def reset() -> None:
     """Forget cached settings and clients (tests change the environment between cases)."""
-    for factory in (get_settings, get_repository, get_catalog, get_publisher):
+    for factory in (
+        get_settings,
+        get_repository,
+        get_catalog,
+        get_idempotency_store,
+        get_publisher,
+    ):
         factory.cache_clear()
 
 
@@ -34,6 +51,7 @@ __all__ = [
     "OrdersRepository",
     "ProductCatalog",
     "get_catalog",
+    "get_idempotency_store",
     "get_publisher",
     "get_repository",
     "reset",

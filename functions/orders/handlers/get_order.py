@@ -1,36 +1,60 @@
 """GET /orders/{orderId}: the order as the read model sees it, with its event history.
 
 200 {orderId, status, customerId, items, total, reason?, history: [{id, type, source, time,
-data}] oldest first}; 404 when nothing is known about the order. The status is the projected
-one (the view); right after POST /orders, before the projector ran, it is the order's own.
+data}] oldest first}; 404 when nothing is known about the order; 400 for an id that cannot be
+an order's. The status is the projected one (the view); right after POST /orders, before the
+projector ran, it is the order's own.
 """
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from edge.http import (
+    RATE_LIMIT_RESPONSE_HEADERS,
+    api_resolver,
+    edge_responses,
+    error_response,
+    json_content,
+)
+from edge.middleware import api_edge
 from orders.dal import get_repository
 from orders.logic.read_model import order_details
+from orders.models import ORDER_ID_PATTERN, OrderDetails
 
 logger = Logger(service="orders")
 tracer = Tracer(service="orders")
-app = APIGatewayRestResolver()
+router = Router()
 
 
-@app.get("/orders/<order_id>")
-@tracer.capture_method
-def get_order(order_id: str) -> Response:
+@router.get(
+    "/orders/<orderId>",
+    summary="Follow an order",
+    description="The order's projected status, lines, total and event history.",
+    tags=["orders"],
+    responses={
+        200: {
+            "description": "The order",
+            "content": json_content(OrderDetails),
+            "headers": RATE_LIMIT_RESPONSE_HEADERS,
+        },
+        **edge_responses(404),
+    },
+)
+def get_order(
+    order_id: Annotated[
+        str, Path(alias="orderId", pattern=ORDER_ID_PATTERN, description="From POST /orders")
+    ],
+) -> Response[dict[str, Any]]:
     details = order_details(order_id, list(get_repository().order_items(order_id)))
     if details is None:
-        return Response(
-            status_code=HTTPStatus.NOT_FOUND,
-            content_type=content_types.APPLICATION_JSON,
-            body={"message": f"order {order_id} not found"},
-        )
+        return error_response(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     return Response(
         status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
@@ -38,9 +62,13 @@ def get_order(order_id: str) -> Response:
     )
 
 
+app = api_resolver(router)
+
+
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(
     correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
 )
+@api_edge
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,6 +1,6 @@
 """Prices an order from the catalogue (no I/O: the price lookup is passed in)."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from orders.errors import UnknownSku
@@ -10,15 +10,19 @@ from shared_kernel.models import OrderLine
 PriceLookup = Callable[[Iterable[str]], Mapping[str, Decimal]]
 
 
-def price_items(items: list[OrderLine], lookup: PriceLookup) -> tuple[list[PricedLine], Decimal]:
-    """Each line with its unit price, and the total. Raises UnknownSku for the first line whose
-    SKU has no price (its field is `items[<index>].sku`)."""
+def price_items(
+    items: Sequence[OrderLine], lookup: PriceLookup
+) -> tuple[list[PricedLine], Decimal]:
+    """Each line with its unit price, and the total. Raises UnknownSku naming every line whose
+    SKU has no price (`items[<index>].sku`)."""
     prices = lookup({item.sku for item in items})
-    lines: list[PricedLine] = []
-    for index, item in enumerate(items):
-        if item.sku not in prices:
-            raise UnknownSku(item.sku, index)
-        lines.append(PricedLine(sku=item.sku, quantity=item.quantity, unit_price=prices[item.sku]))
+    unknown = [(index, item.sku) for index, item in enumerate(items) if item.sku not in prices]
+    if unknown:
+        raise UnknownSku(unknown)
+    lines = [
+        PricedLine(sku=item.sku, quantity=item.quantity, unit_price=prices[item.sku])
+        for item in items
+    ]
     return lines, order_total(lines)
 
 

@@ -13,7 +13,13 @@ def api_event(
     path_parameters: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    api_key_id: str | None = "key-basic",
 ) -> dict[str, Any]:
+    """``api_key_id``: what API Gateway puts in ``requestContext.identity`` once it validated
+    the caller's key (None: no key, as on a method that does not require one)."""
+    identity: dict[str, Any] = {"sourceIp": "127.0.0.1"}
+    if api_key_id is not None:
+        identity |= {"apiKeyId": api_key_id, "apiKey": f"value-of-{api_key_id}"}
     return {
         "resource": resource or path,
         "path": path,
@@ -34,7 +40,7 @@ def api_event(
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
             "accountId": "123456789012",
             "apiId": "1234567890",
-            "identity": {"sourceIp": "127.0.0.1"},
+            "identity": identity,
         },
         "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
         "isBase64Encoded": False,

@@ -17,6 +17,8 @@ import pytest
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
+import edge.dal
+import edge.middleware
 from shared_kernel import aws
 
 REGION = "us-east-1"
@@ -24,11 +26,24 @@ BUS_NAME = "orderflow-test"
 
 TABLE_ENV = {
     "ORDERS_TABLE": "orders-test",
+    "IDEMPOTENCY_TABLE": "idempotency-test",
+    "RATE_LIMIT_TABLE": "rate-limits-test",
     "PRODUCTS_TABLE": "products-test",
     "PAYMENTS_TABLE": "payments-test",
     "SHIPMENTS_TABLE": "shipments-test",
     "NOTIFICATIONS_TABLE": "notifications-test",
     "AUDIT_TABLE": "audit-test",
+}
+
+
+# The API edge's plans, as the stack writes them (infra/api.py): two test keys on two plans.
+BASIC_KEY_ID, PREMIUM_KEY_ID = "key-basic", "key-premium"
+BASIC_PLAN = {"rate": 5, "burst": 10, "dailyQuota": 10_000, "apiKeyIds": [BASIC_KEY_ID]}
+PREMIUM_PLAN = {"rate": 50, "burst": 100, "dailyQuota": 200_000, "apiKeyIds": [PREMIUM_KEY_ID]}
+EDGE_ENV = {
+    "RATE_LIMIT_ENABLED": "true",
+    "RATE_LIMIT_PLANS": json.dumps({"basic": BASIC_PLAN, "premium": PREMIUM_PLAN}),
+    "RATE_LIMIT_DEFAULT_PLAN": "basic",
 }
 
 
@@ -61,6 +76,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "POWERTOOLS_DEV": "false",
         "EVENT_BUS_NAME": BUS_NAME,
         **TABLE_ENV,
+        **EDGE_ENV,
     }
     # No profile or endpoint override: boto3 must reach moto, never an emulator or AWS.
     for name in [*os.environ]:
@@ -69,16 +85,44 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     aws.reset_clients()
+    reset_edge()
     # Handlers that emit no metric on a path (e.g. a 400) make Powertools warn; that is noise.
     warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
+
+
+def reset_edge() -> None:
+    """Forget the edge's settings, table client and limiter (its memory of keys)."""
+    edge.dal.reset()
+    edge.middleware.get_limiter.cache_clear()
 
 
 @pytest.fixture
 def mocked_aws(aws_env: None) -> Iterator[None]:
     with mock_aws():
         aws.reset_clients()
+        reset_edge()
         yield
     aws.reset_clients()
+    reset_edge()
+
+
+def create_rate_limit_table() -> None:
+    """The edge's limiter table (``pk`` only, as infra/api.py creates it)."""
+    create_key_table(TABLE_ENV["RATE_LIMIT_TABLE"], "pk")
+
+
+def create_idempotency_table() -> None:
+    """POST /orders' idempotency table (Powertools' key ``id``)."""
+    create_key_table(TABLE_ENV["IDEMPOTENCY_TABLE"], "id")
+
+
+def create_key_table(name: str, key: str) -> None:
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 @pytest.fixture

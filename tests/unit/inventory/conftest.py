@@ -10,6 +10,7 @@ from tests.unit.domain_common.fixtures import (
     atomic_dynamodb_requests,
     aws_env,
     bus,
+    create_rate_limit_table,
     create_table,
     lambda_context,
     mocked_aws,
@@ -31,6 +32,7 @@ def products_table(mocked_aws: None) -> str:
     """The products table holding the seed catalogue (data/products.json)."""
     name = TABLE_ENV["PRODUCTS_TABLE"]
     create_table(name)
+    create_rate_limit_table()  # GET /products runs the API edge's limiter
     repository = InventoryRepository(name)
     for product in seed_products():
         repository.put_product(Product.model_validate(product), overwrite=True)

@@ -171,6 +171,23 @@ def test_list_products_in_stock_only_hides_sold_out(
     assert len(skus) == len(seed_catalogue()) - 1
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "problem"),
+    [
+        ({"inStock": "maybe"}, "inStock", "valid boolean"),
+        ({"instock": "true"}, "instock", "unknown query parameter"),
+    ],
+)
+def test_list_products_refuses_invalid_or_unknown_query_parameters(
+    repository: InventoryRepository, lambda_context, query, field, problem
+):
+    response = list_products.handler(api_event("GET", "/products", query=query), lambda_context)
+    assert response["statusCode"] == 400
+    [error] = json_body(response)["errors"]
+    assert error["field"] == field
+    assert problem in error["problem"]
+
+
 def custom_resource(request_type: str, products: list[dict], overwrite: str = "false") -> dict:
     # CloudFormation hands every property value over as a string
     stringly = [{key: str(value) for key, value in product.items()} for product in products]

@@ -9,12 +9,15 @@ import orders.dal
 from inventory.dal.repository import InventoryRepository
 from inventory.models import Product
 from orders.dal.repository import OrdersRepository
+from orders.handlers import place_order
 from tests.unit.domain_common.fixtures import (
     REGION,
     TABLE_ENV,
     atomic_dynamodb_requests,
     aws_env,
     bus,
+    create_idempotency_table,
+    create_rate_limit_table,
     create_table,
     lambda_context,
     mocked_aws,
@@ -27,15 +30,20 @@ __all__ = ["atomic_dynamodb_requests", "aws_env", "bus", "lambda_context", "mock
 @pytest.fixture(autouse=True)
 def _fresh_orders(aws_env: None) -> Iterator[None]:
     orders.dal.reset()
+    place_order.idempotent_placement.cache_clear()
     yield
     orders.dal.reset()
+    place_order.idempotent_placement.cache_clear()
 
 
 @pytest.fixture
 def tables(mocked_aws: None) -> None:
-    """The orders table (with its stream) and the seeded products table it reads prices from."""
+    """The orders table (with its stream), the seeded products table it reads prices from, and
+    the API's idempotency and rate-limit tables."""
     create_table(TABLE_ENV["ORDERS_TABLE"], stream=True)
     create_table(TABLE_ENV["PRODUCTS_TABLE"])
+    create_idempotency_table()
+    create_rate_limit_table()
     products = InventoryRepository(TABLE_ENV["PRODUCTS_TABLE"])
     for product in seed_products():
         products.put_product(Product.model_validate(product), overwrite=True)

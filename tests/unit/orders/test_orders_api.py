@@ -1,5 +1,6 @@
 """POST /orders and GET /orders/{orderId}."""
 
+import base64
 import json
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from orders.handlers import get_order, place_order, projector
 from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
+from tests.unit.domain_common.fixtures import PREMIUM_KEY_ID
 
 VALID_BODY = {
     "customerId": "customer-42",
@@ -17,10 +19,9 @@ VALID_BODY = {
 }
 
 
-def post(body, lambda_context, headers=None) -> dict:
-    return place_order.handler(
-        api_event("POST", "/orders", body=body, headers=headers), lambda_context
-    )
+def post(body, lambda_context, headers=None, api_key_id=PREMIUM_KEY_ID) -> dict:
+    event = api_event("POST", "/orders", body=body, headers=headers, api_key_id=api_key_id)
+    return place_order.handler(event, lambda_context)
 
 
 def get(order_id: str, lambda_context) -> dict:
@@ -29,6 +30,7 @@ def get(order_id: str, lambda_context) -> dict:
         f"/orders/{order_id}",
         resource="/orders/{orderId}",
         path_parameters={"orderId": order_id},
+        api_key_id=PREMIUM_KEY_ID,
     )
     return get_order.handler(event, lambda_context)
 
@@ -82,27 +84,178 @@ def test_unknown_sku_is_a_400_naming_the_line_and_stores_nothing(orders_table, l
     assert orders_table.items() == []
 
 
+def test_every_unknown_sku_is_named(orders_table, lambda_context):
+    items = [{"sku": "SKU-NOPE-1", "quantity": 1}, *VALID_BODY["items"]]
+    body = {**VALID_BODY, "items": [*items, {"sku": "SKU-NOPE-2", "quantity": 1}]}
+    response = post(body, lambda_context)
+    assert [e["field"] for e in json_body(response)["errors"]] == ["items[0].sku", "items[3].sku"]
+
+
+def line(**changes) -> dict:
+    return {"sku": "SKU-MUG-001", "quantity": 1, **changes}
+
+
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "problem"),
     [
-        ({**VALID_BODY, "items": []}, "items"),
-        ({**VALID_BODY, "items": [{"sku": "SKU-MUG-001", "quantity": 1}] * 26}, "items"),
-        ({**VALID_BODY, "items": [{"sku": "SKU-MUG-001", "quantity": 0}]}, "items[0].quantity"),
-        ({k: v for k, v in VALID_BODY.items() if k != "paymentToken"}, "paymentToken"),
-        ({**VALID_BODY, "customerId": ""}, "customerId"),
+        pytest.param({**VALID_BODY, "items": []}, "items", "at least 1 item", id="no items"),
+        pytest.param(
+            {**VALID_BODY, "items": [line()] * 26}, "items", "at most 25 items", id="26 items"
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantity=0)]},
+            "items[0].quantity",
+            "greater than 0",
+            id="zero quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(), line(quantity=-3)]},
+            "items[1].quantity",
+            "greater than 0",
+            id="negative quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantity=1001)]},
+            "items[0].quantity",
+            "less than or equal to 1000",
+            id="huge quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantity="2")]},
+            "items[0].quantity",
+            "valid integer",
+            id="quantity as a string",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantity=1.5)]},
+            "items[0].quantity",
+            "valid integer",
+            id="fractional quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantity=True)]},
+            "items[0].quantity",
+            "valid integer",
+            id="boolean quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(sku="mug 1")]},
+            "items[0].sku",
+            "match pattern",
+            id="sku of the wrong shape",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [{"sku": "SKU-MUG-001"}]},
+            "items[0].quantity",
+            "required",
+            id="line without quantity",
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [line(quantiy=2)]},
+            "items[0].quantiy",
+            "not permitted",
+            id="unknown field in a line",
+        ),
+        pytest.param(
+            {**VALID_BODY, "discount": "100%"}, "discount", "not permitted", id="unknown field"
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": {"sku": "SKU-MUG-001"}},
+            "items",
+            "valid list",
+            id="items object",
+        ),
+        pytest.param(
+            {k: v for k, v in VALID_BODY.items() if k != "paymentToken"},
+            "paymentToken",
+            "required",
+            id="no payment token",
+        ),
+        pytest.param({**VALID_BODY, "customerId": ""}, "customerId", "at least 1", id="empty id"),
+        pytest.param({**VALID_BODY, "customerId": 42}, "customerId", "valid string", id="int id"),
+        pytest.param([VALID_BODY], "body", "JSON object", id="array body"),
+        pytest.param('"an order"', "body", "JSON object", id="string body"),
+        pytest.param("null", "body", "required", id="null body"),
+        pytest.param("{not json", "body", "not valid JSON", id="malformed JSON"),
+        pytest.param('{"customerId": "c",', "body", "not valid JSON", id="truncated JSON"),
     ],
 )
-def test_invalid_body_is_a_400_naming_the_field(orders_table, lambda_context, body, field):
+def test_invalid_body_is_a_400_naming_the_field_and_stores_nothing(
+    orders_table, lambda_context, body, field, problem
+):
+    # When a body that breaks one rule is posted
     response = post(body, lambda_context)
+    # Then it is a 400 whose errors name the field and the problem
     assert response["statusCode"] == 400
-    assert field in [error["field"] for error in json_body(response)["errors"]]
+    errors = json_body(response)["errors"]
+    assert any(e["field"] == field and problem in e["problem"] for e in errors), errors
+    # And nothing was written
     assert orders_table.items() == []
 
 
-def test_body_that_is_not_json_is_a_400(orders_table, lambda_context):
-    response = post("{not json", lambda_context)
+def test_a_body_that_is_not_utf8_is_a_400_and_stores_nothing(orders_table, lambda_context):
+    # API Gateway hands a body that is not UTF-8 over base64-encoded
+    event = api_event("POST", "/orders", api_key_id=PREMIUM_KEY_ID)
+    event |= {"body": base64.b64encode(b"\x0b\t\xff!").decode(), "isBase64Encoded": True}
+    response = place_order.handler(event, lambda_context)
     assert response["statusCode"] == 400
+    assert json_body(response)["errors"] == [{"field": "body", "problem": "not UTF-8 encoded JSON"}]
+    assert orders_table.items() == []
+
+
+def test_a_base64_encoded_json_body_is_placed(orders_table, lambda_context):
+    event = api_event("POST", "/orders", api_key_id=PREMIUM_KEY_ID)
+    encoded = base64.b64encode(json.dumps(VALID_BODY).encode()).decode()
+    event |= {"body": encoded, "isBase64Encoded": True}
+    assert place_order.handler(event, lambda_context)["statusCode"] == 202
+
+
+def test_a_body_that_is_not_json_by_content_type_is_a_415(orders_table, lambda_context):
+    headers = {"Content-Type": "text/plain"}
+    response = post(VALID_BODY, lambda_context, headers=headers)
+    assert response["statusCode"] == 415
+    assert json_body(response)["errors"][0]["field"] == "Content-Type"
+    assert orders_table.items() == []
+
+
+def test_a_body_over_16_kib_is_a_413_and_stores_nothing(orders_table, lambda_context):
+    body = {**VALID_BODY, "customerId": "c" * (16 * 1024)}
+    response = post(body, lambda_context)
+    assert response["statusCode"] == 413
     assert json_body(response)["errors"][0]["field"] == "body"
+    assert orders_table.items() == []
+
+
+def test_the_largest_valid_body_fits_the_size_limit(orders_table, lambda_context):
+    body = {
+        "customerId": "c" * 128,
+        "items": [{"sku": "SKU-MUG-001", "quantity": 1000}] * 25,
+        "paymentToken": "t" * 128,
+    }
+    assert post(json.dumps(body, indent=4), lambda_context)["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    ("headers", "field"),
+    [
+        ({"Idempotency-Key": ""}, "Idempotency-Key"),
+        ({"Idempotency-Key": "k" * 256}, "Idempotency-Key"),
+        ({"Idempotency-Key": "has spaces"}, "Idempotency-Key"),
+        ({"X-Correlation-Id": "x" * 129}, "X-Correlation-Id"),
+    ],
+)
+def test_invalid_headers_are_400s(orders_table, lambda_context, headers, field):
+    response = post(VALID_BODY, lambda_context, headers=headers)
+    assert response["statusCode"] == 400
+    assert [e["field"].lower() for e in json_body(response)["errors"]] == [field.lower()]
+    assert orders_table.items() == []
+
+
+@pytest.mark.parametrize("order_id", ["a" * 65, "-starts-with-dash", "has.dot"])
+def test_get_with_an_impossible_order_id_is_400(orders_table, lambda_context, order_id):
+    response = get(order_id, lambda_context)
+    assert response["statusCode"] == 400
+    assert json_body(response)["errors"][0]["field"] == "orderId"
 
 
 def test_get_unknown_order_is_404(orders_table, lambda_context):

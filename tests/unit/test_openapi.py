@@ -1,0 +1,34 @@
+"""docs/openapi.json is what the code generates: routes and models are the only source."""
+
+import json
+
+from tools import openapi
+
+
+def test_committed_openapi_document_is_the_generated_one():
+    # When the document is generated from the handlers' routes and models
+    generated = openapi.render()
+    # Then the committed file is identical (run `make openapi` after changing a route or model)
+    assert openapi.DOCUMENT.read_text() == generated
+
+
+def test_document_describes_the_edge_on_every_operation():
+    document = json.loads(openapi.DOCUMENT.read_text())
+    assert document["security"] == [{"apiKey": []}]
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+    }
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert len(operations) == 3
+    for operation in operations:
+        responses = operation["responses"]
+        assert {"400", "403", "429"} <= set(responses)
+        assert "Retry-After" in responses["429"]["headers"]
+        assert not any(status.startswith("5") for status in responses)
+    place = document["paths"]["/orders"]["post"]
+    assert {"409", "413", "422"} <= set(place["responses"])
+    body = document["components"]["schemas"]["PlaceOrderRequest"]
+    assert body["additionalProperties"] is False
+    assert body["properties"]["items"]["maxItems"] == 25
