@@ -101,8 +101,11 @@ infra: $(VENVS)/dev/.installed
 integration: install
 	$(DEV)/python -m pytest tests/integration -q -p no:cacheprovider
 
-bench: install up
+# Each prints a Markdown table; docs/benchmarks.md records them and their options.
+bench: deploy
 	$(DEV)/python -m bench.lambda_invoke
+	$(DEV)/python -m bench.orders
+	$(DEV)/python -m bench.rate_limit
 
 # The orders API's OpenAPI document, generated from the handlers' routes and pydantic models;
 # tests/unit/test_openapi.py fails while the committed file differs.
