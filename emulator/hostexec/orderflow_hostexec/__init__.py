@@ -2,7 +2,8 @@
 
 - ``plugin``: the plux entry point LocalStack loads (``LAMBDA_RUNTIME_EXECUTOR=host``).
 - ``executor``: the ``RuntimeExecutor`` LocalStack drives (start / invoke / stop).
-- ``environment``: one execution environment: a child interpreter and its pipes.
+- ``environment``: one execution environment: a child interpreter and its pipes; and a
+  function's fork server, which environments are forked from once it has their libraries.
 - ``bootstrap``: the runtime inside the child (standard library only), the counterpart of
   the Python runtime interface client in a real Lambda sandbox.
 """

@@ -9,7 +9,24 @@ parent, ``environment.RuntimeProcess``, over two pipes of newline-delimited JSON
                      {"id", "ok": true|false, "body", "max_rss_mb"}   per invocation
 
 stdout and stderr are the parent's log pipe. Everything is flushed before a response frame is
-written, so the parent holds the invocation's complete output once it reads the response.
+written, so the parent holds the invocation's complete output once it reads the response. The
+ready frame also lists the modules the handler's import loaded from outside the function's
+bundle (``modules``), which is what a fork server for the function may preload.
+
+Started with ``--fork-server``, the same file is a function's fork server instead: an
+interpreter with the function's environment that imports the libraries it is told to
+(``preload``) and forks execution environments on request (``fork``), over a Unix
+``SOCK_SEQPACKET`` socket (fd ``_HOSTEXEC_CONTROL_FD``):
+
+    parent -> server  {"op": "preload", "modules": [...]}
+                      {"op": "fork", "env": {...}, "cwd": ...} + fds (request, response, log)
+    server -> parent  {"op": "forked", "pid"}             the reply to each fork
+                      {"op": "exited", "pid", "status"}   when an environment ends
+
+A forked environment starts a new session, takes the three pipes, replaces its environment
+variables and working directory with its own and loads the handler as above: the function's
+own modules are always imported in the environment (its init runs once per environment, as in
+Lambda); only library modules come from the server, already imported.
 
 Standard library only: the function must see its bundle, its layers and the runtime's boto3,
 never this emulator's packages.
@@ -17,10 +34,14 @@ never this emulator's packages.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import importlib
 import json
 import os
+import select
+import signal
+import socket
 import sys
 import time
 import traceback
@@ -178,15 +199,31 @@ def _send(channel: BinaryIO, frame: dict[str, Any]) -> None:
     channel.flush()
 
 
-def main() -> None:
-    # Like /var/runtime in a real sandbox, this folder is not the function's to import from.
-    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]
-    requests = open(int(os.environ.pop("_HOSTEXEC_REQUEST_FD")), "rb")  # noqa: SIM115
-    responses = open(int(os.environ.pop("_HOSTEXEC_RESPONSE_FD")), "wb")  # noqa: SIM115
+def library_modules(before: set[str], task_root: str) -> list[str]:
+    """Modules imported since ``before`` that are not the function's own, in import order."""
+    root = os.path.realpath(task_root) + os.sep
+    loaded = []
+    for name, module in list(sys.modules.items()):
+        if name in before or name == "__main__":
+            continue
+        spec = getattr(module, "__spec__", None)
+        places = [getattr(spec, "origin", None) or ""]
+        places += list(getattr(spec, "submodule_search_locations", None) or [])
+        if not any(os.path.realpath(place).startswith(root) for place in places if place):
+            loaded.append(name)
+    return loaded
+
+
+def serve(request_fd: int, response_fd: int) -> None:
+    """Load the handler, report ready, then answer invocations until the parent hangs up."""
+    requests = open(request_fd, "rb")  # noqa: SIM115
+    responses = open(response_fd, "wb")  # noqa: SIM115
     started = time.perf_counter()
+    before = set(sys.modules)
     handler = load_handler(os.environ["_HANDLER"])
-    _send(responses, {"ready": True, "init_ms": (time.perf_counter() - started) * 1000})
+    modules = library_modules(before, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
+    init_ms = (time.perf_counter() - started) * 1000
+    _send(responses, {"ready": True, "init_ms": init_ms, "modules": modules})
     for line in requests:
         request = json.loads(line)
         frame = invoke(handler, request)
@@ -195,5 +232,108 @@ def main() -> None:
         _send(responses, frame)
 
 
+def _leave_runtime_dir() -> None:
+    # Like /var/runtime in a real sandbox, this folder is not the function's to import from.
+    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+
+
+def main() -> None:
+    _leave_runtime_dir()
+    serve(int(os.environ.pop("_HOSTEXEC_REQUEST_FD")), int(os.environ.pop("_HOSTEXEC_RESPONSE_FD")))
+
+
+# --- fork server -----------------------------------------------------------------------------
+
+_MESSAGE_SIZE = 1 << 20
+
+
+def fork_server() -> None:
+    """Serve ``preload`` and ``fork`` requests until the parent closes the control socket."""
+    _leave_runtime_dir()
+    control = socket.socket(fileno=int(os.environ.pop("_HOSTEXEC_CONTROL_FD")))
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select through the wakeup fd
+    while True:
+        ready, _, _ = select.select([control.fileno(), wake_r], [], [])
+        if wake_r in ready:
+            os.read(wake_r, 512)
+            _report_exits(control)
+        if control.fileno() not in ready:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, _MESSAGE_SIZE, 3)
+        if not message:  # the emulator is gone
+            return
+        request = json.loads(message)
+        if request["op"] == "preload":
+            _preload(request["modules"])
+        elif request["op"] == "fork":
+            pid = os.fork()
+            if pid == 0:
+                for fd in (control.detach(), wake_r, wake_w):
+                    os.close(fd)
+                _become_environment(request["env"], request["cwd"], fds)
+            for fd in fds:
+                os.close(fd)
+            control.send(json.dumps({"op": "forked", "pid": pid}).encode())
+
+
+def _preload(modules: list[str]) -> None:
+    for name in modules:
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+
+
+def _report_exits(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        exit_status = os.waitstatus_to_exitcode(status)
+        control.send(json.dumps({"op": "exited", "pid": pid, "status": exit_status}).encode())
+
+
+def _become_environment(env: dict[str, str], cwd: str, fds: list[int]) -> None:
+    """In the forked child: a session, pipes, environment and directory of its own, then the
+    runtime loop. Never returns: the child must not fall back into the server's loop."""
+    code = 1
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        request_fd, response_fd, log_fd = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(devnull)
+        os.close(log_fd)
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        sys.argv = [__file__]
+        serve(request_fd, response_fd)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int | None):
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--fork-server"]:
+        fork_server()
+    else:
+        main()

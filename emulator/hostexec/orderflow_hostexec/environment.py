@@ -6,6 +6,13 @@ another, and the function's stdout/stderr arrive on a third, drained while we wa
 chatty function never blocks on a full pipe. A function that outlives its deadline is killed
 with its whole process group; the next invocation starts a fresh process (a new init), as
 Lambda resets a sandbox after a timeout.
+
+An environment is either spawned (a new interpreter that imports everything itself) or forked
+from a ``ForkServer``: an interpreter with the function's environment that has already
+imported the libraries the function's earlier environments loaded. A cold start then costs the
+function's own init only, not the ~0.25 s of CPU that importing boto3, pydantic and Powertools
+takes; under load, when every concurrent invocation needs a new environment, that is most of
+the CPU the functions use (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +44,7 @@ class Outcome:
     max_rss_mb: int = 0
     crashed: bool = False  # the process is gone (timeout or exit); the next invoke re-inits
     timed_out: bool = False
+    exit_status: int | None = None  # of a process that exited on its own
 
 
 class StartupError(Exception):
@@ -45,39 +55,146 @@ class StartupError(Exception):
         self.output = output
 
 
-class RuntimeProcess:
-    """A started runtime: ``invoke`` one request at a time, ``kill`` to end it."""
+class ForkServer:
+    """A function's fork server (``bootstrap.py --fork-server``) and its control socket.
+
+    ``fork`` asks it for a new execution environment wired to the given pipes; ``preload``
+    hands it the library modules an environment reported, so later environments start with
+    them imported. Exit statuses of its environments arrive asynchronously (it reaps them) and
+    are kept for ``exit_status``.
+    """
+
+    _MESSAGE_SIZE = 1 << 20
 
     def __init__(self, python: str, env: dict[str, str], cwd: str) -> None:
-        self._python = python
-        self._env = env
-        self._cwd = cwd
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.init_output = ""
-        self.init_ms = 0.0
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._proc = subprocess.Popen(
+                [python, "-u", str(BOOTSTRAP), "--fork-server"],
+                env=dict(env, _HOSTEXEC_CONTROL_FD=str(theirs.fileno())),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        self._control = ours
+        self._fork_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._forked: list[int] = []
+        self._exits: dict[int, int] = {}
+        self.preloaded = False
+        threading.Thread(target=self._listen, name="hostexec-fork-server", daemon=True).start()
 
     @property
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc.poll() is None
+
+    def preload(self, modules: list[str]) -> None:
+        self.preloaded = True
+        self._control.send(json.dumps({"op": "preload", "modules": modules}).encode())
+
+    def fork(
+        self, env: dict[str, str], cwd: str, fds: tuple[int, int, int], timeout_s: float
+    ) -> int:
+        """Start an environment on ``fds`` (request read end, response write end, log write
+        end); returns its pid. Waits behind a preload the server may still be running."""
+        message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
+        with self._fork_lock:
+            socket.send_fds(self._control, [message], list(fds))
+            deadline = time.monotonic() + timeout_s
+            with self._changed:
+                while not self._forked:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self.alive:
+                        raise StartupError("the fork server did not answer", "")
+                    self._changed.wait(min(remaining, 0.5))
+                return self._forked.pop(0)
+
+    def exit_status(self, pid: int, wait_s: float = 0.0) -> int | None:
+        """The exit status of an environment it forked, once reported (None while running)."""
+        deadline = time.monotonic() + wait_s
+        with self._changed:
+            while pid not in self._exits and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return self._exits.get(pid)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self._control.close()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                message = self._control.recv(self._MESSAGE_SIZE)
+            except OSError:
+                message = b""
+            if not message:  # the server is gone
+                with self._changed:
+                    self._changed.notify_all()
+                return
+            frame = json.loads(message)
+            with self._changed:
+                if frame["op"] == "forked":
+                    self._forked.append(frame["pid"])
+                elif frame["op"] == "exited":
+                    self._exits[frame["pid"]] = frame["status"]
+                self._changed.notify_all()
+
+
+class RuntimeProcess:
+    """A started runtime: ``invoke`` one request at a time, ``kill`` to end it."""
+
+    def __init__(
+        self, python: str, env: dict[str, str], cwd: str, fork_server: ForkServer | None = None
+    ) -> None:
+        self._python = python
+        self._env = env
+        self._cwd = cwd
+        self._fork_server = fork_server
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pid: int | None = None
+        self.init_output = ""
+        self.init_ms = 0.0
+        self.forked = False
+        self.library_modules: list[str] = []
+
+    @property
+    def alive(self) -> bool:
+        if self._pid is None:
+            return False
+        if self._proc is not None:
+            return self._proc.poll() is None
+        assert self._fork_server is not None
+        if self._fork_server.exit_status(self._pid) is not None:
+            return False
+        try:  # a server that died cannot report; its orphans are reaped by init
+            os.kill(self._pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     def start(self, timeout_s: float) -> None:
-        """Spawn the interpreter and block until the handler is loaded."""
+        """Start the runtime (forked if there is a live fork server) and block until the
+        handler is loaded."""
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         self._log_r, log_w = os.pipe()
-        env = dict(self._env, _HOSTEXEC_REQUEST_FD=str(req_r), _HOSTEXEC_RESPONSE_FD=str(resp_w))
         started = time.perf_counter()
         try:
-            self._proc = subprocess.Popen(
-                [self._python, "-u", str(BOOTSTRAP)],
-                env=env,
-                cwd=self._cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=log_w,
-                stderr=log_w,
-                pass_fds=(req_r, resp_w),
-                start_new_session=True,  # its own process group, killed as one
-            )
+            if self._fork_server is not None and self._fork_server.alive:
+                self._pid = self._fork_server.fork(
+                    self._env, self._cwd, (req_r, resp_w, log_w), timeout_s
+                )
+                self.forked = True
+            else:
+                self._spawn(req_r, resp_w, log_w)
         finally:
             for fd in (req_r, resp_w, log_w):
                 os.close(fd)
@@ -89,6 +206,21 @@ class RuntimeProcess:
             raise StartupError("runtime exited or timed out during init", output)
         self.init_output = output
         self.init_ms = (time.perf_counter() - started) * 1000
+        self.library_modules = frame.get("modules", [])
+
+    def _spawn(self, req_r: int, resp_w: int, log_w: int) -> None:
+        env = dict(self._env, _HOSTEXEC_REQUEST_FD=str(req_r), _HOSTEXEC_RESPONSE_FD=str(resp_w))
+        self._proc = subprocess.Popen(
+            [self._python, "-u", str(BOOTSTRAP)],
+            env=env,
+            cwd=self._cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_w,
+            stderr=log_w,
+            pass_fds=(req_r, resp_w),
+            start_new_session=True,  # its own process group, killed as one
+        )
+        self._pid = self._proc.pid
 
     def invoke(self, request: dict[str, object], timeout_s: float) -> Outcome:
         started = time.perf_counter()
@@ -96,8 +228,17 @@ class RuntimeProcess:
         frame, output, timed_out = self._await_frame(time.monotonic() + timeout_s)
         duration_ms = (time.perf_counter() - started) * 1000
         if frame is None:
+            status = None if timed_out else self._exit_status()
             self.kill()
-            return Outcome(False, b"", output, duration_ms, crashed=True, timed_out=timed_out)
+            return Outcome(
+                False,
+                b"",
+                output,
+                duration_ms,
+                crashed=True,
+                timed_out=timed_out,
+                exit_status=status,
+            )
         return Outcome(
             ok=frame["ok"],
             body=frame["body"].encode(),
@@ -106,20 +247,34 @@ class RuntimeProcess:
             max_rss_mb=frame.get("max_rss_mb", 0),
         )
 
-    def exit_status(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
+    def _exit_status(self, wait_s: float = 1.0) -> int | None:
+        """The status of a runtime whose pipes closed: it is exiting, or has exited."""
+        if self._proc is not None:
+            try:
+                return self._proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                return None
+        if self._pid is None or self._fork_server is None:
+            return None
+        # Its server reaps it and reports the status, a moment after the pipes closed.
+        return self._fork_server.exit_status(self._pid, wait_s=wait_s)
 
     def kill(self) -> None:
-        if self._proc is None:
+        if self._pid is None:
             return
-        if self._proc.poll() is None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._pid, signal.SIGKILL)
+            self._proc.wait()
+        elif self.alive:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc.wait()
+                os.killpg(self._pid, signal.SIGKILL)  # its server reaps it
         for fd in (self._req_w, self._resp_r, self._log_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._proc = None
+        self._pid = None
 
     def _await_frame(self, deadline: float) -> tuple[dict | None, str, bool]:
         """Read the next response frame, draining the log pipe meanwhile.

@@ -6,10 +6,15 @@ Logs); this class only has to start, invoke and stop a sandbox. Its sandbox is a
 (``environment.RuntimeProcess``) with the function's bundle and layers on its path and a
 Lambda-like Python as its interpreter, instead of a container.
 
+Environments of one function version are forked from that version's fork server
+(``environment.ForkServer``) once an earlier environment has reported which libraries its init
+imported; the first one pays a full interpreter start.
+
 Configuration (environment of the LocalStack process):
     HOSTEXEC_PYTHON3_13   interpreter for the python3.13 runtime (one variable per runtime:
                           HOSTEXEC_PYTHON3_12, ...). It should carry what the real runtime
                           provides (boto3) and nothing else.
+    HOSTEXEC_FORK_SERVER  ``0`` spawns every environment as a new interpreter (default ``1``).
 """
 
 from __future__ import annotations
@@ -30,12 +35,65 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
-from orderflow_hostexec.environment import RuntimeProcess
+from orderflow_hostexec.environment import ForkServer, RuntimeProcess
 
 LOG = logging.getLogger(__name__)
 _LOCAL_ADDRESS = "127.0.0.1"
 _BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _KEPT_LOG_CHARS = 64_000
+
+
+# What differs between environments of the same function version (credentials, log stream,
+# runtime id): set in each forked environment, not part of what its fork server is for.
+_PER_ENVIRONMENT = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "LOCALSTACK_RUNTIME_ID",
+        "LOCALSTACK_RUNTIME_ENDPOINT",
+    }
+)
+
+
+class ForkServers:
+    """One fork server per function version, started with its first environment."""
+
+    def __init__(self) -> None:
+        self._servers: dict[str, tuple[tuple[object, ...], ForkServer]] = {}
+        self._lock = threading.Lock()
+
+    def for_environment(
+        self, arn: str, python: str, env: dict[str, str], cwd: str
+    ) -> ForkServer | None:
+        if os.environ.get("HOSTEXEC_FORK_SERVER", "1") == "0":
+            return None
+        shared = tuple(sorted(item for item in env.items() if item[0] not in _PER_ENVIRONMENT))
+        key = (python, cwd, shared)
+        with self._lock:
+            current = self._servers.get(arn)
+            if current and current[0] == key and current[1].alive:
+                return current[1]
+            if current:  # the version changed (code, configuration) or its server died
+                current[1].close()
+            try:
+                server = ForkServer(python, env, cwd)
+            except OSError:
+                LOG.exception("cannot start a fork server for %s; spawning instead", arn)
+                self._servers.pop(arn, None)
+                return None
+            self._servers[arn] = (key, server)
+            return server
+
+    def close(self, arn: str) -> None:
+        with self._lock:
+            current = self._servers.pop(arn, None)
+        if current:
+            current[1].close()
+
+
+FORK_SERVERS = ForkServers()
 
 
 def interpreter_for(runtime: str | None) -> str:
@@ -77,7 +135,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
-        """LocalStack removes the unzipped code itself; nothing of ours outlives a version."""
+        """LocalStack removes the unzipped code itself; the version's fork server goes here."""
+        FORK_SERVERS.close(function_version.qualified_arn)
 
     def start(self, env_vars: dict[str, str]) -> None:
         self._env = self._sandbox_environment(env_vars)
@@ -91,12 +150,15 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
     def _spawn(self) -> None:
         config_ = self.function_version.config
-        process = RuntimeProcess(
-            python=interpreter_for(config_.runtime),
-            env=self._env,
-            cwd=self._env["LAMBDA_TASK_ROOT"],
+        python = interpreter_for(config_.runtime)
+        cwd = self._env["LAMBDA_TASK_ROOT"]
+        server = FORK_SERVERS.for_environment(
+            self.function_version.qualified_arn, python, self._env, cwd
         )
+        process = RuntimeProcess(python=python, env=self._env, cwd=cwd, fork_server=server)
         process.start(timeout_s=config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+        if server is not None and not server.preloaded and process.library_modules:
+            server.preload(process.library_modules)
         self._process = process
         self._pending_init_log = (
             f"INIT_START Runtime Version: {config_.runtime}.hostexec\n{process.init_output}"
@@ -164,9 +226,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
             body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
             log.append(f"{_utc_now()} {request_id} Task timed out after {timeout_s:.2f} seconds\n")
         elif outcome.crashed:
-            status = process.exit_status()
             message = (
-                f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"
+                f"RequestId: {request_id} Error: Runtime exited with error: "
+                f"exit status {outcome.exit_status}"
             )
             body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
             log.append(message + "\n")

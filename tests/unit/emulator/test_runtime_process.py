@@ -1,25 +1,34 @@
 """The host executor's execution environment, driven directly (no emulator needed): the
-runtime protocol, output capture, timeouts and crashes."""
+runtime protocol, output capture, timeouts and crashes, for spawned environments and for
+environments forked from a function's fork server."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from orderflow_hostexec.environment import RuntimeProcess
+from orderflow_hostexec.environment import ForkServer, RuntimeProcess
 
 HANDLERS = """
 import os, sys, time
+import lib_mod
+
+INIT_PID = os.getpid()
 
 def ok(event, context):
     print("to stdout", event)
     print("to stderr", file=sys.stderr)
     return {"pid": os.getpid(), "remaining": context.get_remaining_time_in_millis(),
             "trace": os.environ["_X_AMZN_TRACE_ID"]}
+
+def where(event, context):
+    return {"pid": os.getpid(), "init_pid": INIT_PID, "lib_pid": lib_mod.IMPORTED_IN,
+            "stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "cwd": os.getcwd()}
 
 def slow(event, context):
     print("before sleeping")
@@ -32,30 +41,54 @@ def unserializable(event, context):
     return object()
 """
 
+Start = Callable[..., RuntimeProcess]
+
+
+def environment(tmp_path: Path, handler: str, stream: str = "stream") -> dict[str, str]:
+    return {
+        "_HANDLER": handler,
+        "PYTHONPATH": f"{tmp_path / 'code'}:{tmp_path / 'layer'}",
+        "LAMBDA_TASK_ROOT": str(tmp_path / "code"),
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
+        "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+    }
+
 
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator:
-    (tmp_path / "fn.py").write_text(HANDLERS)
+def bundle(tmp_path: Path) -> Path:
+    (tmp_path / "code").mkdir()
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "code" / "fn.py").write_text(HANDLERS)
+    (tmp_path / "layer" / "lib_mod.py").write_text("import os\nIMPORTED_IN = os.getpid()\n")
+    return tmp_path
+
+
+@pytest.fixture(params=["spawned", "forked"])
+def start(request: pytest.FixtureRequest, bundle: Path) -> Iterator[Start]:
     processes: list[RuntimeProcess] = []
+    servers: dict[str, ForkServer] = {}
 
     def _start(handler: str) -> RuntimeProcess:
-        env = {
-            "_HANDLER": handler,
-            "PYTHONPATH": str(tmp_path),
-            "AWS_LAMBDA_FUNCTION_NAME": "fn",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "stream",
-        }
-        process = RuntimeProcess(python=sys.executable, env=env, cwd=str(tmp_path))
+        env = environment(bundle, handler)
+        server = None
+        if request.param == "forked":
+            server = servers.setdefault(
+                handler, ForkServer(sys.executable, env, str(bundle / "code"))
+            )
+        process = RuntimeProcess(sys.executable, env, str(bundle / "code"), fork_server=server)
         process.start(timeout_s=10)
+        assert process.forked == (request.param == "forked")
         processes.append(process)
         return process
 
     yield _start
     for process in processes:
         process.kill()
+    for server in servers.values():
+        server.close()
 
 
 def request(deadline_in_s: float = 5, **event: object) -> dict[str, object]:
@@ -109,7 +142,7 @@ def test_process_exit_is_reported_as_a_crash(start) -> None:
     outcome = process.invoke(request(), timeout_s=5)
 
     assert outcome.crashed and not outcome.timed_out
-    assert process.exit_status() is None  # killed and reaped: nothing left running
+    assert outcome.exit_status == 3
     assert not process.alive
 
 
@@ -132,3 +165,52 @@ def test_missing_module_is_reported_on_invoke_not_at_start(start) -> None:
     assert error["errorType"] == "Runtime.ImportModuleError"
     assert "Unable to import module 'absent'" in error["errorMessage"]
     assert "Runtime.ImportModuleError" in process.init_output
+
+
+@pytest.fixture
+def fork_server(bundle: Path) -> Iterator[ForkServer]:
+    server = ForkServer(sys.executable, environment(bundle, "fn.where"), str(bundle / "code"))
+    yield server
+    server.close()
+
+
+def started(bundle: Path, server: ForkServer, stream: str) -> RuntimeProcess:
+    env = environment(bundle, "fn.where", stream=stream)
+    process = RuntimeProcess(sys.executable, env, str(bundle / "code"), fork_server=server)
+    process.start(timeout_s=10)
+    return process
+
+
+def test_forked_environments_share_libraries_but_run_their_own_init(
+    bundle: Path, fork_server: ForkServer
+) -> None:
+    first = started(bundle, fork_server, stream="first")
+    assert "lib_mod" in first.library_modules
+    assert "fn" not in first.library_modules  # the function's own code is never preloaded
+    fork_server.preload(first.library_modules)
+    second = started(bundle, fork_server, stream="second")
+    try:
+        one = json.loads(first.invoke(request(), timeout_s=5).body)
+        two = json.loads(second.invoke(request(), timeout_s=5).body)
+    finally:
+        first.kill()
+        second.kill()
+
+    assert one["lib_pid"] == one["init_pid"] == one["pid"]  # before the preload: its own import
+    assert two["init_pid"] == two["pid"] != one["pid"]  # the function's init ran in the new one
+    assert two["lib_pid"] not in (two["pid"], one["pid"])  # the library came from the server
+    assert (one["stream"], two["stream"]) == ("first", "second")  # per-environment variables
+    assert two["cwd"] == os.path.realpath(bundle / "code")
+
+
+def test_fork_server_survives_its_environments(bundle: Path, fork_server: ForkServer) -> None:
+    crashed = started(bundle, fork_server, stream="a")
+    crashed.kill()
+    assert not crashed.alive
+
+    again = started(bundle, fork_server, stream="b")
+    try:
+        assert again.invoke(request(), timeout_s=5).ok
+    finally:
+        again.kill()
+    assert fork_server.alive
