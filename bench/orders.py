@@ -10,7 +10,8 @@ is detected by reading the orders table in batches of 100 keys, not by polling t
 `GET /orders/{id}` is an API Gateway -> Lambda -> DynamoDB round trip on the same emulator,
 and polling every order would measure the poller more than the saga.
 
-Baseline in the same run: `GET /products` (API Gateway -> Lambda -> DynamoDB).
+Baseline in the same run: `GET /products` (API Gateway -> Lambda -> DynamoDB). Also reported:
+the CPU each of the emulator's processes used during the run, per order (`bench/cpu.py`).
 
     make deploy && .venvs/dev/bin/python -m bench.orders --orders 100 --rate 2
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bench.cpu import CpuMeter, cpu_table
 from bench.stats import summary, table
 from emulator.clients import client
 from emulator.next_steps import local_api_url
@@ -169,8 +171,11 @@ def main() -> None:
         baseline.append((time.perf_counter() - started) * 1000)
 
     before = stock(out["ProductsTableName"])
+    meter = CpuMeter()
+    meter.start()
     placed = offer(api, plan, args.rate)
     await_settled(out["OrdersTableName"], placed, args.timeout)
+    cpu = meter.stop()
     time.sleep(3)  # CommitInventory runs after the terminal status: let it settle
     after = stock(out["ProductsTableName"])
     violations = check_invariants(placed, before, after, out["PaymentsTableName"])
@@ -190,6 +195,8 @@ def main() -> None:
         f"\noffered: {len(placed)} orders at {args.rate:g}/s; settled: {len(settled)} in "
         f"{span:.1f} s from the first POST -> sustained {len(settled) / span:.2f} orders/s"
     )
+    print("\nCPU of the emulator's processes from the first POST to the last order settled:\n")
+    print(cpu_table(cpu, meter.wall_s, len(placed)))
     outcomes = Counter((p.token, p.status) for p in placed)
     print("outcomes: " + ", ".join(f"{t}->{s}: {n}" for (t, s), n in sorted(outcomes.items())))
     print(f"invariant violations: {len(violations)}")

@@ -20,7 +20,10 @@ from infra.queues import dead_letter_queue
 SOURCE_PREFIX = "orderflow."
 """Every domain service publishes with source ``orderflow.<service>``."""
 
-OUTBOX_PREFIX = "OUTBOX#"
+OUTBOX_SK = "OUTBOX"
+OUTBOX_PENDING = "PENDING"
+"""An outbox item's sort key, and its status until the relay has published it (see
+``functions/orders/dal/repository.py``)."""
 RELAY_TIMEOUT = Duration.seconds(30)
 
 
@@ -31,8 +34,11 @@ class Orders(Construct):
 
     * Outbox: writers put the order change and its CloudEvent (an ``OUTBOX#`` item) in one
       transaction; ``outbox_relay`` reads the table's stream (from ``TRIM_HORIZON``, so no item
-      written right after deployment is missed) and publishes to the bus. A batch that keeps
-      failing is bisected, retried 5 times, then its metadata goes to ``outbox_dlq``.
+      written right after deployment is missed), publishes the event the record's new image
+      carries to the bus, and marks the item ``SENT``. A filter lets through only records whose
+      new image is a ``PENDING`` outbox item: the relay's own mark-``SENT`` update, the other
+      items and deletions invoke nothing. A batch that keeps failing is bisected, retried 5
+      times, then its metadata goes to ``outbox_dlq``.
     * Read model: ``projector`` records every CloudEvent of the bus (``source`` prefix
       ``orderflow.`` and ``detail.specversion`` present: other traffic on the bus is not the
       projector's business). Events EventBridge cannot deliver,
@@ -63,9 +69,9 @@ class Orders(Construct):
             bus: where the outbox relay publishes, and whose events the projector reads.
             products: the inventory's products table; ``POST /orders`` reads prices from it.
             defaults: the stack's shared config and layer.
-            filter_outbox_records: let only ``OUTBOX#`` records of the stream invoke the relay
-                (a Lambda filter on ``dynamodb.Keys.pk.S``). The relay ignores every other
-                record anyway, so turning the filter off only costs invocations.
+            filter_outbox_records: let only records that can need relaying invoke the relay
+                (see ``_pending_outbox_records``). The relay checks every record itself
+                anyway, so turning the filter off only costs invocations.
         """
         super().__init__(scope, id)
         self.table = domain_table(
@@ -128,7 +134,7 @@ class Orders(Construct):
                 report_batch_item_failures=True,
                 retry_attempts=5,
                 on_failure=event_sources.SqsDlq(self.outbox_dlq),
-                filters=[_outbox_records()] if filter_outbox_records else None,
+                filters=[_pending_outbox_records()] if filter_outbox_records else None,
             )
         )
 
@@ -159,8 +165,24 @@ class Orders(Construct):
         )
 
 
-def _outbox_records() -> Mapping[str, Any]:
-    """Lambda filter: only stream records of ``OUTBOX#`` items."""
+def _pending_outbox_records() -> Mapping[str, Any]:
+    """Lambda filter: only stream records whose new image is a ``PENDING`` outbox item.
+
+    That is an INSERT or MODIFY (a REMOVE has no ``NewImage``, so it never matches) of an item
+    with sk ``OUTBOX`` (only outbox items have it) and status ``PENDING``: the outbox write, an
+    operator's re-drive, and the relay's own failure bookkeeping (``attempts`` changed), which
+    the relay skips in code because a filter cannot compare the old and new images. The
+    relay's mark-``SENT`` update does not match, so it costs no invocation. The conditions are
+    on the ``dynamodb`` key only, the one Lambda documents for filtering DynamoDB records; the
+    event name needs none (only INSERT and MODIFY records have a ``NewImage``).
+    """
     return lambda_.FilterCriteria.filter(
-        {"dynamodb": {"Keys": {"pk": {"S": lambda_.FilterRule.begins_with(OUTBOX_PREFIX)}}}}
+        {
+            "dynamodb": {
+                "NewImage": {
+                    "sk": {"S": lambda_.FilterRule.is_equal(OUTBOX_SK)},
+                    "status": {"S": lambda_.FilterRule.is_equal(OUTBOX_PENDING)},
+                }
+            }
+        }
     )

@@ -3,7 +3,7 @@
 States, what each Lambda step is given (its InputPath) and where its result goes (its
 ResultPath: the state accumulates, each result under its own key)::
 
-    RecordOrder        input: the EventBridge event ($)             -> $.order
+    RecordOrder        input: {event: $, executionId: $$.Execution.Id} -> $.order
     ReserveInventory   input: $.order                                -> $.reservation
     AuthorizePayment   input: $.order                                -> $.payment
     ScheduleShipment   SQS {orderId, items, taskToken, correlationId, causationId}, waits for
@@ -32,6 +32,11 @@ may have done its work, and every compensation is idempotent and fine with nothi
 
 RecordOrder: MalformedEventError -> ReportMalformedEvent (the reason and the original event
 to the malformed-events queue) -> Fail ``MalformedEvent``. Nothing else changes.
+RecordOrder: SagaAlreadyStarted -> Succeed ``AlreadyStarted``. RecordOrder claims the order's
+saga for its execution; EventBridge delivers at least once, and a second execution for the same
+order must not reserve, charge or wait for a shipment again (its shipment request would never
+be answered: the worker completes one saga per order, and the timeout would compensate an order
+the first execution confirmed).
 
 Retries: transient errors (and Lambda service errors) are retried with exponential backoff and
 full jitter; business errors are never retried, only caught. Compensations are retried on any
@@ -197,7 +202,22 @@ class FulfilmentSaga(Construct):
         void = compensation("VoidPayment", payments.void, "$.payment")
         void.next(release)
 
-        record = step("RecordOrder", orders.record_order, ORDER, input_path="$")
+        # The event that started the execution, and the execution's id: RecordOrder claims the
+        # order's saga for it, so a second delivery of the same OrderPlaced ends right there.
+        record = invoke(
+            "RecordOrder",
+            orders.record_order,
+            ORDER,
+            payload=sfn.TaskInput.from_object(
+                {"event": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.execution_id}
+            ),
+        )
+        record.add_retry(**TRANSIENT_RETRY)
+        _catch(
+            record,
+            sfn.Succeed(self, "AlreadyStarted", comment="another execution runs this order's saga"),
+            ["SagaAlreadyStarted"],
+        )
         report_malformed = tasks.SqsSendMessage(
             self,
             "ReportMalformedEvent",

@@ -35,3 +35,15 @@ class OrderStateConflict(BusinessError):
             current=current,
             target=target,
         )
+
+
+class SagaAlreadyStarted(BusinessError):
+    """Another execution already runs this order's saga: this one was started by a second
+    delivery of the same OrderPlaced (EventBridge delivers at least once)."""
+
+    reason = "SAGA_ALREADY_STARTED"
+
+    def __init__(self, order_id: str, owner: str) -> None:
+        super().__init__(
+            f"order {order_id}'s saga is run by {owner}", order_id=order_id, owner=owner
+        )

@@ -79,6 +79,13 @@ class Order(CamelModel):
     updated_at: datetime
 
 
+class RecordOrderInput(CamelModel):
+    """What the saga passes its first step: the event that started it, and who it is."""
+
+    event: dict[str, Any]
+    execution_id: str = Field(min_length=1)
+
+
 class SagaState(CamelModel):
     """Output of RecordOrder: the state every later saga step is given."""
 

@@ -125,3 +125,31 @@ def function_statements(template: Template, function_id: str) -> list[dict[str, 
         if {"Ref": role} in policy["Properties"]["Roles"]
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+def matches_filter(pattern: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """Whether an event source mapping's filter ``pattern`` lets ``record`` through.
+
+    The subset of Lambda's filter syntax the stack uses: nested objects, and lists of exact
+    values or ``{"prefix": ...}`` rules, one of which the record's value must match. A field
+    the record lacks matches nothing.
+    """
+    for key, rule in pattern.items():
+        if key not in record:
+            return False
+        value = record[key]
+        if isinstance(rule, Mapping):
+            if not (isinstance(value, Mapping) and matches_filter(rule, value)):
+                return False
+        elif not any(_matches_value(option, value) for option in rule):
+            return False
+    return True
+
+
+def _matches_value(option: Any, value: Any) -> bool:
+    if isinstance(option, Mapping):
+        [(operator, operand)] = option.items()
+        if operator != "prefix":
+            raise NotImplementedError(f"filter operator {operator!r}")
+        return isinstance(value, str) and value.startswith(operand)
+    return bool(option == value)

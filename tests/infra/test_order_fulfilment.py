@@ -15,6 +15,7 @@ from tests.infra.helpers import (
     dead_letter_queue_ids,
     function_ids_by_handler,
     function_statements,
+    matches_filter,
     render_join,
     resources,
     state_machine_definition,
@@ -114,8 +115,12 @@ def test_each_lambda_step_calls_its_handler_with_the_order(template: Template, s
         # payload_response_only: the state calls the function itself, not lambda:invoke
         assert states[name]["Resource"] == f"<{functions[handler]}.Arn>", name
 
-    # RecordOrder gets the EventBridge event; every later step the order it returned
-    assert states["RecordOrder"]["InputPath"] == "$"
+    # RecordOrder gets the EventBridge event and the execution's id; every later step the
+    # order it returned
+    assert states["RecordOrder"]["Parameters"] == {
+        "event.$": "$",
+        "executionId.$": "$$.Execution.Id",
+    }
     assert states["RecordOrder"]["ResultPath"] == "$.order"
     for name in ("ReserveInventory", "AuthorizePayment", "ConfirmOrder", "CommitInventory"):
         assert states[name]["InputPath"] == "$.order", name
@@ -271,8 +276,19 @@ def test_a_malformed_order_placed_ends_in_a_queue_with_its_reason(
         "reason.$": "$.error.Cause",
         "event.$": "$$.Execution.Input",
     }
-    # RecordOrder catches nothing else: no other step is reached from it but by Next
-    assert set(catches(states["RecordOrder"])) == {"MalformedEventError"}
+    # RecordOrder catches nothing else but a duplicate start: no other step is reached from it
+    # but by Next
+    assert set(catches(states["RecordOrder"])) == {"MalformedEventError", "SagaAlreadyStarted"}
+
+
+def test_a_second_execution_for_the_same_order_stops_before_any_step(states: Any) -> None:
+    # RecordOrder claims the order's saga; a duplicate OrderPlaced's execution ends there
+    duplicate = catches(states["RecordOrder"])["SagaAlreadyStarted"]
+    assert states[duplicate]["Type"] == "Succeed"
+    retried = {
+        error for retrier in states["RecordOrder"]["Retry"] for error in retrier["ErrorEquals"]
+    }
+    assert "SagaAlreadyStarted" not in retried and "States.ALL" not in retried
 
 
 def test_saga_is_standard_traced_and_logged(template: Template) -> None:
@@ -408,13 +424,18 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
 
 
-def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None:
+def outbox_relay_mapping(template: Template) -> Mapping[str, Any]:
     relay = function_ids_by_handler(template)["orders.handlers.outbox_relay.handler"]
     [mapping] = [
         m["Properties"]
         for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
         if m["Properties"]["FunctionName"] == {"Ref": relay}
     ]
+    return mapping
+
+
+def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None:
+    mapping = outbox_relay_mapping(template)
     [pattern] = mapping["FilterCriteria"]["Filters"]
 
     assert mapping["EventSourceArn"] == {
@@ -427,9 +448,59 @@ def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None
     assert arn_target(mapping["DestinationConfig"]["OnFailure"]["Destination"]) == output_ref(
         template, "OutboxDlqUrl"
     )
+    # Only records whose new image is a PENDING outbox item; on the ``dynamodb`` key alone,
+    # the only one Lambda documents for filtering DynamoDB records
     assert json.loads(pattern["Pattern"]) == {
-        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "OUTBOX#"}]}}}
+        "dynamodb": {"NewImage": {"sk": {"S": ["OUTBOX"]}, "status": {"S": ["PENDING"]}}}
     }
+
+
+def stream_record(
+    event_name: str, new: Mapping[str, str] | None, old: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """An orders-table stream record as the event source mapping filters it (string
+    attributes only)."""
+    image = new or old or {}
+    change: dict[str, Any] = {"Keys": {key: {"S": image[key]} for key in ("pk", "sk")}}
+    for name, values in (("NewImage", new), ("OldImage", old)):
+        if values is not None:
+            change[name] = {key: {"S": value} for key, value in values.items()}
+    return {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": change}
+
+
+PENDING_OUTBOX = {"pk": "OUTBOX#e-1", "sk": "OUTBOX", "status": "PENDING", "event": "{}"}
+SENT_OUTBOX = {**PENDING_OUTBOX, "status": "SENT", "sentAt": "2025-01-15T10:00:01Z"}
+PENDING_ORDER = {"pk": "ORDER#o-1", "sk": "ORDER", "status": "PENDING"}
+
+
+@pytest.mark.parametrize(
+    ("record", "invokes"),
+    [
+        (stream_record("INSERT", PENDING_OUTBOX), True),
+        # an operator's re-drive, or the relay's failure bookkeeping (skipped in code)
+        (stream_record("MODIFY", {**PENDING_OUTBOX, "redriveAt": "now"}, PENDING_OUTBOX), True),
+        # the relay's own mark-SENT update
+        (stream_record("MODIFY", SENT_OUTBOX, PENDING_OUTBOX), False),
+        (stream_record("REMOVE", None, PENDING_OUTBOX), False),
+        (stream_record("INSERT", PENDING_ORDER), False),
+        (stream_record("MODIFY", {**PENDING_ORDER, "status": "CONFIRMED"}, PENDING_ORDER), False),
+        (stream_record("INSERT", {"pk": "ORDER#o-1", "sk": "VIEW", "status": "PENDING"}), False),
+    ],
+    ids=[
+        "outbox-insert",
+        "outbox-touched-while-pending",
+        "outbox-marked-sent",
+        "outbox-removed",
+        "order-insert",
+        "order-confirmed",
+        "view-insert",
+    ],
+)
+def test_only_pending_outbox_records_invoke_the_relay(
+    template: Template, record: dict[str, Any], invokes: bool
+) -> None:
+    [pattern] = outbox_relay_mapping(template)["FilterCriteria"]["Filters"]
+    assert matches_filter(json.loads(pattern["Pattern"]), record) is invokes
 
 
 # --- tables, functions, API, seed, outputs ---

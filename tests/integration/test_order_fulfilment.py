@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,7 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
     order_id = detail["data"]["orderId"]
 
     # When the very same OrderPlaced event is delivered twice
+    since = datetime.now(UTC) - timedelta(seconds=5)
     events = client("events")
     for _ in range(2):
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
@@ -156,6 +158,40 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
     assert stock(outputs, IN_STOCK)["available"] == before["available"] - 1
     assert len(items_for(outputs, "PaymentsTableName", f"AUTH#{order_id}")) == 1
     assert len(items_for(outputs, "ProductsTableName", f"RESERVATION#{order_id}")) == 1
+    # And the second execution stopped at RecordOrder, before reserving or waiting for a
+    # shipment it would never get (whose timeout would have compensated a confirmed order)
+    runs = eventually(lambda: finished_executions(outputs, order_id, 2, since), timeout_s=60)
+    last_states = sorted(last_state(run["executionArn"]) for run in runs)
+    assert last_states == ["AlreadyStarted", "OrderFulfilled"]
+
+
+def finished_executions(
+    outputs: dict[str, str], order_id: str, count: int, since: datetime
+) -> list[dict[str, Any]] | None:
+    """The saga's executions for ``order_id`` (started after ``since``), once ``count`` of them
+    ended successfully."""
+    sfn = client("stepfunctions")
+    pages = sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=outputs["SagaStateMachineArn"]
+    )
+    runs = []
+    for execution in (run for page in pages for run in page["executions"]):
+        if execution["startDate"] < since:
+            continue
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if json.loads(described["input"]).get("detail", {}).get("subject") == order_id:
+            runs.append(described)
+    done = [run for run in runs if run["status"] == "SUCCEEDED"]
+    return done if len(done) == count == len(runs) else None
+
+
+def last_state(execution_arn: str) -> str:
+    history = client("stepfunctions").get_execution_history(
+        executionArn=execution_arn, reverseOrder=True, maxResults=20
+    )["events"]
+    return next(
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    )
 
 
 def test_malformed_event_lands_in_dlq_with_its_reason(

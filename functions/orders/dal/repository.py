@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from orders.errors import OrderNotFound
+from orders.errors import OrderNotFound, SagaAlreadyStarted
 from orders.logic.projection import ViewChange, history_time
 from orders.models import Order, OrderStatus
 from shared_kernel import aws
@@ -72,21 +72,41 @@ class OrdersRepository:
         ]
         self._client.transact_write_items(TransactItems=actions)
 
-    def record_order(self, order: Order) -> Order:
-        """Create the order unless it exists (e.g. placed through the API); returns the stored
-        one. No outbox item: the event that carries the order is already on the bus."""
+    def record_order(self, order: Order, execution_id: str) -> Order:
+        """Create the order unless it exists (e.g. placed through the API) and claim its saga
+        for ``execution_id``; returns the stored order. No outbox item: the event that carries
+        the order is already on the bus.
+
+        The claim makes the saga's start idempotent: a second execution for the same order
+        (OrderPlaced delivered twice) raises SagaAlreadyStarted instead of reserving, charging
+        and waiting for a shipment a second time. The owning execution may repeat the step.
+        """
         try:
             self._table.put_item(
-                Item=_order_item(order), ConditionExpression="attribute_not_exists(pk)"
+                Item={**_order_item(order), "sagaExecution": execution_id},
+                ConditionExpression="attribute_not_exists(pk)",
             )
+            return order
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            existing = self.get_order(order.order_id)
-            if existing is None:  # pragma: no cover - orders are never deleted
+        try:
+            stored = self._table.update_item(
+                Key=order_key(order.order_id),
+                UpdateExpression="SET sagaExecution = :me",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND "
+                    "(attribute_not_exists(sagaExecution) OR sagaExecution = :me)"
+                ),
+                ExpressionAttributeValues={":me": execution_id},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if not is_condition_failure(exc):
                 raise
-            return existing
-        return order
+            owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
+            raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution"))) from exc
+        return Order.model_validate(stored)
 
     def settle_order(
         self, order: Order, target: OrderStatus, reason: str | None, outcome: CloudEvent
@@ -148,11 +168,9 @@ class OrdersRepository:
             }
         }
 
-    def get_outbox(self, event_id: str) -> dict[str, Any] | None:
-        return self._table.get_item(Key=outbox_key(event_id), ConsistentRead=True).get("Item")
-
     def mark_outbox_sent(self, event_id: str) -> bool:
-        """PENDING -> SENT; False when it was not PENDING any more (sent concurrently)."""
+        """PENDING -> SENT; False when it was not PENDING any more (already sent: the relay's
+        stream record was a duplicate delivery)."""
         try:
             self._table.update_item(
                 Key=outbox_key(event_id),

@@ -1,9 +1,12 @@
 """Transactional outbox relay: publishes PENDING outbox items from the orders table's stream.
 
-Trigger: DynamoDB stream of ORDERS_TABLE (NEW_AND_OLD_IMAGES), with ReportBatchItemFailures.
-For each relevant record (see logic.outbox.should_relay) it publishes the stored CloudEvent and
-marks the item SENT. A failed record is reported in batchItemFailures (Lambda retries from it)
-after `attempts` and `lastError` were recorded on the item. Already-SENT items are skipped.
+Trigger: DynamoDB stream of ORDERS_TABLE (NEW_AND_OLD_IMAGES), with ReportBatchItemFailures and
+a filter that lets through only records whose new image is a PENDING outbox item. For each
+record that asks for it (logic.outbox.item_to_relay) it publishes the CloudEvent carried by the
+record's NewImage (no read of the table) and marks the item SENT if it is still PENDING; if it
+was SENT already the delivery was a duplicate, logged as such. A failed record is reported in
+batchItemFailures (Lambda retries from it) after `attempts` and `lastError` were recorded on
+the item.
 """
 
 from typing import Any
@@ -19,7 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dal import get_publisher, get_repository
-from orders.logic.outbox import OutboxRelay, RelayOutcome, event_id_of, should_relay
+from orders.logic.outbox import OutboxRelay, RelayOutcome, item_to_relay
 from shared_kernel.observability import build_metrics
 
 logger = Logger(service="orders")
@@ -38,15 +41,20 @@ def record_handler(record: DynamoDBStreamRecordModel) -> str:
     change = record.dynamodb
     new_image = change.NewImage if isinstance(change.NewImage, dict) else None
     old_image = change.OldImage if isinstance(change.OldImage, dict) else None
-    if not should_relay(record.eventName, new_image, old_image):
+    item = item_to_relay(record.eventName, new_image, old_image)
+    if item is None:
         return "ignored"
-    assert new_image is not None
-    event_id = event_id_of(new_image)
-    logger.append_keys(event_id=event_id, order_id=new_image.get("orderId"))
-    outcome = OutboxRelay(get_repository(), get_publisher()).relay(event_id)
+    logger.append_keys(event_id=item.event_id, order_id=item.order_id)
+    outcome = OutboxRelay(get_repository(), get_publisher()).relay(item)
     if outcome is RelayOutcome.SENT:
         metrics.add_metric(name="OutboxEventsRelayed", unit=MetricUnit.Count, value=1)
-    logger.info("outbox item relayed", extra={"outcome": outcome})
+        logger.info("outbox item relayed", extra={"outcome": outcome})
+    else:
+        # Consumers are idempotent by CloudEvent id; see OutboxRelay.relay.
+        logger.warning(
+            "duplicate delivery: the outbox item was already SENT, its event published again",
+            extra={"outcome": outcome},
+        )
     return outcome.value
 
 

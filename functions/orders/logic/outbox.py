@@ -1,29 +1,55 @@
 """The transactional outbox relay's rules (storage and publishing are passed in)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_kernel.cloudevents import CloudEvent
-from shared_kernel.publisher import EventPublisher
 
+OUTBOX_PREFIX = "OUTBOX#"
 OUTBOX_SK = "OUTBOX"
 PENDING = "PENDING"
-SENT = "SENT"
 
 
 class RelayOutcome(StrEnum):
     SENT = "SENT"
-    ALREADY_SENT = "ALREADY_SENT"
-    MISSING = "MISSING"
+    """Published, and this delivery marked the item SENT."""
+    DUPLICATE = "DUPLICATE"
+    """Published, but the item was SENT already: this delivery was a duplicate."""
+
+
+class OutboxItem(BaseModel):
+    """A PENDING outbox item as a stream record's NewImage carries it (the item as written, see
+    dal.repository), so the relay needs no read of the table."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    pk: str = Field(pattern=f"^{OUTBOX_PREFIX}.+")
+    sk: Literal["OUTBOX"]
+    status: Literal["PENDING"]
+    event: str = Field(min_length=1)
+    """The CloudEvent, structured JSON; parsed when relayed, so a corrupt one is recorded on
+    the item like any other failed attempt."""
+    attempts: int = 0
+    order_id: str | None = Field(default=None, alias="orderId")
+
+    @property
+    def event_id(self) -> str:
+        return self.pk.removeprefix(OUTBOX_PREFIX)
 
 
 class OutboxStore(Protocol):
-    def get_outbox(self, event_id: str) -> dict[str, Any] | None: ...
-
     def mark_outbox_sent(self, event_id: str) -> bool: ...
 
     def record_outbox_failure(self, event_id: str, error: str) -> None: ...
+
+
+class Publisher(Protocol):
+    """shared_kernel.publisher.EventPublisher: raises PublishError if any event was refused."""
+
+    def publish(self, events: Sequence[CloudEvent]) -> None: ...
 
 
 def should_relay(
@@ -35,6 +61,10 @@ def should_relay(
     failed attempt (its `attempts` changed): Lambda already retries that record, and relaying
     the bookkeeping change again would loop. An operator re-drives a stuck item by touching it
     without changing `attempts` (e.g. `SET redriveAt = <now>`).
+
+    The event source's filter (infra/orders.py) already drops every record but those of PENDING
+    outbox items; this check stays as defence in depth, and for the bookkeeping MODIFY, which a
+    filter cannot tell apart (it would have to compare the old and new images).
     """
     if event_name not in ("INSERT", "MODIFY") or not new_image:
         return False
@@ -47,29 +77,40 @@ def should_relay(
     )
 
 
-def event_id_of(image: Mapping[str, Any]) -> str:
-    return str(image["pk"]).removeprefix("OUTBOX#")
+def item_to_relay(
+    event_name: str, new_image: Mapping[str, Any] | None, old_image: Mapping[str, Any] | None
+) -> OutboxItem | None:
+    """The outbox item a stream record asks to publish (read from its NewImage), or None."""
+    if new_image is None or not should_relay(event_name, new_image, old_image):
+        return None
+    return OutboxItem.model_validate(new_image)
 
 
 class OutboxRelay:
-    def __init__(self, store: OutboxStore, publisher: EventPublisher) -> None:
+    def __init__(self, store: OutboxStore, publisher: Publisher) -> None:
         self._store = store
         self._publisher = publisher
 
-    def relay(self, event_id: str) -> RelayOutcome:
-        """Publish the outbox item's event, then mark it SENT. An item already SENT is skipped
-        (the stream delivers at least once). A failure is recorded on the item (attempts,
-        lastError) and re-raised so the record is retried, not lost."""
-        item = self._store.get_outbox(event_id)
-        if item is None:
-            return RelayOutcome.MISSING
-        if item.get("status") == SENT:
-            return RelayOutcome.ALREADY_SENT
+    def relay(self, item: OutboxItem) -> RelayOutcome:
+        """Publish the item's event, then mark the item SENT (only if it is still PENDING).
+
+        One write, no read: the stream image is the item. The price is that a record delivered
+        again after its item was SENT is published again (Lambda re-delivers the records that
+        follow a failed one in a batch, and a whole batch after a function error or timeout);
+        mark-SENT's condition then fails and the outcome is DUPLICATE. Consumers are idempotent
+        by CloudEvent id (the bus's contract: EventBridge itself delivers at least once), which
+        is why a rare duplicate publish is acceptable, and cheaper than a consistent read of the
+        item before every publish.
+
+        A failure is recorded on the item (attempts, lastError) and re-raised, so the record is
+        reported in batchItemFailures and retried, not lost.
+        """
         try:
-            event = CloudEvent.model_validate_json(str(item["event"]))
+            event = CloudEvent.model_validate_json(item.event)
             self._publisher.publish([event])
         except Exception as exc:
-            self._store.record_outbox_failure(event_id, f"{type(exc).__name__}: {exc}")
+            self._store.record_outbox_failure(item.event_id, f"{type(exc).__name__}: {exc}")
             raise
-        self._store.mark_outbox_sent(event_id)
-        return RelayOutcome.SENT
+        if self._store.mark_outbox_sent(item.event_id):
+            return RelayOutcome.SENT
+        return RelayOutcome.DUPLICATE

@@ -1,6 +1,8 @@
 """The transactional outbox relay, fed DynamoDB stream records of the orders table."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from orders.handlers import outbox_relay, place_order
@@ -30,16 +32,36 @@ def relay(records: list[dict[str, Any]], lambda_context) -> dict[str, Any]:
     return outbox_relay.handler({"Records": records}, lambda_context)
 
 
+@contextmanager
+def dynamodb_calls() -> Iterator[list[str]]:
+    """The DynamoDB operations the code makes inside the block, in order."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events = aws.dynamodb().meta.client.meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+
 def test_relay_publishes_pending_event_and_marks_it_sent(
     orders_table, bus: BusSpy, make_stream_record, lambda_context
 ):
     # Given an order placed: the stream carries the order's and the outbox item's INSERTs
     place(lambda_context)
     [outbox] = orders_table.outbox()
+    records = inserts(orders_table, make_stream_record)
     # When the relay processes the batch
-    response = relay(inserts(orders_table, make_stream_record), lambda_context)
+    with dynamodb_calls() as calls:
+        response = relay(records, lambda_context)
     # Then nothing failed, exactly the outbox event is on the bus, and the item is SENT
     assert response == {"batchItemFailures": []}
+    # With one write and no read: the event came from the stream record's image
+    assert calls == ["UpdateItem"]
     [published] = [from_eventbridge(event) for event in bus.delivered()]
     assert published == CloudEvent.model_validate_json(outbox["event"])
     [sent] = orders_table.outbox()
@@ -103,17 +125,29 @@ def test_operator_redrive_of_a_stuck_item_publishes_it(
     assert bus.detail_types() == ["OrderPlaced"]
 
 
-def test_already_sent_items_are_skipped(
-    orders_table, bus: BusSpy, make_stream_record, lambda_context
+def test_redelivery_of_a_sent_item_is_logged_as_a_duplicate_and_does_not_fail(
+    orders_table, bus: BusSpy, make_stream_record, lambda_context, caplog
 ):
     # Given a batch relayed successfully
     place(lambda_context)
     records = inserts(orders_table, make_stream_record)
     relay(records, lambda_context)
+    [sent] = orders_table.outbox()
+    caplog.clear()
     # When the same records are delivered again (at-least-once stream)
-    assert relay(records, lambda_context) == {"batchItemFailures": []}
-    # Then nothing is published twice
-    assert bus.detail_types() == ["OrderPlaced"]
+    with dynamodb_calls() as calls:
+        response = relay(records, lambda_context)
+    # Then nothing fails: the image still says PENDING, so the event goes out a second time
+    # (same CloudEvent id: consumers drop it), and only the mark-SENT write is tried
+    assert response == {"batchItemFailures": []}
+    assert calls == ["UpdateItem"]
+    first, second = bus.delivered()
+    assert first["detail"]["id"] == second["detail"]["id"] == sent["pk"].removeprefix("OUTBOX#")
+    # And the item is left as the first delivery marked it, the duplicate logged as such
+    assert orders_table.outbox() == [sent]
+    [warning] = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert "duplicate" in warning.getMessage()
+    assert warning.outcome == "DUPLICATE"
 
 
 def test_only_the_failing_records_of_a_batch_are_reported(

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.errors import OrderNotFound, OrderStateConflict
+from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
 from orders.handlers import cancel_order, confirm_order, place_order, record_order
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.errors import MalformedEventError
@@ -28,6 +28,15 @@ def outbox_events(orders_table) -> list[CloudEvent]:
     return [CloudEvent.model_validate_json(item["event"]) for item in orders_table.outbox()]
 
 
+EXECUTION = "arn:aws:states:us-east-1:000000000000:execution:saga:first"
+SECOND_EXECUTION = "arn:aws:states:us-east-1:000000000000:execution:saga:second"
+
+
+def started(event: dict, execution: str = EXECUTION) -> dict:
+    """RecordOrder's input, as the state machine builds it."""
+    return {"event": event, "executionId": execution}
+
+
 def step(order_id: str, **extra) -> dict:
     return {"orderId": order_id, "correlationId": "corr-1", "causationId": "placed-1", **extra}
 
@@ -36,7 +45,7 @@ def test_record_order_creates_an_order_sent_straight_to_the_bus(orders_table, la
     # Given an OrderPlaced put on the bus by hand (no API call, so no order yet)
     delivery = fresh_delivery("order-placed", "order-bus")
     # When the saga's first step runs on the EventBridge event
-    state = record_order.handler(delivery, lambda_context)
+    state = record_order.handler(started(delivery), lambda_context)
     # Then the order exists as PENDING and the saga state carries what later steps need
     assert state == {
         "orderId": "order-bus",
@@ -52,16 +61,31 @@ def test_record_order_creates_an_order_sent_straight_to_the_bus(orders_table, la
     }
     [order] = orders_table.items("ORDER#order-bus")
     assert (order["status"], order["total"]) == ("PENDING", Decimal("29.99"))
+    assert order["sagaExecution"] == EXECUTION
     assert "paymentToken" not in order
     assert orders_table.outbox() == []  # the event is already on the bus
 
 
 def test_record_order_accepts_the_bare_cloudevent_and_is_idempotent(orders_table, lambda_context):
     delivery = fresh_delivery("order-placed", "order-bus")
-    first = record_order.handler(delivery, lambda_context)
-    second = record_order.handler(delivery["detail"], lambda_context)
+    first = record_order.handler(started(delivery), lambda_context)
+    # the same execution repeats the step (a retry after a timeout): same answer
+    second = record_order.handler(started(delivery["detail"]), lambda_context)
     assert first == second
     assert len(orders_table.items("ORDER#order-bus")) == 1
+
+
+def test_a_second_execution_for_the_same_order_is_refused(orders_table, lambda_context):
+    # Given an execution that recorded the order and runs its saga
+    delivery = fresh_delivery("order-placed", "order-bus")
+    record_order.handler(started(delivery), lambda_context)
+    before = orders_table.items()
+    # When the same OrderPlaced, delivered again, starts a second execution
+    with pytest.raises(SagaAlreadyStarted) as raised:
+        record_order.handler(started(delivery, SECOND_EXECUTION), lambda_context)
+    # Then the second one is told who owns the saga, and nothing changed
+    assert raised.value.details == {"order_id": "order-bus", "owner": EXECUTION}
+    assert orders_table.items() == before
 
 
 def test_record_order_keeps_an_order_placed_through_the_api(orders_table, lambda_context):
@@ -73,11 +97,14 @@ def test_record_order_keeps_an_order_placed_through_the_api(orders_table, lambda
         "source": placed.source,
         "detail": placed.to_dict(),
     }
-    before = orders_table.items(f"ORDER#{order_id}")
+    [before] = orders_table.items(f"ORDER#{order_id}")
     # When the saga starts on it
-    state = record_order.handler(delivery, lambda_context)
-    # Then the stored order is used unchanged
-    assert orders_table.items(f"ORDER#{order_id}") == before
+    state = record_order.handler(started(delivery), lambda_context)
+    # Then the stored order is used unchanged, and claimed for this execution only
+    [after] = orders_table.items(f"ORDER#{order_id}")
+    assert after == {**before, "sagaExecution": EXECUTION}
+    with pytest.raises(SagaAlreadyStarted):
+        record_order.handler(started(delivery, SECOND_EXECUTION), lambda_context)
     assert (state["orderId"], state["total"], state["paymentToken"]) == (
         order_id,
         "37.50",
@@ -99,14 +126,14 @@ def test_record_order_rejects_malformed_events(orders_table, lambda_context, mut
     delivery = fresh_delivery("order-placed", "order-bus")
     mutate(delivery["detail"])
     with pytest.raises(MalformedEventError) as raised:
-        record_order.handler(delivery, lambda_context)
+        record_order.handler(started(delivery), lambda_context)
     assert raised.value.field == field
     assert orders_table.items() == []
 
 
 def test_record_order_rejects_other_event_types(orders_table, lambda_context):
     with pytest.raises(MalformedEventError) as raised:
-        record_order.handler(fresh_delivery("order-confirmed", "order-x"), lambda_context)
+        record_order.handler(started(fresh_delivery("order-confirmed", "order-x")), lambda_context)
     assert raised.value.field == "type"
 
 
