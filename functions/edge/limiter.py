@@ -13,7 +13,10 @@ MAX_ATTEMPTS = 6
 arrival time: a failed condition then proves that the bucket is busy (``tat`` only moves
 forward) or that today's count exists, so a request needs at most three attempts (full ->
 busy, new day -> same day) whatever the concurrency and however slow the table. Re-reading
-the clock per attempt would let a slow table flip a key between full and busy for ever."""
+the clock per attempt would let a slow table flip a key between full and busy for ever. The
+clock is read again only before refusing: a request is refused for the state of the bucket at
+the time of refusal, not at its arrival (a table slower than the burst tolerance would
+otherwise refuse requests that later ones, with later clocks, made look early)."""
 
 
 class Buckets(Protocol):
@@ -45,6 +48,11 @@ class RateLimiter:
         state = self._seen.get(api_key_id) or assumed_state(now_us)
         for _ in range(self._max_attempts):
             planned = next_step(state, plan, limits, now_us)
+            if isinstance(planned, Verdict) and (current_us := self._now_us()) > now_us:
+                # A refusal is judged at the time it is made: a request that waited on a slow
+                # table while later requests moved the bucket on is not refused for its wait.
+                now_us = current_us
+                planned = next_step(state, plan, limits, now_us)
             if isinstance(planned, Verdict):
                 return planned
             outcome = self._buckets.apply(api_key_id, planned, limits)

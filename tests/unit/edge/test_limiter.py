@@ -109,6 +109,31 @@ def test_a_slow_table_under_concurrent_admissions_never_starves_a_request(rate_l
     assert raced.calls == 2
 
 
+def test_a_request_that_waited_on_the_table_is_not_refused_for_its_wait(rate_limit_table, clock):
+    # Given a table so slow that our update lands after more than the burst tolerance, and
+    # another environment that admits a request of the same key meanwhile (moving tat on)
+    store = BucketStore(rate_limit_table)
+    other = RateLimiter(BucketStore(rate_limit_table), clock=clock)
+    tolerance_s = PREMIUM.burst / PREMIUM.rate
+
+    class Slow:
+        calls = 0
+
+        def apply(self, api_key_id: str, step: Step, limits: PlanLimits) -> Outcome:
+            self.calls += 1
+            if self.calls == 1:
+                clock.advance(tolerance_s + 1)
+                assert other.check(api_key_id, "premium", limits).admitted
+            return store.apply(api_key_id, step, limits)
+
+    slow = Slow()
+    # When our request, arrived when the bucket was full, is finally decided
+    verdict = RateLimiter(slow, clock=clock).check("key-1", "premium", PREMIUM)
+    # Then it is admitted: two requests in a second is far below the plan's rate
+    assert verdict.admitted
+    assert slow.calls == 2
+
+
 def test_one_noisy_key_does_not_throttle_another(rate_limit_table, atomic_dynamodb_requests, clock):
     limiters = environments(rate_limit_table, clock, 8)
     # Given a noisy client that drains its bucket and keeps hammering
