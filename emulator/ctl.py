@@ -143,6 +143,12 @@ def emulator_environment() -> dict[str, str]:
         # instead of ~18 ms (v1 copies every change into kinesis-local, a Node process).
         PROVIDER_OVERRIDE_DYNAMODB="v2",
         PROVIDER_OVERRIDE_DYNAMODBSTREAMS="v2",
+        # One DynamoDB Local database for the emulator's one account and region, so that the
+        # Lambda runtimes can send their DynamoDB calls straight to it (the host executor sets
+        # AWS_ENDPOINT_URL_DYNAMODB; see emulator/README.md), and kept in memory: nothing of
+        # the emulator outlives `make down`.
+        DYNAMODB_SHARE_DB="1",
+        DYNAMODB_IN_MEMORY="1",
     )
     return env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -197,3 +198,37 @@ def test_invocation_and_error_metrics_reach_cloudwatch(
         return sum(p["Sum"] for p in points)
 
     eventually(lambda: total("Invocations") == 3 and total("Errors") == 3, timeout_s=15)
+
+
+def test_dynamodb_calls_of_a_function_reach_the_same_tables_and_streams(
+    lambda_client: Any, make_function: Any
+) -> None:
+    # Given a table with a stream, created through the emulator's gateway
+    dynamodb, streams = client("dynamodb"), client("dynamodbstreams")
+    table = f"it-direct-{uuid.uuid4().hex[:8]}"
+    created = dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    try:
+        # When a function writes to it (its DynamoDB endpoint is DynamoDB Local's own)
+        name = make_function(handler="probe.put_item")
+        _, body = invoke(lambda_client, name, {"table": table, "pk": "written-by-lambda"})
+
+        # Then the gateway sees the item, and the stream has the change
+        assert body["endpoint"] != client("dynamodb").meta.endpoint_url
+        item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "written-by-lambda"}})
+        assert item["Item"] == {"pk": {"S": "written-by-lambda"}}
+        stream_arn = created["LatestStreamArn"]
+        [shard] = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        [record] = streams.get_records(ShardIterator=iterator)["Records"]
+        assert record["eventName"] == "INSERT"
+        assert record["dynamodb"]["Keys"] == {"pk": {"S": "written-by-lambda"}}
+    finally:
+        dynamodb.delete_table(TableName=table)

@@ -6,4 +6,9 @@
   function's fork server, which environments are forked from once it has their libraries.
 - ``bootstrap``: the runtime inside the child (standard library only), the counterpart of
   the Python runtime interface client in a real Lambda sandbox.
+
+Start-up hooks that make LocalStack cheaper to run (entry points
+``localstack.hooks.on_infra_start``): ``telemetry`` (Lambda metrics and logs batched),
+``stepfunctions`` (JSONPath parsed once, Task clients reused) and ``gateway`` (twisted's
+per-request Content-Type parsing and access log; ``content_type`` is the cheap parser).
 """

@@ -10,15 +10,18 @@ parent, ``environment.RuntimeProcess``, over two pipes of newline-delimited JSON
 
 stdout and stderr are the parent's log pipe. Everything is flushed before a response frame is
 written, so the parent holds the invocation's complete output once it reads the response. The
-ready frame also lists the modules the handler's import loaded from outside the function's
-bundle (``modules``), which is what a fork server for the function may preload.
+ready frame also says what a fork server for the function may preload (``warm``): the modules
+the handler's import loaded from outside the function's bundle, and the data files boto3's
+default session loaded (service models, endpoint rules: 40-80 ms of CPU for a session's first
+client). So does the response to the first invocation, as libraries and clients are often
+built lazily, by the first call.
 
 Started with ``--fork-server``, the same file is a function's fork server instead: an
 interpreter with the function's environment that imports the libraries it is told to
 (``preload``) and forks execution environments on request (``fork``), over a Unix
 ``SOCK_SEQPACKET`` socket (fd ``_HOSTEXEC_CONTROL_FD``):
 
-    parent -> server  {"op": "preload", "modules": [...]}
+    parent -> server  {"op": "preload", "modules": [...], "loads": [...]}
                       {"op": "fork", "env": {...}, "cwd": ...} + fds (request, response, log)
     server -> parent  {"op": "forked", "pid"}             the reply to each fork
                       {"op": "exited", "pid", "status"}   when an environment ends
@@ -26,7 +29,9 @@ interpreter with the function's environment that imports the libraries it is tol
 A forked environment starts a new session, takes the three pipes, replaces its environment
 variables and working directory with its own and loads the handler as above: the function's
 own modules are always imported in the environment (its init runs once per environment, as in
-Lambda); only library modules come from the server, already imported.
+Lambda); only library modules come from the server, already imported, and boto3's default
+session with its data loaded (but no credentials, region or client: those are resolved in the
+environment, from its own variables).
 
 Standard library only: the function must see its bundle, its layers and the runtime's boto3,
 never this emulator's packages.
@@ -214,6 +219,38 @@ def library_modules(before: set[str], task_root: str) -> list[str]:
     return loaded
 
 
+# The data loader's methods whose results are worth loading ahead, and their keyword
+# parameters (botocore keys its cache by the method name, the positional arguments, then each
+# keyword argument as a flattened ``name, value`` pair). The listings they call are cached too.
+_LOADS = {"load_service_model": ("api_version",), "load_data_with_path": (), "load_data": ()}
+
+
+def boto3_data_loads() -> list[list[Any]]:
+    """The loads cached by boto3's default session's data loader, as ``[method, args, kwargs]``."""
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None)
+    if session is None:
+        return []
+    loader = session._session.get_component("data_loader")
+    calls = []
+    for method, *key in list(getattr(loader, "_cache", {})):
+        keywords = _LOADS.get(method)
+        if keywords is None or not all(part is None or isinstance(part, str) for part in key):
+            continue
+        args, kwargs = key, {}
+        while len(args) >= 2 and args[-2] in keywords:
+            kwargs[args[-2]] = args[-1]
+            args = args[:-2]
+        calls.append([method, args, kwargs])
+    return calls
+
+
+def warm_report(before: set[str]) -> dict[str, list[Any]]:
+    """What a fork server may preload after this environment's init or first invocation."""
+    task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
+    return {"modules": library_modules(before, task_root), "loads": boto3_data_loads()}
+
+
 def serve(request_fd: int, response_fd: int) -> None:
     """Load the handler, report ready, then answer invocations until the parent hangs up."""
     requests = open(request_fd, "rb")  # noqa: SIM115
@@ -221,14 +258,18 @@ def serve(request_fd: int, response_fd: int) -> None:
     started = time.perf_counter()
     before = set(sys.modules)
     handler = load_handler(os.environ["_HANDLER"])
-    modules = library_modules(before, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
     init_ms = (time.perf_counter() - started) * 1000
-    _send(responses, {"ready": True, "init_ms": init_ms, "modules": modules})
+    _send(responses, {"ready": True, "init_ms": init_ms, "warm": warm_report(before)})
+    first = True
     for line in requests:
         request = json.loads(line)
+        before = set(sys.modules)
         frame = invoke(handler, request)
         frame["id"] = request["id"]
         frame["max_rss_mb"] = _peak_memory_mb()
+        if first:
+            frame["warm"] = warm_report(before)
+            first = False
         _send(responses, frame)
 
 
@@ -269,6 +310,7 @@ def fork_server() -> None:
         request = json.loads(message)
         if request["op"] == "preload":
             _preload(request["modules"])
+            _replay_loads(request.get("loads", []))
         elif request["op"] == "fork":
             pid = os.fork()
             if pid == 0:
@@ -284,6 +326,21 @@ def _preload(modules: list[str]) -> None:
     for name in modules:
         with contextlib.suppress(BaseException):
             importlib.import_module(name)
+
+
+def _replay_loads(loads: list[list[Any]]) -> None:
+    """Load the same data into boto3's default session, created here if need be (creating it
+    resolves nothing: credentials and region are looked up by each client, in its process)."""
+    if not loads or "boto3" not in sys.modules:
+        return
+    boto3 = sys.modules["boto3"]
+    with contextlib.suppress(Exception):
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        loader = boto3.DEFAULT_SESSION._session.get_component("data_loader")
+        for method, args, kwargs in loads:
+            with contextlib.suppress(Exception):
+                getattr(loader, method)(*args, **kwargs)
 
 
 def _report_exits(control: socket.socket) -> None:

@@ -26,8 +26,9 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 _READ_SIZE = 1 << 16
@@ -42,6 +43,7 @@ class Outcome:
     output: str
     duration_ms: float
     max_rss_mb: int = 0
+    warm: dict[str, list[Any]] = field(default_factory=dict)  # reported by a first invocation
     crashed: bool = False  # the process is gone (timeout or exit); the next invoke re-inits
     timed_out: bool = False
     exit_status: int | None = None  # of a process that exited on its own
@@ -62,6 +64,11 @@ class ForkServer:
     hands it the library modules an environment reported, so later environments start with
     them imported. Exit statuses of its environments arrive asynchronously (it reaps them) and
     are kept for ``exit_status``.
+
+    Only the first environment is forked from a bare server. The others wait until it has
+    reported its init's libraries (the first ``preload``): a burst of invocations on a cold
+    function would otherwise start a dozen environments that all import the same libraries at
+    once, on the same cores, which is what made the emulator saturate (docs/benchmarks.md).
     """
 
     _MESSAGE_SIZE = 1 << 20
@@ -86,23 +93,38 @@ class ForkServer:
         self._changed = threading.Condition()
         self._forked: list[int] = []
         self._exits: dict[int, int] = {}
-        self.preloaded = False
+        self._preloaded: set[str] = set()
+        self._first_forked = False
+        self._warm = threading.Event()  # the first environment reported its init's libraries
         threading.Thread(target=self._listen, name="hostexec-fork-server", daemon=True).start()
 
     @property
     def alive(self) -> bool:
         return self._proc.poll() is None
 
-    def preload(self, modules: list[str]) -> None:
-        self.preloaded = True
-        self._control.send(json.dumps({"op": "preload", "modules": modules}).encode())
+    def preload(self, warm: dict[str, list[Any]]) -> None:
+        """Import these modules and load this boto3 data in the server too (what it was not
+        already given); ``warm`` is what an environment reported."""
+        with self._changed:
+            modules = [name for name in warm.get("modules", []) if name not in self._preloaded]
+            loads = [load for load in warm.get("loads", []) if repr(load) not in self._preloaded]
+            self._preloaded.update(modules, (repr(load) for load in loads))
+        if modules or loads:
+            message = {"op": "preload", "modules": modules, "loads": loads}
+            self._control.send(json.dumps(message).encode())
+        self._warm.set()  # after the send: a fork request queues behind the imports
 
     def fork(
         self, env: dict[str, str], cwd: str, fds: tuple[int, int, int], timeout_s: float
     ) -> int:
         """Start an environment on ``fds`` (request read end, response write end, log write
-        end); returns its pid. Waits behind a preload the server may still be running."""
+        end); returns its pid. After the first, waits for the first preload (at most
+        ``timeout_s``) and behind the imports the server may still be running."""
         message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
+        with self._fork_lock:
+            first, self._first_forked = not self._first_forked, True
+        if not first:
+            self._warm.wait(timeout_s)
         with self._fork_lock:
             socket.send_fds(self._control, [message], list(fds))
             deadline = time.monotonic() + timeout_s
@@ -163,7 +185,7 @@ class RuntimeProcess:
         self.init_output = ""
         self.init_ms = 0.0
         self.forked = False
-        self.library_modules: list[str] = []
+        self.warm: dict[str, list[Any]] = {}  # what its init loaded (see bootstrap)
 
     @property
     def alive(self) -> bool:
@@ -182,7 +204,15 @@ class RuntimeProcess:
 
     def start(self, timeout_s: float) -> None:
         """Start the runtime (forked if there is a live fork server) and block until the
-        handler is loaded."""
+        handler is loaded. The libraries it reports go to the fork server, if any (even after
+        a failed start, so that environments waiting for the report go on)."""
+        try:
+            self._start(timeout_s)
+        finally:
+            if self._fork_server is not None:
+                self._fork_server.preload(self.warm)
+
+    def _start(self, timeout_s: float) -> None:
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         self._log_r, log_w = os.pipe()
@@ -206,7 +236,7 @@ class RuntimeProcess:
             raise StartupError("runtime exited or timed out during init", output)
         self.init_output = output
         self.init_ms = (time.perf_counter() - started) * 1000
-        self.library_modules = frame.get("modules", [])
+        self.warm = frame.get("warm", {})
 
     def _spawn(self, req_r: int, resp_w: int, log_w: int) -> None:
         env = dict(self._env, _HOSTEXEC_REQUEST_FD=str(req_r), _HOSTEXEC_RESPONSE_FD=str(resp_w))
@@ -239,12 +269,15 @@ class RuntimeProcess:
                 timed_out=timed_out,
                 exit_status=status,
             )
+        if self._fork_server is not None and frame.get("warm"):
+            self._fork_server.preload(frame["warm"])  # what the first invocation loaded
         return Outcome(
             ok=frame["ok"],
             body=frame["body"].encode(),
             output=output,
             duration_ms=duration_ms,
             max_rss_mb=frame.get("max_rss_mb", 0),
+            warm=frame.get("warm", {}),
         )
 
     def _exit_status(self, wait_s: float = 1.0) -> int | None:

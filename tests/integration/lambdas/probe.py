@@ -30,6 +30,14 @@ def handler(event, context):
     }
 
 
+def put_item(event, context):
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName=event["table"], Item={"pk": {"S": event["pk"]}})
+    return {"endpoint": dynamodb.meta.endpoint_url}
+
+
 def explode(event, context):
     raise ValueError(f"exploded on purpose: {event.get('why', 'no reason')}")
 

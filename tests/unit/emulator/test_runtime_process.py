@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from orderflow_hostexec.environment import ForkServer, RuntimeProcess
 HANDLERS = """
 import os, sys, time
 import lib_mod
+
+time.sleep(float(os.environ.get("SLOW_INIT_S", "0")))
 
 INIT_PID = os.getpid()
 
@@ -29,6 +33,19 @@ def ok(event, context):
 def where(event, context):
     return {"pid": os.getpid(), "init_pid": INIT_PID, "lib_pid": lib_mod.IMPORTED_IN,
             "stream": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "cwd": os.getcwd()}
+
+def lazy(event, context):
+    import lazy_lib
+    return lazy_lib.IMPORTED_IN
+
+def client(event, context):
+    import boto3
+    session = boto3.DEFAULT_SESSION
+    loaded = session._session.get_component("data_loader")._cache if session else {}
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    model = ("load_service_model", "sqs", "service-2", "api_version", None)
+    return {"pid": os.getpid(), "warm": model in loaded,
+            "key": sqs._request_signer._credentials.access_key}
 
 def slow(event, context):
     print("before sleeping")
@@ -62,7 +79,8 @@ def bundle(tmp_path: Path) -> Path:
     (tmp_path / "code").mkdir()
     (tmp_path / "layer").mkdir()
     (tmp_path / "code" / "fn.py").write_text(HANDLERS)
-    (tmp_path / "layer" / "lib_mod.py").write_text("import os\nIMPORTED_IN = os.getpid()\n")
+    for library in ("lib_mod", "lazy_lib"):
+        (tmp_path / "layer" / f"{library}.py").write_text("import os\nIMPORTED_IN = os.getpid()\n")
     return tmp_path
 
 
@@ -184,10 +202,9 @@ def started(bundle: Path, server: ForkServer, stream: str) -> RuntimeProcess:
 def test_forked_environments_share_libraries_but_run_their_own_init(
     bundle: Path, fork_server: ForkServer
 ) -> None:
-    first = started(bundle, fork_server, stream="first")
-    assert "lib_mod" in first.library_modules
-    assert "fn" not in first.library_modules  # the function's own code is never preloaded
-    fork_server.preload(first.library_modules)
+    first = started(bundle, fork_server, stream="first")  # reports its libraries when ready
+    assert "lib_mod" in first.warm["modules"]
+    assert "fn" not in first.warm["modules"]  # the function's own code is never preloaded
     second = started(bundle, fork_server, stream="second")
     try:
         one = json.loads(first.invoke(request(), timeout_s=5).body)
@@ -214,3 +231,66 @@ def test_fork_server_survives_its_environments(bundle: Path, fork_server: ForkSe
     finally:
         again.kill()
     assert fork_server.alive
+
+
+def test_libraries_first_imported_by_an_invocation_are_reported_once(start) -> None:
+    process = start("fn.lazy")
+    assert "lazy_lib" not in process.warm.get("modules", [])  # not imported by the init
+
+    first = process.invoke(request(), timeout_s=5)
+    second = process.invoke(request(), timeout_s=5)
+
+    assert "lazy_lib" in first.warm["modules"]
+    assert second.warm == {}
+
+
+def test_later_environments_wait_for_the_first_ones_libraries(
+    bundle: Path, fork_server: ForkServer
+) -> None:
+    # Given the first environment of a function, still loading its handler (a slow init)
+    slow_env = environment(bundle, "fn.where", stream="first")
+    slow_env["SLOW_INIT_S"] = "1"
+    first = RuntimeProcess(sys.executable, slow_env, str(bundle / "code"), fork_server=fork_server)
+    loading = threading.Thread(target=first.start, args=(10,))
+    loading.start()
+    time.sleep(0.2)
+    # When a second one is asked for meanwhile
+    second = started(bundle, fork_server, stream="second")
+    loading.join()
+    try:
+        # Then it was forked after the first one's report: the library was imported by the
+        # server, not by itself (a bare server's child imports it on its own)
+        body = json.loads(second.invoke(request(), timeout_s=5).body)
+        assert body["lib_pid"] != body["pid"]
+    finally:
+        first.kill()
+        second.kill()
+
+
+def test_boto3_data_is_loaded_once_but_credentials_stay_per_environment(bundle: Path) -> None:
+    def env(key: str) -> dict[str, str]:
+        return {
+            **environment(bundle, "fn.client"),
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": "secret",
+        }
+
+    server = ForkServer(sys.executable, env("server-key"), str(bundle / "code"))
+    processes = []
+    try:
+        answers = []
+        for key in ("first-key", "second-key"):
+            process = RuntimeProcess(sys.executable, env(key), str(bundle / "code"), server)
+            process.start(timeout_s=10)
+            processes.append(process)
+            # the first invocation builds the first client and reports what it loaded
+            answers.append(json.loads(process.invoke(request(), timeout_s=10).body))
+    finally:
+        for process in processes:
+            process.kill()
+        server.close()
+
+    first, second = answers
+    assert not first["warm"]  # built its client from nothing
+    assert second["warm"]  # found the SQS model loaded by its server
+    assert (first["key"], second["key"]) == ("first-key", "second-key")
