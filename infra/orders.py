@@ -129,7 +129,11 @@ class Orders(Construct):
             event_sources.DynamoEventSource(
                 self.table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=10,
+                # Lambda filters the stream before batching: under a backlog one invocation
+                # relays up to 100 outbox records (one shard is read by one relay at a time, so
+                # per-invocation overhead, not publishing, would otherwise bound the rate);
+                # with no batching window, a lone record is relayed at once.
+                batch_size=100,
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 retry_attempts=5,

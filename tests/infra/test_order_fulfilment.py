@@ -442,6 +442,8 @@ def test_outbox_relay_reads_the_orders_stream_safely(template: Template) -> None
         "Fn::GetAtt": [output_ref(template, "OrdersTableName"), "StreamArn"]
     }
     assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BatchSize"] == 100  # a backlog is relayed in large batches (see infra)
+    assert "MaximumBatchingWindowInSeconds" not in mapping  # a lone record goes at once
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["MaximumRetryAttempts"] == 5
