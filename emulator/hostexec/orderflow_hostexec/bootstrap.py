@@ -260,16 +260,14 @@ def serve(request_fd: int, response_fd: int) -> None:
     handler = load_handler(os.environ["_HANDLER"])
     init_ms = (time.perf_counter() - started) * 1000
     _send(responses, {"ready": True, "init_ms": init_ms, "warm": warm_report(before)})
-    first = True
+    first: set[str] | None = set(sys.modules)  # until the first invocation has reported
     for line in requests:
         request = json.loads(line)
-        before = set(sys.modules)
         frame = invoke(handler, request)
         frame["id"] = request["id"]
         frame["max_rss_mb"] = _peak_memory_mb()
-        if first:
-            frame["warm"] = warm_report(before)
-            first = False
+        if first is not None:
+            frame["warm"], first = warm_report(first), None
         _send(responses, frame)
 
 

@@ -7,8 +7,9 @@ Logs); this class only has to start, invoke and stop a sandbox. Its sandbox is a
 Lambda-like Python as its interpreter, instead of a container.
 
 Environments of one function version are forked from that version's fork server
-(``environment.ForkServer``) once an earlier environment has reported which libraries its init
-imported; the first one pays a full interpreter start.
+(``environment.ForkServer``), which loads what the version's first environment reported its
+init and first invocation loaded (library modules, boto3 data); the first one pays a full
+init.
 
 Configuration (environment of the LocalStack process):
     HOSTEXEC_PYTHON3_13   interpreter for the python3.13 runtime (one variable per runtime:
