@@ -9,13 +9,12 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import dead_letter_queue
+from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
 
 SOURCE_PREFIX = "orderflow."
 """Every domain service publishes with source ``orderflow.<service>``."""
@@ -25,6 +24,9 @@ OUTBOX_PENDING = "PENDING"
 """An outbox item's sort key, and its status until the relay has published it (see
 ``functions/orders/dal/repository.py``)."""
 RELAY_TIMEOUT = Duration.seconds(30)
+PROJECTOR_TIMEOUT = Duration.seconds(10)
+"""A batch of up to 10 events, two DynamoDB writes each; the projection queue's visibility
+timeout is six times this."""
 
 
 class Orders(Construct):
@@ -41,8 +43,14 @@ class Orders(Construct):
       times, then its metadata goes to ``outbox_dlq``.
     * Read model: ``projector`` records every CloudEvent of the bus (``source`` prefix
       ``orderflow.`` and ``detail.specversion`` present: other traffic on the bus is not the
-      projector's business). Events EventBridge cannot deliver,
-      and invocations that still fail after Lambda's retries, land in ``projector_dlq``.
+      projector's business). The rule sends each event (the whole EventBridge event as the
+      message body) to the ``projection`` queue, which the projector consumes in batches of up
+      to 10, reporting failed records only. A failed record (malformed event, DynamoDB error)
+      is received again after the visibility timeout; after its third receive the queue's
+      redrive policy moves it to ``projection.dlq``. Events EventBridge cannot deliver to the
+      queue (after 4 retries or an hour) go to that same DLQ, with the error in their message
+      attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``): either way the DLQ holds
+      the EventBridge event, and moving it back to ``projection.queue`` projects it again.
 
     Attributes:
         table: the orders table (stream: new and old images).
@@ -51,7 +59,9 @@ class Orders(Construct):
         place_order, get_order: ``POST /orders`` and ``GET /orders/{orderId}``.
         record_order, confirm_order, cancel_order: the saga's order steps.
         outbox_relay, outbox_dlq: the stream consumer and its on-failure destination.
-        projector, projector_rule, projector_dlq: the read-model projector, its rule, its DLQ.
+        projector, projector_rule: the read-model projector and the rule that feeds it.
+        projection: the projector's queue (``projection.queue``) and the DLQ of everything it
+            failed to project, or EventBridge failed to deliver (``projection.dlq``).
     """
 
     def __init__(
@@ -99,7 +109,9 @@ class Orders(Construct):
         self.outbox_relay = function(
             "OutboxRelay", "outbox_relay", "publishes the outbox", timeout=RELAY_TIMEOUT
         )
-        self.projector = function("Projector", "projector", "projects events into views")
+        self.projector = function(
+            "Projector", "projector", "projects events into views", timeout=PROJECTOR_TIMEOUT
+        )
 
         for writer in (
             self.place_order,
@@ -142,12 +154,18 @@ class Orders(Construct):
             )
         )
 
-        self.projector_dlq = dead_letter_queue(self, "ProjectorDlq")
-        # Function errors: Lambda retries the asynchronous invocation twice, then gives up here.
-        self.projector.configure_async_invoke(
-            retry_attempts=2,
-            max_event_age=Duration.hours(1),
-            on_failure=destinations.SqsDestination(self.projector_dlq),
+        self.projection = QueueWithDlq(
+            self,
+            "Projection",
+            visibility_timeout=visibility_timeout_for(PROJECTOR_TIMEOUT),
+            max_receive_count=3,
+        )
+        # Up to 10 events per invocation (an order makes ~5), and no batching window: Lambda
+        # invokes as soon as a poll returns messages, so a lone event is projected at once.
+        self.projector.add_event_source(
+            event_sources.SqsEventSource(
+                self.projection.queue, batch_size=10, report_batch_item_failures=True
+            )
         )
         self.projector_rule = events.Rule(
             self,
@@ -158,11 +176,12 @@ class Orders(Construct):
                 detail={"specversion": events.Match.exists()},
             ),
         )
-        # Delivery errors (throttling, missing permission): EventBridge retries, then gives up here.
+        # Delivery errors (queue policy, throttling): EventBridge retries, then sends the event to
+        # the same DLQ, so everything the projector could not project is in one place.
         self.projector_rule.add_target(
-            targets.LambdaFunction(
-                self.projector,
-                dead_letter_queue=self.projector_dlq,
+            targets.SqsQueue(
+                self.projection.queue,
+                dead_letter_queue=self.projection.dlq,
                 retry_attempts=4,
                 max_event_age=Duration.hours(1),
             )

@@ -31,7 +31,17 @@ def bind_correlation(logger: Logger, correlation_id: str, order_id: str | None =
         logger.append_keys(order_id=order_id)
 
 
+EVENT_KEYS = ("correlation_id", "order_id", "event_id", "event_type")
+"""The log keys ``bind_event`` sets."""
+
+
 def bind_event(logger: Logger, event: CloudEvent) -> None:
     """Log lines about one consumed event carry its correlation, order, id and type."""
     bind_correlation(logger, event.correlationid, order_id=event.subject)
     logger.append_keys(event_id=event.id, event_type=event.type)
+
+
+def unbind_event(logger: Logger) -> None:
+    """Forget the keys ``bind_event`` set: in a batch, the next record is another event (which
+    may not even parse), and its log lines must not carry the previous one's ids."""
+    logger.remove_keys(EVENT_KEYS)

@@ -12,6 +12,7 @@ from infra.inventory import load_products
 from tests.infra.conftest import synth
 from tests.infra.helpers import (
     arn_target,
+    as_list,
     dead_letter_queue_ids,
     function_ids_by_handler,
     function_statements,
@@ -60,6 +61,7 @@ FULFILMENT_OUTPUTS = {
     "SagaStateMachineArn",
     "OrderPlacedDlqUrl",
     "MalformedEventsQueueUrl",
+    "ProjectionQueueUrl",
     "ProjectorDlqUrl",
     "OutboxDlqUrl",
     "ShipmentDlqUrl",
@@ -337,34 +339,96 @@ def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> N
         for name, rule in resources(template, "AWS::Events::Rule").items()
         for target in rule["Properties"]["Targets"]
     ]
-    assert len(targets) == 3  # projector, order outcomes, OrderPlaced
+    assert len(targets) == 3  # projection queue, order outcomes, OrderPlaced
     for name, target in targets:
         assert "DeadLetterConfig" in target, name
         assert "RetryPolicy" in target, name
 
 
-def test_projector_gets_every_orderflow_cloud_event_and_a_dlq_for_its_failures(
+def projector_rule(template: Template) -> tuple[str, Mapping[str, Any]]:
+    """The logical id and properties of the rule feeding the projector (by its pattern)."""
+    [(name, rule)] = [
+        (name, r["Properties"])
+        for name, r in resources(template, "AWS::Events::Rule").items()
+        if r["Properties"]["EventPattern"].get("detail") == {"specversion": [{"exists": True}]}
+    ]
+    return name, rule
+
+
+def test_projector_rule_sends_every_orderflow_cloud_event_to_its_queue(
     template: Template,
 ) -> None:
-    projector = function_ids_by_handler(template)["orders.handlers.projector.handler"]
-    [rule] = [
-        r["Properties"]
-        for r in resources(template, "AWS::Events::Rule").values()
-        if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [projector, "Arn"]}
-    ]
-    [invoke_config] = resources(template, "AWS::Lambda::EventInvokeConfig").values()
-    dlq = output_ref(template, "ProjectorDlqUrl")
+    _, rule = projector_rule(template)
+    [target] = rule["Targets"]
+    queue = output_ref(template, "ProjectionQueueUrl")
 
     assert rule["EventPattern"] == {
         "source": [{"prefix": "orderflow."}],
         "detail": {"specversion": [{"exists": True}]},
     }
-    assert arn_target(rule["Targets"][0]["DeadLetterConfig"]["Arn"]) == dlq
-    assert invoke_config["Properties"]["FunctionName"] == {"Ref": projector}
-    assert (
-        arn_target(invoke_config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
-        == dlq
+    # the whole EventBridge event is the message body (the projector parses it)
+    assert arn_target(target["Arn"]) == queue
+    assert "Input" not in target and "InputPath" not in target
+    assert "InputTransformer" not in target
+    # delivery failures: retried, then the projector's DLQ
+    assert arn_target(target["DeadLetterConfig"]["Arn"]) == output_ref(template, "ProjectorDlqUrl")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+
+
+def test_only_the_projector_rule_may_send_to_the_projection_queue_and_its_dlq(
+    template: Template,
+) -> None:
+    rule, _ = projector_rule(template)
+    for output in ("ProjectionQueueUrl", "ProjectorDlqUrl"):
+        queue = output_ref(template, output)
+        allowed = [
+            statement
+            for policy in resources(template, "AWS::SQS::QueuePolicy").values()
+            if {"Ref": queue} in policy["Properties"]["Queues"]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Allow"
+        ]
+        [statement] = allowed
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}, output
+        assert "sqs:SendMessage" in as_list(statement["Action"]), output
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}
+        }, output
+
+
+def test_projector_consumes_its_queue_in_batches_and_failures_end_in_its_dlq(
+    template: Template,
+) -> None:
+    projector = function_ids_by_handler(template)["orders.handlers.projector.handler"]
+    queue = output_ref(template, "ProjectionQueueUrl")
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": projector}
+    ]
+    properties = resources(template, "AWS::SQS::Queue")[queue]["Properties"]
+
+    assert arn_target(mapping["EventSourceArn"]) == queue
+    assert mapping["BatchSize"] == 10
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "MaximumBatchingWindowInSeconds" not in mapping  # a lone event is projected at once
+    # a record that keeps failing moves to the same DLQ as the events EventBridge could not
+    # deliver, after its third receive
+    assert arn_target(properties["RedrivePolicy"]["deadLetterTargetArn"]) == output_ref(
+        template, "ProjectorDlqUrl"
     )
+    assert properties["RedrivePolicy"]["maxReceiveCount"] == 3
+    # no asynchronous invocation any more: nothing invokes the projector but its queue
+    assert not [
+        config
+        for config in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if config["Properties"]["FunctionName"] == {"Ref": projector}
+    ]
+    assert not [
+        permission
+        for permission in resources(template, "AWS::Lambda::Permission").values()
+        if permission["Properties"]["FunctionName"] == {"Fn::GetAtt": [projector, "Arn"]}
+    ]
 
 
 def test_order_outcomes_reach_the_topic_then_both_subscribers(template: Template) -> None:
@@ -399,8 +463,8 @@ def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Templat
     dlqs = dead_letter_queue_ids(template)
     work_queues = {name for name in queues if name not in dlqs}
 
-    # shipment requests, customer notifications, audit
-    assert len(work_queues) == 3
+    # shipment requests, customer notifications, audit, projection
+    assert len(work_queues) == 4
     for name in work_queues:
         assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
 
@@ -415,7 +479,7 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
         if arn_target(m["Properties"]["EventSourceArn"]) in queues
     ]
-    assert len(sqs_mappings) == 3  # shipment requests, customer notifications, audit
+    assert len(sqs_mappings) == 4  # shipment requests, customer notifications, audit, projection
     for mapping in sqs_mappings:
         queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
         function = functions[mapping["FunctionName"]["Ref"]]["Properties"]

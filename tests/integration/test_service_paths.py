@@ -1,5 +1,5 @@
 """Every kind of service path the app uses, on the emulator, through its real APIs:
-EventBridge rule -> Lambda, SNS -> SQS -> Lambda, and a poison message -> DLQ.
+EventBridge rule -> SQS -> Lambda, SNS -> SQS -> Lambda, and a poison message -> DLQ.
 (API -> Lambda -> DynamoDB and the Step Functions saga are in test_order_fulfilment.py.)"""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_rule_projects_the_event_and_the_topic_fans_it_out(
     # When it is put on the bus
     assert client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
 
-    # Then the projector rule's Lambda wrote it to the read model
+    # Then the projector rule's queue fed the projector, which wrote it to the read model
     api = local_api_url(outputs["OrdersApiId"])
 
     def projected() -> dict[str, Any] | None:

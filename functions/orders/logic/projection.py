@@ -1,12 +1,14 @@
 """How each event changes an order's read model (no I/O)."""
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
 
 from orders import events
 from orders.models import OrderStatus
-from shared_kernel.cloudevents import CloudEvent
+from shared_kernel.cloudevents import CloudEvent, from_eventbridge
+from shared_kernel.errors import MalformedEventError
 
 
 class ViewChange(BaseModel):
@@ -15,6 +17,16 @@ class ViewChange(BaseModel):
 
     always: dict[str, Any] = {}
     if_absent: dict[str, Any] = {}
+
+
+def queued_event(body: str) -> CloudEvent:
+    """The CloudEvent in a projection-queue message, whose body is the EventBridge event the
+    rule sent. MalformedEventError names the field at fault (``body``: not JSON)."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise MalformedEventError("body", f"not JSON ({exc.msg})") from exc
+    return from_eventbridge(payload)
 
 
 def view_change(event: CloudEvent) -> ViewChange:

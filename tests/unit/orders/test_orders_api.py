@@ -11,6 +11,7 @@ from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
 from tests.unit.domain_common.fixtures import PREMIUM_KEY_ID
+from tests.unit.domain_common.sqs import sqs_record
 
 VALID_BODY = {
     "customerId": "customer-42",
@@ -277,8 +278,9 @@ def test_get_shows_projected_status_reason_and_ordered_history(orders_table, lam
     deliveries = [fresh_delivery(name, order_id) for name in names]
     for position, delivery in enumerate(deliveries):
         delivery["detail"]["time"] = f"2025-01-15T10:30:0{position}.000Z"
-    for delivery in reversed(deliveries):  # delivered out of order
-        projector.handler(delivery, lambda_context)
+    # delivered out of order, in one batch from the projection queue
+    batch = {"Records": [sqs_record(delivery) for delivery in reversed(deliveries)]}
+    assert projector.handler(batch, lambda_context) == {"batchItemFailures": []}
     # When the order is read
     body = json_body(get(order_id, lambda_context))
     # Then it is cancelled with the reason, its history is in time order, and no secret leaks
