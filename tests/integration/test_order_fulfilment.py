@@ -43,12 +43,22 @@ def place(api: KeyedApi, token: str = "tok_ok", sku: str = IN_STOCK, quantity: i
     return str(answer["orderId"])
 
 
+OUTCOME_EVENTS = {"CONFIRMED": "OrderConfirmed", "CANCELLED": "OrderCancelled"}
+
+
 def settled(api: KeyedApi, order_id: str, timeout_s: float = 90) -> dict[str, Any]:
-    """Poll the read model until the order reaches a terminal status."""
+    """Poll GET /orders/{id} until the order is terminal and the read model has caught up.
+
+    The status falls back to the order itself until the projector has run (the read model is
+    eventually consistent), so a terminal status alone does not mean the history is complete:
+    wait for the outcome's event too.
+    """
 
     def probe() -> dict[str, Any] | None:
         status, order = api.http("GET", f"/orders/{order_id}")
-        return order if status == 200 and order["status"] in TERMINAL else None
+        if status != 200 or order["status"] not in TERMINAL:
+            return None
+        return order if OUTCOME_EVENTS[order["status"]] in history_types(order) else None
 
     return eventually(probe, timeout_s=timeout_s, every_s=0.5)
 

@@ -9,7 +9,8 @@
 
 Start-up hooks that make LocalStack cheaper to run (entry points
 ``localstack.hooks.on_infra_start``): ``telemetry`` (Lambda metrics and logs batched),
-``stepfunctions`` (JSONPath parsed once, Task clients reused), ``gateway`` (twisted's
-per-request Content-Type parsing and access log; ``content_type`` is the cheap parser) and
-``event_sources`` (stream pollers read up to 1000 records per GetRecords).
+``stepfunctions`` (JSONPath parsed once, Task clients reused, a cheap ``TypedProps`` repr),
+``gateway`` (twisted's per-request Content-Type parsing and access log; ``content_type`` is
+the cheap parser) and ``event_sources`` (stream pollers read up to 1000 records per
+GetRecords).
 """
