@@ -61,9 +61,9 @@ class ForkServer:
     """A function's fork server (``bootstrap.py --fork-server``) and its control socket.
 
     ``fork`` asks it for a new execution environment wired to the given pipes; ``preload``
-    hands it the library modules an environment reported, so later environments start with
-    them imported. Exit statuses of its environments arrive asynchronously (it reaps them) and
-    are kept for ``exit_status``.
+    hands it what an environment reported loading (library modules, boto3 data), so later
+    environments start with it loaded. Exit statuses of its environments arrive asynchronously
+    (it reaps them) and are kept for ``exit_status``.
 
     Only the first environment is forked from a bare server. The others wait until it has
     reported its init's libraries (the first ``preload``): a burst of invocations on a cold
@@ -111,7 +111,8 @@ class ForkServer:
             self._preloaded.update(modules, (repr(load) for load in loads))
         if modules or loads:
             message = {"op": "preload", "modules": modules, "loads": loads}
-            self._control.send(json.dumps(message).encode())
+            with contextlib.suppress(OSError):  # a server that is gone forks nothing any more
+                self._control.send(json.dumps(message).encode())
         self._warm.set()  # after the send: a fork request queues behind the imports
 
     def fork(
@@ -219,10 +220,13 @@ class RuntimeProcess:
         started = time.perf_counter()
         try:
             if self._fork_server is not None and self._fork_server.alive:
-                self._pid = self._fork_server.fork(
-                    self._env, self._cwd, (req_r, resp_w, log_w), timeout_s
-                )
-                self.forked = True
+                try:
+                    self._pid = self._fork_server.fork(
+                        self._env, self._cwd, (req_r, resp_w, log_w), timeout_s
+                    )
+                    self.forked = True
+                except (OSError, StartupError):  # the server died: start the slow way
+                    self._spawn(req_r, resp_w, log_w)
             else:
                 self._spawn(req_r, resp_w, log_w)
         finally:

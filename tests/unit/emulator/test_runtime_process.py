@@ -294,3 +294,18 @@ def test_boto3_data_is_loaded_once_but_credentials_stay_per_environment(bundle: 
     assert not first["warm"]  # built its client from nothing
     assert second["warm"]  # found the SQS model loaded by its server
     assert (first["key"], second["key"]) == ("first-key", "second-key")
+
+
+def test_an_environment_is_spawned_when_its_fork_server_is_gone(
+    bundle: Path, fork_server: ForkServer
+) -> None:
+    first = started(bundle, fork_server, stream="first")
+    first.kill()
+    fork_server.close()  # killed, say, by an operator or the OOM killer
+
+    second = started(bundle, fork_server, stream="second")
+    try:
+        assert not second.forked
+        assert second.invoke(request(), timeout_s=5).ok
+    finally:
+        second.kill()
