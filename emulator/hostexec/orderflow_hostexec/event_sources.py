@@ -2,11 +2,11 @@
 
 LocalStack's stream poller (DynamoDB, Kinesis) asks ``GetRecords`` for ``BatchSize`` records,
 filters them, invokes the function with the matches, sleeps the poll interval and polls
-again. AWS reads up to the shard's available records (10,000 per ``GetRecords``) and filters
-before batching. On a table whose stream carries more than the filter lets through, that
-made the outbox relay read ten records per poll cycle, and the stream, not the emulator's
-CPU, limited the order benchmark: orders waited 17 s between their POST and the start of
-their saga, with the machine 55% idle.
+again. AWS reads as many records as a ``GetRecords`` returns (up to 1000 from DynamoDB
+Streams, 10,000 from Kinesis) and filters before batching. On a table whose stream carries
+more than the filter lets through, that made the outbox relay read ten records per poll
+cycle, and the stream, not the emulator's CPU, limited the order benchmark: orders waited
+17 s between their POST and the start of their saga, with the machine 55% idle.
 
 This hook reads up to ``RECORDS_PER_POLL`` records per ``GetRecords`` (DynamoDB Local's
 maximum). LocalStack still hands them to the function in batches of at most ``BatchSize``,
