@@ -1,5 +1,8 @@
 """``api_edge``: what every API function does before its resolver sees a request.
 
+``api_handler`` wraps an API function's resolver in the service's logger, tracer and metrics
+and in ``api_edge``.
+
 1. Rate limiting (unless ``RATE_LIMIT_ENABLED=false``): the caller's API key id comes from
    ``requestContext.identity.apiKeyId``, which API Gateway sets once it has validated the
    ``x-api-key`` header against a usage plan of the stage (on AWS and on the emulator). No key
@@ -19,7 +22,8 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -34,8 +38,7 @@ from edge.http import (
 from edge.limiter import RateLimiter
 from edge.models import ErrorBody, FieldError
 from edge.settings import get_settings
-
-logger = Logger(child=True)
+from shared_kernel.observability import logger, metrics, tracer
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -90,6 +93,25 @@ def api_edge(
         )
         return proxy_response(HTTPStatus.BAD_REQUEST, body.model_dump(by_alias=True), headers)
     return with_headers(handler(event, context), headers)
+
+
+def api_handler(
+    app: APIGatewayRestResolver, *, max_body_bytes: int | None = None, object_body: bool = False
+) -> Handler:
+    """The Lambda handler of an API function: observability, then ``api_edge``, then ``app``.
+
+    Every API function's ``handler`` is ``api_handler(api_resolver(router), ...)``."""
+
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+    )
+    @api_edge(max_body_bytes=max_body_bytes, object_body=object_body)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler
 
 
 def _body_problem(event: dict[str, Any]) -> str | None:

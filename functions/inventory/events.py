@@ -9,7 +9,7 @@
 Inventory consumes no bus events: its steps are invoked by the order saga.
 """
 
-from shared_kernel.cloudevents import CloudEvent, new_event
+from shared_kernel.cloudevents import CloudEvent, step_event
 from shared_kernel.models import CamelModel, OrderLine, StepInput
 
 SOURCE = "orderflow.inventory"
@@ -34,27 +34,16 @@ class InventoryReleasedData(CamelModel):
     lines: list[OrderLine]
 
 
-def _event(step: StepInput, type: str, data: CamelModel) -> CloudEvent:
-    return new_event(
-        type=type,
-        source=SOURCE,
-        subject=step.order_id,
-        data=data.to_wire(),
-        correlation_id=step.correlation_id,
-        causation_id=step.causation_id,
-    )
-
-
 def inventory_reserved(step: StepInput, lines: list[OrderLine]) -> CloudEvent:
     data = InventoryReservedData(order_id=step.order_id, lines=lines)
-    return _event(step, INVENTORY_RESERVED, data)
+    return step_event(step, SOURCE, INVENTORY_RESERVED, data)
 
 
 def inventory_reservation_failed(step: StepInput, reason: str, sku: str) -> CloudEvent:
     data = InventoryReservationFailedData(order_id=step.order_id, reason=reason, sku=sku)
-    return _event(step, INVENTORY_RESERVATION_FAILED, data)
+    return step_event(step, SOURCE, INVENTORY_RESERVATION_FAILED, data)
 
 
 def inventory_released(step: StepInput, lines: list[OrderLine]) -> CloudEvent:
     data = InventoryReleasedData(order_id=step.order_id, lines=lines)
-    return _event(step, INVENTORY_RELEASED, data)
+    return step_event(step, SOURCE, INVENTORY_RELEASED, data)

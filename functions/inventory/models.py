@@ -1,18 +1,17 @@
 """Inventory's domain and I/O models."""
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
 
-from shared_kernel.models import CamelModel, OrderLine, StepInput
+from shared_kernel.models import CamelModel, Money, OrderLine, Sku, StepInput
 
 
 class Product(CamelModel):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: Sku
     name: str = Field(min_length=1)
-    price: Decimal = Field(gt=0, max_digits=10, decimal_places=2)
+    price: Money = Field(gt=0)
     available: int = Field(ge=0)
     reserved: int = Field(default=0, ge=0)
     sold: int = Field(default=0, ge=0)
@@ -49,7 +48,7 @@ class ProductView(CamelModel):
 
     sku: str
     name: str
-    price: Decimal
+    price: Money
     available: int
 
 

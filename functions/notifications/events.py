@@ -4,9 +4,7 @@ Both come from the orders service (source `orderflow.orders`) through the order-
 topic; only the fields used here are required (tolerant reader).
 """
 
-from decimal import Decimal
-
-from shared_kernel.models import CamelModel
+from shared_kernel.models import CamelModel, Money
 
 ORDERS_SOURCE = "orderflow.orders"
 ORDER_CONFIRMED = "OrderConfirmed"
@@ -16,7 +14,7 @@ ORDER_CANCELLED = "OrderCancelled"
 class OrderConfirmedData(CamelModel):
     order_id: str
     customer_id: str
-    total: Decimal
+    total: Money
 
 
 class OrderCancelledData(CamelModel):

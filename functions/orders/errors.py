@@ -1,6 +1,6 @@
 """Orders' business errors. Class names are matched by the state machine's Catch."""
 
-from shared_kernel.errors import BusinessError
+from shared_kernel.errors import BusinessError, TransientError
 
 
 class UnknownSku(BusinessError):
@@ -47,3 +47,11 @@ class SagaAlreadyStarted(BusinessError):
         super().__init__(
             f"order {order_id}'s saga is run by {owner}", order_id=order_id, owner=owner
         )
+
+
+class ProjectionContention(TransientError):
+    """Projectors kept recording other events of the same order while this one was being
+    numbered; the record fails and is received again."""
+
+    def __init__(self, order_id: str, attempts: int) -> None:
+        super().__init__(f"order {order_id}: no free sequence number after {attempts} attempts")

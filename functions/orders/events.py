@@ -12,13 +12,11 @@ Consumed: OrderPlaced (starts the saga via RecordOrder) and every `orderflow.*` 
 projector builds each order's history and status from them).
 """
 
-from decimal import Decimal
-
 from pydantic import Field
 
 from orders.models import Order, PricedLine
-from shared_kernel.cloudevents import CloudEvent, new_event
-from shared_kernel.models import CamelModel, StepInput
+from shared_kernel.cloudevents import CloudEvent, new_event, step_event
+from shared_kernel.models import CamelModel, Identifier, Money, OrderId, StepInput, Token
 
 SOURCE = "orderflow.orders"
 ORDER_PLACED = "OrderPlaced"
@@ -30,22 +28,22 @@ SECRET_FIELDS = frozenset({"paymentToken"})
 
 
 class OrderPlacedData(CamelModel):
-    order_id: str = Field(min_length=1)
-    customer_id: str = Field(min_length=1, max_length=128)
+    order_id: OrderId
+    customer_id: Identifier
     items: list[PricedLine] = Field(min_length=1, max_length=25)
-    total: Decimal = Field(gt=0)
-    payment_token: str = Field(min_length=1, max_length=128)
+    total: Money = Field(gt=0)
+    payment_token: Token
 
 
 class OrderConfirmedData(CamelModel):
-    order_id: str
-    customer_id: str
-    total: Decimal
+    order_id: OrderId
+    customer_id: Identifier
+    total: Money
 
 
 class OrderCancelledData(CamelModel):
-    order_id: str
-    customer_id: str
+    order_id: OrderId
+    customer_id: Identifier
     reason: str
 
 
@@ -70,20 +68,9 @@ def order_confirmed(order: Order, step: StepInput) -> CloudEvent:
     data = OrderConfirmedData(
         order_id=order.order_id, customer_id=order.customer_id, total=order.total
     )
-    return _step_event(ORDER_CONFIRMED, data, step)
+    return step_event(step, SOURCE, ORDER_CONFIRMED, data)
 
 
 def order_cancelled(order: Order, reason: str, step: StepInput) -> CloudEvent:
     data = OrderCancelledData(order_id=order.order_id, customer_id=order.customer_id, reason=reason)
-    return _step_event(ORDER_CANCELLED, data, step)
-
-
-def _step_event(type: str, data: CamelModel, step: StepInput) -> CloudEvent:
-    return new_event(
-        type=type,
-        source=SOURCE,
-        subject=step.order_id,
-        data=data.to_wire(),
-        correlation_id=step.correlation_id,
-        causation_id=step.causation_id,
-    )
+    return step_event(step, SOURCE, ORDER_CANCELLED, data)

@@ -1,19 +1,25 @@
 """Orders' domain and I/O models."""
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared_kernel.models import CamelModel, OrderLine, StepInput
+from shared_kernel.cloudevents import BusEvent
+from shared_kernel.models import (
+    SKU_PATTERN,
+    CamelModel,
+    Identifier,
+    Money,
+    OrderId,
+    OrderLine,
+    StepInput,
+    Token,
+)
 
 MAX_LINES = 25
 """Lines one order may have."""
-
-SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{0,63}$"
-ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"
 
 
 class OrderStatus(StrEnum):
@@ -44,11 +50,13 @@ class PlaceOrderRequest(CamelModel):
 
     model_config = STRICT_REQUEST
 
-    customer_id: str = Field(min_length=1, max_length=128, examples=["customer-42"])
+    customer_id: Identifier = Field(
+        description="Letters, digits and `._:@+-`, starting with a letter or digit, at most "
+        "128 characters",
+        examples=["customer-42"],
+    )
     items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
-    payment_token: str = Field(
-        min_length=1,
-        max_length=128,
+    payment_token: Token = Field(
         description="The payment provider's token (`tok_ok`, `tok_decline`, `tok_flaky` here)",
         examples=["tok_ok"],
     )
@@ -62,17 +70,17 @@ class OrderAccepted(CamelModel):
 
 
 class PricedLine(OrderLine):
-    unit_price: Decimal = Field(ge=0, max_digits=10, decimal_places=2)
+    unit_price: Money
 
 
 class Order(CamelModel):
     """The write model (pk=ORDER#<id>, sk=ORDER). The payment token is not part of it."""
 
-    order_id: str
-    customer_id: str
+    order_id: OrderId
+    customer_id: Identifier
     status: OrderStatus
     items: list[PricedLine] = Field(min_length=1)
-    total: Decimal
+    total: Money
     reason: str | None = None
     correlation_id: str
     created_at: datetime
@@ -82,18 +90,18 @@ class Order(CamelModel):
 class RecordOrderInput(CamelModel):
     """What the saga passes its first step: the event that started it, and who it is."""
 
-    event: dict[str, Any]
-    execution_id: str = Field(min_length=1)
+    event: BusEvent
+    execution_id: str = Field(min_length=1, max_length=2048)
 
 
 class SagaState(CamelModel):
     """Output of RecordOrder: the state every later saga step is given."""
 
-    order_id: str
-    customer_id: str
+    order_id: OrderId
+    customer_id: Identifier
     items: list[PricedLine]
-    total: Decimal
-    payment_token: str
+    total: Money
+    payment_token: Token
     correlation_id: str
     causation_id: str  # the OrderPlaced event's id
 
@@ -119,6 +127,10 @@ class OrderStepOutput(CamelModel):
 
 
 class HistoryEntry(CamelModel):
+    """One event of the order's history; `sequence` is its place in the order's logical clock
+    (1, 2, ...), the order the history is shown in."""
+
+    sequence: int = Field(ge=1)
     id: str
     type: str
     source: str
@@ -133,6 +145,6 @@ class OrderDetails(CamelModel):
     status: OrderStatus
     customer_id: str | None = None
     items: list[PricedLine] = Field(default_factory=list)
-    total: Decimal | None = None
+    total: Money | None = None
     reason: str | None = None
     history: list[HistoryEntry] = Field(default_factory=list)

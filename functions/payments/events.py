@@ -9,11 +9,9 @@
 Payments consumes no bus events: its steps are invoked by the order saga.
 """
 
-from decimal import Decimal
-
 from payments.models import Authorization
-from shared_kernel.cloudevents import CloudEvent, new_event
-from shared_kernel.models import CamelModel, StepInput
+from shared_kernel.cloudevents import CloudEvent, step_event
+from shared_kernel.models import CamelModel, Money, StepInput
 
 SOURCE = "orderflow.payments"
 PAYMENT_AUTHORIZED = "PaymentAuthorized"
@@ -24,7 +22,7 @@ PAYMENT_VOIDED = "PaymentVoided"
 class PaymentAuthorizedData(CamelModel):
     order_id: str
     authorization_id: str
-    amount: Decimal
+    amount: Money
 
 
 class PaymentDeclinedData(CamelModel):
@@ -35,18 +33,7 @@ class PaymentDeclinedData(CamelModel):
 class PaymentVoidedData(CamelModel):
     order_id: str
     authorization_id: str
-    amount: Decimal
-
-
-def _event(step: StepInput, type: str, data: CamelModel) -> CloudEvent:
-    return new_event(
-        type=type,
-        source=SOURCE,
-        subject=step.order_id,
-        data=data.to_wire(),
-        correlation_id=step.correlation_id,
-        causation_id=step.causation_id,
-    )
+    amount: Money
 
 
 def payment_authorized(step: StepInput, authorization: Authorization) -> CloudEvent:
@@ -55,12 +42,12 @@ def payment_authorized(step: StepInput, authorization: Authorization) -> CloudEv
         authorization_id=authorization.authorization_id or "",
         amount=authorization.amount,
     )
-    return _event(step, PAYMENT_AUTHORIZED, data)
+    return step_event(step, SOURCE, PAYMENT_AUTHORIZED, data)
 
 
 def payment_declined(step: StepInput, reason: str) -> CloudEvent:
-    return _event(
-        step, PAYMENT_DECLINED, PaymentDeclinedData(order_id=step.order_id, reason=reason)
+    return step_event(
+        step, SOURCE, PAYMENT_DECLINED, PaymentDeclinedData(order_id=step.order_id, reason=reason)
     )
 
 
@@ -70,4 +57,4 @@ def payment_voided(step: StepInput, authorization: Authorization) -> CloudEvent:
         authorization_id=authorization.authorization_id or "",
         amount=authorization.amount,
     )
-    return _event(step, PAYMENT_VOIDED, data)
+    return step_event(step, SOURCE, PAYMENT_VOIDED, data)

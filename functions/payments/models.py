@@ -1,12 +1,11 @@
 """Payments' domain and I/O models."""
 
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
 
-from shared_kernel.models import CamelModel, StepInput
+from shared_kernel.models import CamelModel, Money, StepInput, Token
 
 
 class AuthorizationStatus(StrEnum):
@@ -20,7 +19,7 @@ class Authorization(CamelModel):
 
     order_id: str
     status: AuthorizationStatus
-    amount: Decimal
+    amount: Money
     authorization_id: str | None = None  # set when the provider authorised
     decline_reason: str | None = None  # set when it declined
     created_at: datetime
@@ -28,8 +27,8 @@ class Authorization(CamelModel):
 
 
 class AuthorizePaymentInput(StepInput):
-    total: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
-    payment_token: str = Field(min_length=1, max_length=128)
+    total: Money = Field(gt=0)
+    payment_token: Token
 
 
 class PaymentOutput(CamelModel):
@@ -38,4 +37,4 @@ class PaymentOutput(CamelModel):
     order_id: str
     status: AuthorizationStatus | None  # None: void found no payment
     authorization_id: str | None = None
-    amount: Decimal | None = None
+    amount: Money | None = None

@@ -12,17 +12,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Json,
     ValidationError,
+    ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
 
 from shared_kernel.errors import MalformedEventError
+from shared_kernel.models import CamelModel, OrderId, StepInput, Token
 
 SPEC_VERSION: Literal["1.0"] = "1.0"
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
@@ -42,14 +46,14 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     specversion: Literal["1.0"] = SPEC_VERSION
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(pattern=r"^[A-Z][A-Za-z0-9]+$")
+    id: Token
+    source: Token
+    type: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{1,63}$")
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
-    subject: str = Field(min_length=1)
-    correlationid: str = Field(min_length=1)
-    causationid: str | None = None
+    subject: OrderId
+    correlationid: Token
+    causationid: Token | None = None
     data: dict[str, Any]
 
     @field_validator("time")
@@ -82,7 +86,7 @@ class CloudEvent(BaseModel):
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            raise _malformed(exc, prefix="data") from exc
+            raise malformed(exc, prefix="data") from exc
 
 
 def new_event(
@@ -93,12 +97,13 @@ def new_event(
     correlation_id: str,
     *,
     causation_id: str | None = None,
+    event_id: str | None = None,
 ) -> CloudEvent:
-    """A new event with a fresh uuid4 id, stamped now (UTC, millisecond precision: what the
-    JSON form carries, so an event survives a round trip unchanged)."""
+    """A new event stamped now (UTC, millisecond precision: what the JSON form carries, so an
+    event survives a round trip unchanged), with `event_id` or a fresh uuid4 id."""
     now = datetime.now(UTC)
     return CloudEvent(
-        id=str(uuid.uuid4()),
+        id=event_id or str(uuid.uuid4()),
         source=source,
         type=type,
         time=now.replace(microsecond=now.microsecond // 1000 * 1000),
@@ -106,6 +111,25 @@ def new_event(
         correlationid=correlation_id,
         causationid=causation_id,
         data=data,
+    )
+
+
+_STEP_EVENT_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4b5f-9c7d-0e1f2a3b4c5d")
+
+
+def step_event(step: StepInput, source: str, type: str, data: CamelModel) -> CloudEvent:
+    """The event a saga step emits about `step`'s order, with an id derived from the flow, the
+    order and the type: a retried step publishes the *same* event again, which every consumer
+    (idempotent by event id) ignores, instead of a second event with a new id."""
+    key = f"{step.correlation_id}/{step.order_id}/{type}"
+    return new_event(
+        type=type,
+        source=source,
+        subject=step.order_id,
+        data=data.to_wire(),
+        correlation_id=step.correlation_id,
+        causation_id=step.causation_id,
+        event_id=str(uuid.uuid5(_STEP_EVENT_NAMESPACE, key)),
     )
 
 
@@ -138,7 +162,7 @@ def parse_cloud_event(payload: Any) -> CloudEvent:
     try:
         return CloudEvent.model_validate(payload)
     except ValidationError as exc:
-        raise _malformed(exc, prefix="detail") from exc
+        raise malformed(exc, prefix="detail") from exc
 
 
 def from_eventbridge(event: Any) -> CloudEvent:
@@ -147,24 +171,38 @@ def from_eventbridge(event: Any) -> CloudEvent:
     Raises MalformedEventError when the envelope or the CloudEvent is invalid, or when the
     envelope's `source`/`detail-type` disagree with the CloudEvent's `source`/`type`.
     """
-    if not isinstance(event, dict):
-        raise MalformedEventError("event", "expected an EventBridge event object")
-    for attribute in ("source", "detail-type", "detail"):
-        if attribute not in event:
-            raise MalformedEventError(attribute, "missing from the EventBridge event")
-    cloud_event = parse_cloud_event(event["detail"])
-    if event["detail-type"] != cloud_event.type:
-        raise MalformedEventError(
-            "detail-type", f"{event['detail-type']!r} does not match type {cloud_event.type!r}"
-        )
-    if event["source"] != cloud_event.source:
-        raise MalformedEventError(
-            "source", f"{event['source']!r} does not match source {cloud_event.source!r}"
-        )
-    return cloud_event
+    try:
+        return BusEvent.model_validate(event).detail
+    except ValidationError as exc:
+        raise malformed(exc) from exc
 
 
-def _malformed(exc: ValidationError, prefix: str) -> MalformedEventError:
+class BusEvent(EventBridgeModel):
+    """An EventBridge event as the bus delivers it to a target, carrying a CloudEvent as its
+    `detail`; `source` and `detail-type` must be the CloudEvent's own."""
+
+    detail: CloudEvent
+
+    @field_validator("detail")
+    @classmethod
+    def _envelope_matches(cls, detail: CloudEvent, info: ValidationInfo) -> CloudEvent:
+        if info.data.get("detail_type") != detail.type:
+            raise ValueError(f"detail-type {info.data.get('detail_type')!r} is not its type")
+        if info.data.get("source") != detail.source:
+            raise ValueError(f"source {info.data.get('source')!r} is not its source")
+        return detail
+
+
+class BusEventRecord(SqsRecordModel):
+    """An SQS message whose body is a BusEvent (a queue that is an EventBridge rule's target,
+    or subscribed with raw delivery to a topic that is)."""
+
+    body: Json[BusEvent]
+
+
+def malformed(exc: ValidationError, prefix: str | None = None) -> MalformedEventError:
+    """The first problem of `exc`, as a MalformedEventError naming its field."""
     error = exc.errors()[0]
-    location = ".".join(str(part) for part in (prefix, *error["loc"]))
+    parts = (prefix, *error["loc"]) if prefix else error["loc"]
+    location = ".".join(str(part) for part in parts) or "event"
     return MalformedEventError(location, error["msg"])

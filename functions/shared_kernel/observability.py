@@ -1,47 +1,47 @@
-"""Powertools helpers shared by the domain services: metrics namespace and correlation ids."""
+"""Observability, built once per execution environment: Powertools' logger, tracer and metrics.
 
-import os
+An execution environment runs one function of one service, and Powertools reads the service's
+name from ``POWERTOOLS_SERVICE_NAME`` (set by infra for every function), so one instance of each
+serves every handler; handlers never build their own. Every metric goes to one namespace,
+``METRICS_NAMESPACE`` (infra sets ``POWERTOOLS_METRICS_NAMESPACE`` from this constant), with the
+service as a dimension.
+"""
+
 import uuid
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from shared_kernel.cloudevents import CloudEvent
 
-DEFAULT_METRICS_NAMESPACE = "Orderflow"
+METRICS_NAMESPACE = "orderflow"
 
-
-def metrics_namespace() -> str:
-    """POWERTOOLS_METRICS_NAMESPACE, or "Orderflow" when it is unset."""
-    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE
-
-
-def build_metrics(service: str) -> Metrics:
-    """EMF metrics of one service (dimension `service`) in the orderflow namespace."""
-    return Metrics(namespace=metrics_namespace(), service=service)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 def new_correlation_id() -> str:
     return str(uuid.uuid4())
 
 
-def bind_correlation(logger: Logger, correlation_id: str, order_id: str | None = None) -> None:
+def bind_correlation(correlation_id: str, order_id: str | None = None) -> None:
     """Put the flow's correlation id (and the order id) on every following log line."""
     logger.set_correlation_id(correlation_id)
     if order_id is not None:
         logger.append_keys(order_id=order_id)
 
 
-EVENT_KEYS = ("correlation_id", "order_id", "event_id", "event_type")
-"""The log keys ``bind_event`` sets."""
+EVENT_KEYS = ("correlation_id", "order_id", "event_id", "event_type", "message_id")
+"""The log keys that describe one consumed record (``bind_event`` and the batch consumer)."""
 
 
-def bind_event(logger: Logger, event: CloudEvent) -> None:
+def bind_event(event: CloudEvent) -> None:
     """Log lines about one consumed event carry its correlation, order, id and type."""
-    bind_correlation(logger, event.correlationid, order_id=event.subject)
+    bind_correlation(event.correlationid, order_id=event.subject)
     logger.append_keys(event_id=event.id, event_type=event.type)
 
 
-def unbind_event(logger: Logger) -> None:
-    """Forget the keys ``bind_event`` set: in a batch, the next record is another event (which
-    may not even parse), and its log lines must not carry the previous one's ids."""
+def unbind_record() -> None:
+    """Forget the keys of the previous record: in a batch, the next record is another event
+    (which may not even parse), and its log lines must not carry the previous one's ids."""
     logger.remove_keys(EVENT_KEYS)

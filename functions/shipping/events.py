@@ -7,7 +7,7 @@
 Shipping consumes no bus events: the saga sends it requests through SQS.
 """
 
-from shared_kernel.cloudevents import CloudEvent, new_event
+from shared_kernel.cloudevents import CloudEvent, step_event
 from shared_kernel.models import CamelModel, OrderLine
 from shipping.models import Shipment, ShipmentRequest
 
@@ -25,11 +25,4 @@ def shipment_scheduled(request: ShipmentRequest, shipment: Shipment) -> CloudEve
     data = ShipmentScheduledData(
         order_id=shipment.order_id, shipment_id=shipment.shipment_id, lines=shipment.lines
     )
-    return new_event(
-        type=SHIPMENT_SCHEDULED,
-        source=SOURCE,
-        subject=shipment.order_id,
-        data=data.to_wire(),
-        correlation_id=request.correlation_id,
-        causation_id=request.causation_id,
-    )
+    return step_event(request, SOURCE, SHIPMENT_SCHEDULED, data)

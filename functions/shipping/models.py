@@ -6,18 +6,15 @@ from enum import StrEnum
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Field, Json
 
-from shared_kernel.models import CamelModel, OrderLine
+from shared_kernel.models import CamelModel, OrderLine, StepInput
 
 
-class ShipmentRequest(CamelModel):
+class ShipmentRequest(StepInput):
     """The SQS message the saga's ScheduleShipment state sends (`.waitForTaskToken`):
     {orderId, items: [{sku, quantity, ...}], taskToken, correlationId, causationId?}."""
 
-    order_id: str = Field(min_length=1)
     items: list[OrderLine] = Field(min_length=1, max_length=25)
     task_token: str = Field(min_length=1, max_length=2048)
-    correlation_id: str = Field(min_length=1)
-    causation_id: str | None = None
 
 
 class ShipmentRequestRecord(SqsRecordModel):

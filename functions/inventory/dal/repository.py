@@ -9,14 +9,12 @@ Stock never goes below zero because every decrement is a conditional update
 applies all of it or none of it, whatever the concurrency. No lock is taken anywhere.
 """
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, ReservationReleased
-from inventory.logic.reservations import is_live, merge_lines
+from inventory.errors import InventoryBusy, OutOfStock
 from inventory.models import Product, Reservation, ReservationStatus
 from shared_kernel import aws
 from shared_kernel.dynamodb import cancellation_codes
@@ -51,24 +49,15 @@ class InventoryRepository:
         item = self._table.get_item(Key=reservation_key(order_id), ConsistentRead=True).get("Item")
         return None if item is None else Reservation.model_validate(item)
 
-    def reserve(self, order_id: str, items: Iterable[OrderLine]) -> Reservation:
-        """Reserve every line or none; a repeated call returns the first reservation.
+    def add_reservation(self, reservation: Reservation) -> Reservation:
+        """Store a new reservation and move its stock from available to reserved, all or
+        nothing; returns the stored reservation (the other one, when a concurrent call for the
+        same order stored first).
 
         Raises OutOfStock (naming the first SKU short of stock, or unknown) and InventoryBusy
         when DynamoDB cancelled the transaction for a conflicting concurrent write.
         """
-        existing = self.get_reservation(order_id)
-        if existing is not None:
-            return existing
-        lines = merge_lines(items)
-        now = _now()
-        reservation = Reservation(
-            order_id=order_id,
-            status=ReservationStatus.RESERVED,
-            lines=lines,
-            created_at=now,
-            updated_at=now,
-        )
+        order_id = reservation.order_id
         actions: list[Any] = [
             {
                 "Put": {
@@ -78,7 +67,7 @@ class InventoryRepository:
                 }
             }
         ]
-        actions += [self._move_stock(line, "available", "reserved") for line in lines]
+        actions += [self._move_stock(line, "available", "reserved") for line in reservation.lines]
         try:
             self._client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -89,36 +78,18 @@ class InventoryRepository:
                 winner = self.get_reservation(order_id)
                 if winner is not None:
                     return winner
-            for line, code in zip(lines, codes[1:], strict=False):
+            for line, code in zip(reservation.lines, codes[1:], strict=False):
                 if code == CONDITION_FAILED:
                     raise OutOfStock(line.sku) from exc
             raise InventoryBusy(f"reservation of {order_id} cancelled: {codes}") from exc
         return reservation
 
-    def release(self, order_id: str) -> Reservation | None:
-        """Give a live reservation's stock back; no-op when missing, released or committed."""
-        return self._settle(order_id, ReservationStatus.RELEASED, "reserved", "available")
-
-    def commit(self, order_id: str) -> Reservation:
-        """Turn a live reservation into sold stock; no-op when already committed."""
-        reservation = self.get_reservation(order_id)
-        if reservation is None:
-            raise ReservationNotFound(order_id)
-        if reservation.status is ReservationStatus.RELEASED:
-            raise ReservationReleased(order_id)
-        settled = self._settle(order_id, ReservationStatus.COMMITTED, "reserved", "sold")
-        if settled is None:  # pragma: no cover - it existed a moment ago and is never deleted
-            raise ReservationNotFound(order_id)
-        if settled.status is ReservationStatus.RELEASED:
-            raise ReservationReleased(order_id)
-        return settled
-
-    def _settle(
-        self, order_id: str, target: ReservationStatus, source_field: str, target_field: str
-    ) -> Reservation | None:
-        reservation = self.get_reservation(order_id)
-        if reservation is None or not is_live(reservation.status):
-            return reservation
+    def settle(self, reservation: Reservation, target: ReservationStatus) -> Reservation:
+        """RESERVED -> `target` (RELEASED: reserved stock back to available; COMMITTED:
+        reserved stock to sold), on condition that it is still RESERVED; returns the stored
+        reservation (the concurrent winner's outcome when the condition failed)."""
+        source_field, target_field = _STOCK_MOVES[target]
+        order_id = reservation.order_id
         now = _now()
         actions: list[Any] = [
             {
@@ -145,8 +116,9 @@ class InventoryRepository:
             codes = cancellation_codes(exc)
             if codes is None:
                 raise
-            if codes[0] == CONDITION_FAILED:  # settled concurrently: report what won
-                return self.get_reservation(order_id)
+            stored = self.get_reservation(order_id) if codes[0] == CONDITION_FAILED else None
+            if stored is not None:  # settled concurrently: report what won
+                return stored
             raise InventoryBusy(f"settling reservation of {order_id} cancelled: {codes}") from exc
         return reservation.model_copy(update={"status": target, "updated_at": now})
 
@@ -208,6 +180,13 @@ class InventoryRepository:
             ExpressionAttributeValues={":name": product.name, ":price": product.price},
         )
         return False
+
+
+_STOCK_MOVES = {
+    ReservationStatus.RELEASED: ("reserved", "available"),
+    ReservationStatus.COMMITTED: ("reserved", "sold"),
+}
+"""Which stock counter a settled reservation's quantities move from and to."""
 
 
 def _reservation_attributes(reservation: Reservation) -> dict[str, Any]:

@@ -5,32 +5,22 @@ Idempotent. Raises ReservationNotFound / ReservationReleased (business errors) w
 no live reservation to commit. Publishes nothing: OrderConfirmed already tells the story.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.dal import get_repository
+from inventory.errors import InventoryBusy, ReservationNotFound, ReservationReleased
+from inventory.logic.reservations import commit
 from inventory.models import ReservationOutput
+from shared_kernel.handlers import saga_step
 from shared_kernel.models import StepInput
-from shared_kernel.observability import bind_correlation, build_metrics
-
-logger = Logger(service="inventory")
-tracer = Tracer(service="inventory")
-metrics = build_metrics("inventory")
+from shared_kernel.observability import logger, metrics
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    step = StepInput.model_validate(event)
-    bind_correlation(logger, step.correlation_id, step.order_id)
-    reservation = get_repository().commit(step.order_id)
+@saga_step(StepInput, raises=(ReservationNotFound, ReservationReleased, InventoryBusy))
+def handler(step: StepInput) -> ReservationOutput:
+    reservation = commit(step.order_id, get_repository())
     metrics.add_metric(name="InventoryCommitted", unit=MetricUnit.Count, value=1)
     logger.info("reservation committed")
-    output = ReservationOutput(
+    return ReservationOutput(
         order_id=step.order_id, status=reservation.status, lines=reservation.lines
     )
-    return output.to_wire()

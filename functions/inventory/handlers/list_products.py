@@ -7,20 +7,15 @@
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from edge.http import RATE_LIMIT_RESPONSE_HEADERS, api_resolver, edge_responses, json_content
-from edge.middleware import api_edge
+from edge.middleware import api_handler
 from inventory.dal import get_repository
 from inventory.models import ProductList, ProductView
 
-logger = Logger(service="inventory")
-tracer = Tracer(service="inventory")
 router = Router()
 
 
@@ -56,12 +51,4 @@ def list_products(
 
 
 app = api_resolver(router)
-
-
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
-)
-@api_edge
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = api_handler(app)

@@ -5,42 +5,27 @@ Output: {orderId, status: "RESERVED", lines}. Publishes InventoryReserved, or
 InventoryReservationFailed before raising OutOfStock (Catch) / InventoryBusy (Retry).
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory import events
 from inventory.dal import get_publisher, get_repository
-from inventory.errors import OutOfStock
-from inventory.models import ReservationOutput, ReservationStatus, ReserveInventoryInput
-from shared_kernel.observability import bind_correlation, build_metrics
+from inventory.errors import InventoryBusy, OutOfStock
+from inventory.logic.reservations import reserve
+from inventory.models import ReservationOutput, ReserveInventoryInput
+from shared_kernel.handlers import saga_step
+from shared_kernel.observability import logger, metrics
+from shared_kernel.publisher import PublishError
 
-logger = Logger(service="inventory")
-tracer = Tracer(service="inventory")
-metrics = build_metrics("inventory")
 
-
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    step = ReserveInventoryInput.model_validate(event)
-    bind_correlation(logger, step.correlation_id, step.order_id)
+@saga_step(ReserveInventoryInput, raises=(OutOfStock, InventoryBusy, PublishError))
+def handler(step: ReserveInventoryInput) -> ReservationOutput:
     try:
-        reservation = get_repository().reserve(step.order_id, step.items)
+        reservation = reserve(step, get_repository(), get_publisher())
     except OutOfStock as exc:
-        logger.info("reservation refused", extra={"sku": exc.sku})
         metrics.add_metric(name="ReservationsFailed", unit=MetricUnit.Count, value=1)
-        failed = events.inventory_reservation_failed(step, exc.reason, exc.sku)
-        get_publisher().publish([failed])
+        logger.info("reservation refused", extra={"sku": exc.sku})
         raise
-    if reservation.status is not ReservationStatus.RELEASED:  # a released one is history
-        get_publisher().publish([events.inventory_reserved(step, reservation.lines)])
-        metrics.add_metric(name="InventoryReserved", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="InventoryReserved", unit=MetricUnit.Count, value=1)
     logger.info("inventory reserved", extra={"status": reservation.status})
-    output = ReservationOutput(
+    return ReservationOutput(
         order_id=step.order_id, status=reservation.status, lines=reservation.lines
     )
-    return output.to_wire()

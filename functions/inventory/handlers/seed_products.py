@@ -14,15 +14,14 @@ CloudFormation.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, TypeAdapter
 
 from inventory.dal import get_repository
 from inventory.models import Product
 from inventory.settings import get_settings
+from shared_kernel.observability import logger
 
-logger = Logger(service="inventory")
 _PRODUCTS = TypeAdapter(list[Product])
 
 

@@ -2,21 +2,22 @@
 
 Items (every key is a string):
   order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order)
-  view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total, reason
-  history  pk=ORDER#<orderId>   sk=EVENT#<time>#<eventId>     one per event about the order
+  view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total,
+                                                              reason, lastSequence (the clock)
+  history  pk=ORDER#<orderId>   sk=EVENT#<eventId>            one per event about the order,
+                                                              with its `sequence` (1, 2, ...)
   outbox   pk=OUTBOX#<eventId>  sk=OUTBOX                     status PENDING|SENT, event (CloudEvent
                                                               JSON), eventType, orderId, attempts,
                                                               lastError, createdAt, sentAt
 """
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from orders.errors import OrderNotFound, SagaAlreadyStarted
-from orders.logic.projection import ViewChange, history_time
+from orders.errors import OrderNotFound, ProjectionContention, SagaAlreadyStarted
+from orders.logic.projection import ViewChange
 from orders.models import Order, OrderStatus
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
@@ -30,7 +31,11 @@ VIEW_SK = "VIEW"
 OUTBOX_SK = "OUTBOX"
 OUTBOX_PENDING = "PENDING"
 OUTBOX_SENT = "SENT"
+HISTORY_PREFIX = "EVENT#"
 CONDITION_FAILED = "ConditionalCheckFailed"
+SEQUENCE_ATTEMPTS = 5
+"""How often a projector reads the order's sequence again after another projector took the
+number it read, before the record fails (and is received again)."""
 
 
 def order_key(order_id: str) -> dict[str, str]:
@@ -39,6 +44,10 @@ def order_key(order_id: str) -> dict[str, str]:
 
 def view_key(order_id: str) -> dict[str, str]:
     return {"pk": f"ORDER#{order_id}", "sk": VIEW_SK}
+
+
+def history_key(order_id: str, event_id: str) -> dict[str, str]:
+    return {"pk": f"ORDER#{order_id}", "sk": f"{HISTORY_PREFIX}{event_id}"}
 
 
 def outbox_key(event_id: str) -> dict[str, str]:
@@ -210,29 +219,46 @@ class OrdersRepository:
 
     # -- read model ---------------------------------------------------------------------
 
-    def append_history(self, event: CloudEvent, entry: dict[str, Any]) -> bool:
-        """Add the event to its order's history; False if it was already there."""
-        try:
-            self._table.put_item(
-                Item={
-                    "pk": f"ORDER#{event.subject}",
-                    "sk": f"EVENT#{history_time(event)}#{event.id}",
-                    **entry,
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+    def record_event(self, event: CloudEvent, entry: dict[str, Any], change: ViewChange) -> bool:
+        """Add the event to its order's history with the order's next sequence number, and
+        apply `change` to the view, in one transaction; False if the event was there already.
 
-    def apply_view_change(self, order_id: str, change: ViewChange) -> None:
-        if not change.always and not change.if_absent:
-            return
+        The sequence number is a logical clock: the view's ``lastSequence`` plus one, written
+        on condition that ``lastSequence`` is still what was read, so two projectors recording
+        events of one order at once get 1, 2, ... and never the same number. Wall-clock times
+        of the functions that wrote the events play no part in it.
+        """
+        order_id = event.subject
+        for _ in range(SEQUENCE_ATTEMPTS):
+            view = self._table.get_item(
+                Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
+            ).get("Item", {})
+            last = int(str(view.get("lastSequence", 0)))
+            history_put = {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": {**history_key(order_id, event.id), **entry, "sequence": last + 1},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            actions: list[Any] = [history_put, self._view_update(order_id, last, change)]
+            try:
+                self._client.transact_write_items(TransactItems=actions)
+            except ClientError as exc:
+                codes = cancellation_codes(exc)
+                if codes and codes[0] == CONDITION_FAILED:
+                    return False  # recorded by an earlier delivery, view change included
+                if codes and codes[1] == CONDITION_FAILED:
+                    continue  # another projector took this number: read it again
+                raise
+            return True
+        raise ProjectionContention(order_id, SEQUENCE_ATTEMPTS)
+
+    def _view_update(self, order_id: str, last: int, change: ViewChange) -> dict[str, Any]:
+        """`change` plus ``lastSequence = last + 1``, on condition that it is still ``last``."""
         names: dict[str, str] = {}
-        values: dict[str, Any] = {":now": datetime.now(UTC).isoformat()}
-        assignments = ["updatedAt = :now"]
+        values: dict[str, Any] = {":now": datetime.now(UTC).isoformat(), ":next": last + 1}
+        assignments = ["updatedAt = :now", "lastSequence = :next"]
         for index, (name, value) in enumerate(change.always.items()):
             names[f"#a{index}"] = name
             values[f":a{index}"] = value
@@ -241,24 +267,40 @@ class OrdersRepository:
             names[f"#i{index}"] = name
             values[f":i{index}"] = value
             assignments.append(f"#i{index} = if_not_exists(#i{index}, :i{index})")
-        self._table.update_item(
-            Key=view_key(order_id),
-            UpdateExpression="SET " + ", ".join(assignments),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        if last:
+            condition = "lastSequence = :last"
+            values[":last"] = last
+        else:
+            condition = "attribute_not_exists(lastSequence)"
+        update: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": view_key(order_id),
+            "UpdateExpression": "SET " + ", ".join(assignments),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        return {"Update": update}
 
-    def order_items(self, order_id: str) -> Iterator[dict[str, Any]]:
-        """Every item of the order's partition: order, view and history, in sort-key order."""
+    def read_order(self, order_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The order item (None if absent) and its recorded history entries, from one query of
+        the order's partition."""
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
         }
+        order: dict[str, Any] | None = None
+        history: list[dict[str, Any]] = []
         while True:
             page = self._table.query(**query)
-            yield from page.get("Items", [])
+            for item in page.get("Items", []):
+                if item["sk"] == ORDER_SK:
+                    order = item
+                elif str(item["sk"]).startswith(HISTORY_PREFIX):
+                    history.append(item)
             if "LastEvaluatedKey" not in page:
-                return
+                return order, history
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def require_order(self, order_id: str) -> Order:

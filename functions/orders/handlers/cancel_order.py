@@ -8,30 +8,20 @@ Output: {orderId, status: "CANCELLED", reason}. Idempotent. Raises OrderStateCon
 order was confirmed, OrderNotFound if it does not exist.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders import events
 from orders.dal import get_repository
+from orders.errors import OrderNotFound, OrderStateConflict
 from orders.logic.lifecycle import cancellation_reason
 from orders.logic.orders import settle
 from orders.models import CancelOrderInput, OrderStatus, OrderStepOutput
-from shared_kernel.observability import bind_correlation, build_metrics, metrics_namespace
-
-logger = Logger(service="orders")
-tracer = Tracer(service="orders")
-metrics = build_metrics("orders")
+from shared_kernel.handlers import saga_step
+from shared_kernel.observability import METRICS_NAMESPACE, logger, metrics
 
 
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    step = CancelOrderInput.model_validate(event)
-    bind_correlation(logger, step.correlation_id, step.order_id)
+@saga_step(CancelOrderInput, raises=(OrderStateConflict, OrderNotFound))
+def handler(step: CancelOrderInput) -> OrderStepOutput:
     reason = cancellation_reason(step.reason, step.error)
     order, changed = settle(
         step.order_id,
@@ -46,11 +36,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             name="OrdersCancelled",
             unit=MetricUnit.Count,
             value=1,
-            namespace=metrics_namespace(),
-            default_dimensions={"service": "orders"},
+            namespace=METRICS_NAMESPACE,
+            default_dimensions={"service": str(metrics.service)},
         ) as metric:
             metric.add_dimension(name="reason", value=reason)
     logger.info("order cancelled", extra={"reason": order.reason, "changed": changed})
-    return OrderStepOutput(
-        order_id=order.order_id, status=order.status, reason=order.reason
-    ).to_wire()
+    return OrderStepOutput(order_id=order.order_id, status=order.status, reason=order.reason)

@@ -1,20 +1,18 @@
 """GET /orders/{orderId}: the order as the read model sees it, with its event history.
 
-200 {orderId, status, customerId, items, total, reason?, history: [{id, type, source, time,
-data}] oldest first}; 404 when nothing is known about the order; 400 for an id that cannot be
-an order's. The status is the projected one (the view); right after POST /orders, before the
-projector ran, it is the order's own.
+200 {orderId, status, customerId, items, total, reason?, history: [{sequence, id, type, source,
+time, data}] in the order's sequence}; 404 when nothing is known about the order; 400 for an id
+that cannot be an order's. The status is that of the last status-changing event of the history
+returned with it (one snapshot); before the projector recorded OrderPlaced it is PENDING with
+an empty history.
 """
 
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from edge.http import (
     RATE_LIMIT_RESPONSE_HEADERS,
@@ -23,13 +21,12 @@ from edge.http import (
     error_response,
     json_content,
 )
-from edge.middleware import api_edge
+from edge.middleware import api_handler
 from orders.dal import get_repository
 from orders.logic.read_model import order_details
-from orders.models import ORDER_ID_PATTERN, OrderDetails
+from orders.models import OrderDetails
+from shared_kernel.models import ORDER_ID_PATTERN
 
-logger = Logger(service="orders")
-tracer = Tracer(service="orders")
 router = Router()
 
 
@@ -52,7 +49,7 @@ def get_order(
         str, Path(alias="orderId", pattern=ORDER_ID_PATTERN, description="From POST /orders")
     ],
 ) -> Response[dict[str, Any]]:
-    details = order_details(order_id, list(get_repository().order_items(order_id)))
+    details = order_details(order_id, *get_repository().read_order(order_id))
     if details is None:
         return error_response(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
     return Response(
@@ -63,12 +60,4 @@ def get_order(
 
 
 app = api_resolver(router)
-
-
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
-)
-@api_edge
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = api_handler(app)

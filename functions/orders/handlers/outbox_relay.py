@@ -9,35 +9,17 @@ batchItemFailures (Lambda retries from it) after `attempts` and `lastError` were
 the item.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordModel
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from orders.dal import get_publisher, get_repository
 from orders.logic.outbox import OutboxRelay, RelayOutcome, item_to_relay
-from shared_kernel.observability import build_metrics
-
-logger = Logger(service="orders")
-tracer = Tracer(service="orders")
-metrics = build_metrics("orders")
-# A batch whose records all failed is reported like a partial one (every record listed).
-processor = BatchProcessor(
-    event_type=EventType.DynamoDBStreams,
-    model=DynamoDBStreamRecordModel,
-    raise_on_entire_batch_failure=False,
-)
+from shared_kernel.handlers import batch_consumer
+from shared_kernel.observability import logger, metrics
 
 
-@tracer.capture_method
-def record_handler(record: DynamoDBStreamRecordModel) -> str:
+@batch_consumer(DynamoDBStreamRecordModel)
+def handler(record: DynamoDBStreamRecordModel) -> str:
     change = record.dynamodb
     new_image = change.NewImage if isinstance(change.NewImage, dict) else None
     old_image = change.OldImage if isinstance(change.OldImage, dict) else None
@@ -56,14 +38,3 @@ def record_handler(record: DynamoDBStreamRecordModel) -> str:
             extra={"outcome": outcome},
         )
     return outcome.value
-
-
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dict(
-        process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-    )

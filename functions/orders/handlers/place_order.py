@@ -18,11 +18,9 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -31,7 +29,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from edge.http import (
     RATE_LIMIT_RESPONSE_HEADERS,
@@ -42,19 +39,15 @@ from edge.http import (
     json_content,
     response_header,
 )
-from edge.middleware import api_edge
+from edge.middleware import api_handler
 from edge.models import FieldError
-from orders import events
 from orders.dal import get_catalog, get_idempotency_store, get_repository
 from orders.errors import UnknownSku
-from orders.logic.orders import new_order
+from orders.logic.orders import place_new_order
 from orders.models import OrderAccepted, PlaceOrderRequest
 from orders.settings import get_settings
-from shared_kernel.observability import bind_correlation, build_metrics
+from shared_kernel.observability import bind_correlation, logger, metrics, tracer
 
-logger = Logger(service="orders")
-tracer = Tracer(service="orders")
-metrics = build_metrics("orders")
 router = Router()
 
 MAX_BODY_BYTES = 16 * 1024
@@ -136,9 +129,8 @@ def _place(attempt: dict[str, Any]) -> dict[str, Any]:
     Idempotency-Key, what Powertools stores and replays)."""
     request = PlaceOrderRequest.model_validate(attempt["request"])
     correlation_id = attempt["correlationId"]
-    order = new_order(request, get_catalog().prices, correlation_id)
-    bind_correlation(logger, correlation_id, order.order_id)
-    get_repository().create_order(order, events.order_placed(order, request.payment_token))
+    order = place_new_order(request, correlation_id, get_catalog().prices, get_repository())
+    bind_correlation(correlation_id, order.order_id)
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     logger.info("order placed", extra={"total": str(order.total)})
     return {
@@ -196,13 +188,4 @@ def handle_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
 
 
 app = api_resolver(router)
-
-
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
-)
-@api_edge(max_body_bytes=MAX_BODY_BYTES, object_body=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+handler = api_handler(app, max_body_bytes=MAX_BODY_BYTES, object_body=True)

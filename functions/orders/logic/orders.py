@@ -5,12 +5,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from orders.events import OrderPlacedData
+from orders.events import ORDER_PLACED, OrderPlacedData, order_placed
 from orders.logic.lifecycle import Transition, decide
 from orders.logic.pricing import PriceLookup, order_total, price_items
-from orders.models import Order, OrderStatus, PlaceOrderRequest
+from orders.models import Order, OrderStatus, PlaceOrderRequest, SagaState
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.errors import MalformedEventError
+
+
+class OrderCreator(Protocol):
+    def create_order(self, order: Order, placed: CloudEvent) -> None: ...
+
+
+class OrderRecorder(Protocol):
+    def record_order(self, order: Order, execution_id: str) -> Order: ...
 
 
 class SettlementStore(Protocol):
@@ -37,6 +45,15 @@ def new_order(request: PlaceOrderRequest, lookup: PriceLookup, correlation_id: s
     )
 
 
+def place_new_order(
+    request: PlaceOrderRequest, correlation_id: str, lookup: PriceLookup, store: OrderCreator
+) -> Order:
+    """Price the order and store it with its OrderPlaced event in the outbox (one write)."""
+    order = new_order(request, lookup, correlation_id)
+    store.create_order(order, order_placed(order, request.payment_token))
+    return order
+
+
 def order_from_event(placed: OrderPlacedData, event: CloudEvent) -> Order:
     """The PENDING order an OrderPlaced event describes (for events sent straight to the bus).
 
@@ -55,6 +72,25 @@ def order_from_event(placed: OrderPlacedData, event: CloudEvent) -> Order:
         correlation_id=event.correlationid,
         created_at=event.time,
         updated_at=event.time,
+    )
+
+
+def record_order(placed_event: CloudEvent, execution_id: str, store: OrderRecorder) -> SagaState:
+    """The saga state for the order `placed_event` describes, recorded (created if it came
+    straight from the bus) and claimed for `execution_id`; raises MalformedEventError for an
+    event that is not a valid OrderPlaced, SagaAlreadyStarted for a second execution."""
+    if placed_event.type != ORDER_PLACED:
+        raise MalformedEventError("type", f"expected {ORDER_PLACED}, got {placed_event.type}")
+    placed = placed_event.data_as(OrderPlacedData)
+    order = store.record_order(order_from_event(placed, placed_event), execution_id)
+    return SagaState(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        items=order.items,
+        total=order.total,
+        payment_token=placed.payment_token,
+        correlation_id=placed_event.correlationid,
+        causation_id=placed_event.id,
     )
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from orders.errors import UnknownSku
 from orders.models import PricedLine
-from shared_kernel.models import OrderLine
+from shared_kernel.models import OrderLine, money
 
 PriceLookup = Callable[[Iterable[str]], Mapping[str, Decimal]]
 
@@ -27,4 +27,5 @@ def price_items(
 
 
 def order_total(lines: Iterable[PricedLine]) -> Decimal:
-    return sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
+    """The sum of the lines, as Money (two places)."""
+    return money(sum((line.unit_price * line.quantity for line in lines), Decimal(0)))

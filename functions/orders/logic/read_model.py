@@ -1,28 +1,39 @@
-"""Assembles GET /orders/{orderId} from the items of the order's partition (no I/O)."""
+"""Assembles GET /orders/{orderId} from the items of the order's partition (no I/O).
+
+One answer, one snapshot: the status is read from the history it is returned with (the last
+status-changing event in sequence order), never from another item that may be ahead of the
+history while the projector lags. Until the projector has recorded OrderPlaced, an existing
+order is PENDING (the status it was created with) with an empty history.
+"""
 
 from collections.abc import Sequence
 from typing import Any
 
-from orders.models import HistoryEntry, OrderDetails
+from orders import events
+from orders.logic.projection import STATUS_BY_TYPE
+from orders.models import HistoryEntry, OrderDetails, OrderStatus
 
 
-def order_details(order_id: str, items: Sequence[dict[str, Any]]) -> OrderDetails | None:
-    """From the order's items (order, view, EVENT#... in sort-key order): the view's status,
-    falling back to the order item while the projector has not run; None if neither exists."""
-    by_kind = {item["sk"]: item for item in items if not str(item["sk"]).startswith("EVENT#")}
-    source = by_kind.get("VIEW") or by_kind.get("ORDER")
-    if source is None or "status" not in source:
+def order_details(
+    order_id: str, order: dict[str, Any] | None, recorded: Sequence[dict[str, Any]]
+) -> OrderDetails | None:
+    """From the order item and the recorded history entries (in any order): None if nothing
+    is known of the order."""
+    history = sorted(
+        (HistoryEntry.model_validate(item) for item in recorded), key=lambda e: e.sequence
+    )
+    placed = next((e.data for e in history if e.type == events.ORDER_PLACED), None)
+    source = order or placed
+    if source is None:
         return None
-    order = by_kind.get("ORDER", {})
-    history = [
-        HistoryEntry.model_validate(item) for item in items if str(item["sk"]).startswith("EVENT#")
-    ]
+    settled = [entry for entry in history if entry.type in STATUS_BY_TYPE]
+    last = settled[-1] if settled else None
     return OrderDetails(
         order_id=order_id,
-        status=source["status"],
-        customer_id=source.get("customerId") or order.get("customerId"),
-        items=source.get("items") or order.get("items") or [],
-        total=source.get("total") or order.get("total"),
-        reason=source.get("reason"),
+        status=STATUS_BY_TYPE[last.type] if last else OrderStatus.PENDING,
+        customer_id=source.get("customerId"),
+        items=source.get("items") or [],
+        total=source.get("total"),
+        reason=last.data.get("reason") if last else None,
         history=history,
     )

@@ -55,8 +55,9 @@ class PaymentsRepository:
             raise  # pragma: no cover - records are never deleted
         return authorization
 
-    def mark_voided(self, order_id: str) -> Authorization | None:
-        """AUTHORIZED -> VOIDED; when the condition fails, the record as it now is."""
+    def mark_voided(self, order_id: str) -> tuple[Authorization | None, bool]:
+        """AUTHORIZED -> VOIDED; returns the record as it now is, and whether this call
+        voided it (False when the condition failed: it was not AUTHORIZED any more)."""
         try:
             response = self._table.update_item(
                 Key=authorization_key(order_id),
@@ -73,8 +74,8 @@ class PaymentsRepository:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            return self.get_authorization(order_id)
-        return Authorization.model_validate(response["Attributes"])
+            return self.get_authorization(order_id), False
+        return Authorization.model_validate(response["Attributes"]), True
 
     def count_provider_attempt(self, order_id: str) -> int:
         """Atomically count one more provider call for the order; returns the new count."""

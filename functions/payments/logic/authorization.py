@@ -1,14 +1,18 @@
 """Payment rules: authorise once per order, void only what was authorised.
 
-The functions take their store and provider as arguments; they do no I/O themselves.
+The functions take their store, provider and bus as arguments; they do no I/O themselves.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from payments import events
 from payments.errors import PaymentDeclined
-from payments.models import Authorization, AuthorizationStatus
+from payments.models import Authorization, AuthorizationStatus, AuthorizePaymentInput
+from shared_kernel.cloudevents import CloudEvent
+from shared_kernel.models import StepInput
 
 
 class AuthorizationStore(Protocol):
@@ -18,7 +22,7 @@ class AuthorizationStore(Protocol):
         """Store it unless the order already has one; return the one that is stored."""
         ...
 
-    def mark_voided(self, order_id: str) -> Authorization | None: ...
+    def mark_voided(self, order_id: str) -> tuple[Authorization | None, bool]: ...
 
 
 class PaymentProvider(Protocol):
@@ -45,12 +49,45 @@ def authorize(
     return existing
 
 
-def void(order_id: str, store: AuthorizationStore) -> Authorization | None:
-    """Void an AUTHORIZED payment; missing, declined or already voided ones are left as is."""
+def void(order_id: str, store: AuthorizationStore) -> tuple[Authorization | None, bool]:
+    """Void an AUTHORIZED payment; missing, declined or already voided ones are left as is.
+    Returns (the payment as it is now, whether this call voided it)."""
     existing = store.get_authorization(order_id)
     if existing is None or existing.status is not AuthorizationStatus.AUTHORIZED:
-        return existing
+        return existing, False
     return store.mark_voided(order_id)
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[CloudEvent]) -> None: ...
+
+
+def authorize_payment(
+    step: AuthorizePaymentInput,
+    store: AuthorizationStore,
+    provider: PaymentProvider,
+    bus: Publisher,
+) -> Authorization:
+    """The saga step: authorise the order's total, and say so on the bus (PaymentAuthorized,
+    or PaymentDeclined before PaymentDeclined is raised). ProviderUnavailable propagates."""
+    try:
+        authorization = authorize(step.order_id, step.total, step.payment_token, store, provider)
+    except PaymentDeclined as declined:
+        bus.publish([events.payment_declined(step, declined.decline_reason)])
+        raise
+    bus.publish([events.payment_authorized(step, authorization)])
+    return authorization
+
+
+def void_payment(
+    step: StepInput, store: AuthorizationStore, bus: Publisher
+) -> tuple[Authorization | None, bool]:
+    """The compensation: void the order's payment (see `void`); PaymentVoided is published
+    whenever it ends VOIDED (again on a retry, with the same id)."""
+    authorization, voided = void(step.order_id, store)
+    if authorization is not None and authorization.status is AuthorizationStatus.VOIDED:
+        bus.publish([events.payment_voided(step, authorization)])
+    return authorization, voided
 
 
 def _ask_provider(

@@ -186,7 +186,9 @@ class BusSpy:
             if not messages:
                 return list(self._seen)
             for message in messages:
-                self._seen.append(json.loads(message["Body"]))
+                # moto leaves out envelope fields that EventBridge (and the emulator) set
+                envelope = {"version": "0", "account": "123456789012", "region": "us-east-1"}
+                self._seen.append(envelope | json.loads(message["Body"]))
                 self._sqs.delete_message(
                     QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )

@@ -109,20 +109,21 @@ def test_illegal_extension_names_are_refused():
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "problem"),
     [
-        (lambda e: e.update({"detail-type": "OrderCancelled"}), "detail-type"),
-        (lambda e: e.update(source="orderflow.payments"), "source"),
-        (lambda e: e.pop("detail"), "detail"),
-        (lambda e: e.update(detail="{}"), "detail"),
+        (lambda e: e.update({"detail-type": "OrderCancelled"}), "detail", "detail-type"),
+        (lambda e: e.update(source="orderflow.payments"), "detail", "source"),
+        (lambda e: e.pop("detail"), "detail", "required"),
+        (lambda e: e.update(detail="{}"), "detail", ""),
     ],
 )
-def test_envelope_must_agree_with_the_cloudevent(change, field):
+def test_envelope_must_agree_with_the_cloudevent(change, field, problem):
     delivery = as_delivered(placed())
     change(delivery)
     with pytest.raises(MalformedEventError) as raised:
         from_eventbridge(delivery)
     assert raised.value.field == field
+    assert problem in raised.value.problem
 
 
 def sdk_read(text: str):

@@ -1,5 +1,8 @@
 """The inventory Lambda handlers: saga steps, GET /products and the seed custom resource."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 
 from inventory.dal.repository import InventoryRepository
@@ -11,7 +14,9 @@ from inventory.handlers import (
     reserve_inventory,
     seed_products,
 )
+from inventory.models import Reservation, ReservationStatus
 from shared_kernel.cloudevents import from_eventbridge
+from shared_kernel.errors import MalformedEventError
 from shared_kernel.models import OrderLine
 from shared_kernel.publisher import PublishError
 from tests.unit.domain_common.apigw import api_event, json_body
@@ -88,8 +93,9 @@ def test_reserve_step_retried_after_publish_failure_reserves_once(
 
 
 def test_reserve_step_rejects_input_without_items(repository: InventoryRepository, lambda_context):
-    with pytest.raises(ValueError, match="items"):
+    with pytest.raises(MalformedEventError) as raised:
         reserve_inventory.handler(step(items=[]), lambda_context)
+    assert raised.value.field == "items"
 
 
 def test_release_step_compensates_once_and_reports_each_time(
@@ -161,6 +167,24 @@ def test_list_products_returns_catalogue_with_stock(
     assert mug == {"sku": MUG, "name": "Orderflow mug", "price": "12.50", "available": 100}
 
 
+@pytest.mark.parametrize(("stored", "shown"), [("15", "15.00"), ("12.5", "12.50"), ("0.1", "0.10")])
+def test_prices_are_shown_with_two_decimal_places_however_dynamodb_returns_them(
+    repository: InventoryRepository, lambda_context, stored: str, shown: str
+):
+    # Given a price as DynamoDB gives numbers back: normalised, trailing zeros dropped
+    table = repository._table
+    table.update_item(
+        Key={"pk": f"SKU#{MUG}", "sk": "PRODUCT"},
+        UpdateExpression="SET price = :price",
+        ExpressionAttributeValues={":price": Decimal(stored)},
+    )
+    # When the catalogue is listed
+    products = json_body(list_products.handler(api_event("GET", "/products"), lambda_context))
+    # Then the price has the one canonical form: two decimal places
+    mug = next(product for product in products["products"] if product["sku"] == MUG)
+    assert mug["price"] == shown
+
+
 def test_list_products_in_stock_only_hides_sold_out(
     repository: InventoryRepository, lambda_context
 ):
@@ -202,7 +226,7 @@ def test_seed_create_inserts_products_and_update_keeps_live_stock(
 ):
     # Given a seeded table where 5 mugs are reserved by a running order
     catalogue = seed_catalogue()
-    repository.reserve("order-1", [OrderLine(sku=MUG, quantity=5)])
+    reserve_five_mugs(repository)
     repriced = [
         {**product, "price": "13.00"} if product["sku"] == MUG else product for product in catalogue
     ]
@@ -226,7 +250,7 @@ def test_seed_overwrite_resets_stock_and_delete_is_a_no_op(
 ):
     # Given 5 mugs reserved
     catalogue = seed_catalogue()
-    repository.reserve("order-1", [OrderLine(sku=MUG, quantity=5)])
+    reserve_five_mugs(repository)
     # When the seed runs with Overwrite
     result = seed_products.handler(custom_resource("Create", catalogue, "true"), lambda_context)
     # Then the seed's stock is written over the live one
@@ -252,3 +276,17 @@ def test_seed_file_has_a_sold_out_and_a_scarce_product():
     assert 6 <= len(stock_by_sku) <= 10
     assert stock_by_sku["SKU-OOS-008"] == 0
     assert stock_by_sku[LAMP] == 1
+
+
+def reserve_five_mugs(repository: InventoryRepository) -> None:
+    now = datetime.now(UTC)
+    lines = [OrderLine(sku=MUG, quantity=5)]
+    repository.add_reservation(
+        Reservation(
+            order_id="order-1",
+            status=ReservationStatus.RESERVED,
+            lines=lines,
+            created_at=now,
+            updated_at=now,
+        )
+    )

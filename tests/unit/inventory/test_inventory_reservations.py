@@ -9,8 +9,33 @@ from hypothesis import strategies as st
 
 from inventory.dal.repository import InventoryRepository
 from inventory.errors import OutOfStock, ReservationNotFound, ReservationReleased
-from inventory.models import Product, ReservationStatus
-from shared_kernel.models import OrderLine
+from inventory.logic.reservations import commit, release, reserve
+from inventory.models import Product, Reservation, ReservationStatus, ReserveInventoryInput
+from shared_kernel.models import OrderLine, StepInput
+
+
+class _Bus:
+    def publish(self, events) -> None:
+        pass
+
+
+class Stock:
+    """The reservation rules (logic.reservations) over the real repository on moto."""
+
+    def __init__(self, repository: InventoryRepository) -> None:
+        self._repository = repository
+
+    def reserve(self, order_id: str, items: list[OrderLine]) -> Reservation:
+        step = ReserveInventoryInput(order_id=order_id, correlation_id="corr-1", items=items)
+        return reserve(step, self._repository, _Bus())
+
+    def release(self, order_id: str) -> Reservation | None:
+        step = StepInput(order_id=order_id, correlation_id="corr-1")
+        return release(step, self._repository, _Bus())[0]
+
+    def commit(self, order_id: str) -> Reservation:
+        return commit(order_id, self._repository)
+
 
 MUG, TEE, LAMP, SOLD_OUT = "SKU-MUG-001", "SKU-TEE-002", "SKU-LMP-007", "SKU-OOS-008"
 
@@ -29,7 +54,7 @@ def line(sku: str, quantity: int) -> OrderLine:
 def test_reserve_moves_available_to_reserved_for_every_line(repository: InventoryRepository):
     # Given mugs (100) and tees (50) in stock
     # When an order reserves 3 mugs and 2 tees
-    reservation = repository.reserve("order-1", [line(MUG, 3), line(TEE, 2)])
+    reservation = Stock(repository).reserve("order-1", [line(MUG, 3), line(TEE, 2)])
     # Then both products hold the units as reserved and the reservation is live
     assert stock(repository, MUG) == (97, 3, 0)
     assert stock(repository, TEE) == (48, 2, 0)
@@ -42,7 +67,7 @@ def test_reserve_moves_available_to_reserved_for_every_line(repository: Inventor
 def test_repeated_skus_are_reserved_as_one_line(repository: InventoryRepository):
     # Given an order naming the mug twice
     # When it is reserved
-    reservation = repository.reserve("order-1", [line(MUG, 1), line(TEE, 1), line(MUG, 2)])
+    reservation = Stock(repository).reserve("order-1", [line(MUG, 1), line(TEE, 1), line(MUG, 2)])
     # Then one transaction line per SKU holds the summed quantity
     assert reservation.lines == [line(MUG, 3), line(TEE, 1)]
     assert stock(repository, MUG) == (97, 3, 0)
@@ -50,9 +75,9 @@ def test_repeated_skus_are_reserved_as_one_line(repository: InventoryRepository)
 
 def test_reserving_the_same_order_twice_decrements_stock_once(repository: InventoryRepository):
     # Given an order already reserved
-    first = repository.reserve("order-1", [line(MUG, 3)])
+    first = Stock(repository).reserve("order-1", [line(MUG, 3)])
     # When the step is retried (even with different lines)
-    second = repository.reserve("order-1", [line(MUG, 5)])
+    second = Stock(repository).reserve("order-1", [line(MUG, 5)])
     # Then the first reservation is returned and stock moved once
     assert second == first
     assert stock(repository, MUG) == (97, 3, 0)
@@ -62,7 +87,7 @@ def test_out_of_stock_line_fails_the_whole_reservation(repository: InventoryRepo
     # Given one lamp in stock
     # When an order wants 2 mugs and 2 lamps
     with pytest.raises(OutOfStock) as raised:
-        repository.reserve("order-1", [line(MUG, 2), line(LAMP, 2)])
+        Stock(repository).reserve("order-1", [line(MUG, 2), line(LAMP, 2)])
     # Then the lamp is named, and nothing was reserved, not even the mugs
     assert raised.value.sku == LAMP
     assert raised.value.reason == "OUT_OF_STOCK"
@@ -74,7 +99,7 @@ def test_out_of_stock_line_fails_the_whole_reservation(repository: InventoryRepo
 @pytest.mark.parametrize("sku", [SOLD_OUT, "SKU-DOES-NOT-EXIST"])
 def test_sold_out_or_unknown_sku_is_out_of_stock(repository: InventoryRepository, sku: str):
     with pytest.raises(OutOfStock) as raised:
-        repository.reserve("order-1", [line(sku, 1)])
+        Stock(repository).reserve("order-1", [line(sku, 1)])
     assert raised.value.sku == sku
     assert repository.get_product("SKU-DOES-NOT-EXIST") is None
 
@@ -93,7 +118,7 @@ def test_concurrent_reservers_never_oversell(repository: InventoryRepository):
     def reserve(order_id: str) -> None:
         start.wait()
         try:
-            repository.reserve(order_id, [line("SKU-HOT", 1)])
+            Stock(repository).reserve(order_id, [line("SKU-HOT", 1)])
             reserved.append(order_id)
         except OutOfStock:
             refused.append(order_id)
@@ -124,7 +149,7 @@ def test_concurrent_retries_of_one_order_reserve_once(repository: InventoryRepos
 
     def reserve() -> None:
         start.wait()
-        results.append(repository.reserve("order-1", [line(MUG, 4)]))
+        results.append(Stock(repository).reserve("order-1", [line(MUG, 4)]))
 
     threads = [threading.Thread(target=reserve) for _ in range(10)]
     for thread in threads:
@@ -140,10 +165,10 @@ def test_concurrent_retries_of_one_order_reserve_once(repository: InventoryRepos
 
 def test_release_gives_stock_back_once(repository: InventoryRepository):
     # Given a live reservation
-    repository.reserve("order-1", [line(MUG, 3), line(TEE, 1)])
+    Stock(repository).reserve("order-1", [line(MUG, 3), line(TEE, 1)])
     # When the compensation runs twice
-    first = repository.release("order-1")
-    second = repository.release("order-1")
+    first = Stock(repository).release("order-1")
+    second = Stock(repository).release("order-1")
     # Then stock is back to where it was, exactly once
     assert first is not None
     assert second is not None
@@ -153,32 +178,32 @@ def test_release_gives_stock_back_once(repository: InventoryRepository):
 
 
 def test_releasing_a_missing_reservation_is_a_no_op(repository: InventoryRepository):
-    assert repository.release("never-reserved") is None
+    assert Stock(repository).release("never-reserved") is None
     assert stock(repository, MUG) == (100, 0, 0)
 
 
 def test_commit_moves_reserved_to_sold_once(repository: InventoryRepository):
     # Given a live reservation of 3 mugs
-    repository.reserve("order-1", [line(MUG, 3)])
+    Stock(repository).reserve("order-1", [line(MUG, 3)])
     # When it is committed twice
-    repository.commit("order-1")
-    committed = repository.commit("order-1")
+    Stock(repository).commit("order-1")
+    committed = Stock(repository).commit("order-1")
     # Then the 3 units are sold, once, and a later release leaves them sold
     assert committed.status is ReservationStatus.COMMITTED
     assert stock(repository, MUG) == (97, 0, 3)
-    released = repository.release("order-1")
+    released = Stock(repository).release("order-1")
     assert released is not None
     assert released.status is ReservationStatus.COMMITTED
     assert stock(repository, MUG) == (97, 0, 3)
 
 
 def test_commit_refuses_a_released_or_missing_reservation(repository: InventoryRepository):
-    repository.reserve("order-1", [line(MUG, 3)])
-    repository.release("order-1")
+    Stock(repository).reserve("order-1", [line(MUG, 3)])
+    Stock(repository).release("order-1")
     with pytest.raises(ReservationReleased):
-        repository.commit("order-1")
+        Stock(repository).commit("order-1")
     with pytest.raises(ReservationNotFound):
-        repository.commit("order-2")
+        Stock(repository).commit("order-2")
     assert stock(repository, MUG) == (100, 0, 0)
 
 
@@ -198,18 +223,18 @@ operations = st.lists(
 @given(steps=operations)
 def test_stock_is_conserved_and_never_negative(repository: InventoryRepository, steps):
     # Given a fresh product with 6 units (a new SKU per example: the table outlives examples)
-    sku = f"SKU-{uuid.uuid4().hex[:8]}"
+    sku = f"SKU-{uuid.uuid4().hex[:8].upper()}"
     repository.put_product(Product(sku=sku, name="p", price="1.00", available=6), overwrite=True)
     orders = [f"{sku}-order-{n}" for n in range(5)]
     # When any sequence of reserve / release / commit runs
     for action, order, quantity in steps:
         try:
             if action == "reserve":
-                repository.reserve(orders[order], [line(sku, quantity)])
+                Stock(repository).reserve(orders[order], [line(sku, quantity)])
             elif action == "release":
-                repository.release(orders[order])
+                Stock(repository).release(orders[order])
             else:
-                repository.commit(orders[order])
+                Stock(repository).commit(orders[order])
         except (OutOfStock, ReservationNotFound, ReservationReleased):
             pass
         # Then no counter is negative and no unit appears or disappears

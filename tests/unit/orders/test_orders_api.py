@@ -172,7 +172,36 @@ def line(**changes) -> dict:
             "required",
             id="no payment token",
         ),
-        pytest.param({**VALID_BODY, "customerId": ""}, "customerId", "at least 1", id="empty id"),
+        pytest.param(
+            {**VALID_BODY, "customerId": ""}, "customerId", "match pattern", id="empty id"
+        ),
+        pytest.param(
+            {**VALID_BODY, "customerId": "\u0000\ud7ff\U0001f4a5"},
+            "customerId",
+            "match pattern",
+            id="control character, surrogate and emoji in an id",
+        ),
+        pytest.param(
+            {**VALID_BODY, "customerId": "customer-42\n"},
+            "customerId",
+            "match pattern",
+            id="trailing newline",
+        ),
+        pytest.param(
+            {**VALID_BODY, "customerId": "c" * 129}, "customerId", "match pattern", id="long id"
+        ),
+        pytest.param(
+            {**VALID_BODY, "items": [{"sku": "SKU-MUG-001\t", "quantity": 1}]},
+            "items[0].sku",
+            "match pattern",
+            id="sku with a tab",
+        ),
+        pytest.param(
+            {**VALID_BODY, "paymentToken": "tok ok"},
+            "paymentToken",
+            "match pattern",
+            id="token with a space",
+        ),
         pytest.param({**VALID_BODY, "customerId": 42}, "customerId", "valid string", id="int id"),
         pytest.param([VALID_BODY], "body", "JSON object", id="array body"),
         pytest.param('"an order"', "body", "JSON object", id="string body"),
@@ -271,19 +300,24 @@ def test_get_right_after_post_shows_the_pending_order(orders_table, lambda_conte
     assert (body["status"], body["total"], body["history"]) == ("PENDING", "29.99", [])
 
 
-def test_get_shows_projected_status_reason_and_ordered_history(orders_table, lambda_context):
-    # Given an order's events projected in the order they happened
+def test_get_shows_projected_status_reason_and_history_in_sequence_not_clock_order(
+    orders_table, lambda_context
+):
+    # Given an order's events, written by functions whose clocks disagree: each later event
+    # carries an earlier time than the one before it
     order_id = "order-history"
     names = ["order-placed", "inventory-reserved", "payment-declined", "order-cancelled"]
     deliveries = [fresh_delivery(name, order_id) for name in names]
     for position, delivery in enumerate(deliveries):
-        delivery["detail"]["time"] = f"2025-01-15T10:30:0{position}.000Z"
-    # delivered out of order, in one batch from the projection queue
-    batch = {"Records": [sqs_record(delivery) for delivery in reversed(deliveries)]}
+        delivery["detail"]["time"] = f"2025-01-15T10:30:0{9 - position}.000Z"
+    # projected as they happened, in one batch from the projection queue
+    batch = {"Records": [sqs_record(delivery) for delivery in deliveries]}
     assert projector.handler(batch, lambda_context) == {"batchItemFailures": []}
     # When the order is read
     body = json_body(get(order_id, lambda_context))
-    # Then it is cancelled with the reason, its history is in time order, and no secret leaks
+    # Then it is cancelled with the reason, its history is in sequence order (1, 2, ...)
+    # whatever the clocks said, and no secret leaks
+    assert [entry["sequence"] for entry in body["history"]] == [1, 2, 3, 4]
     assert (body["status"], body["reason"], body["total"]) == (
         "CANCELLED",
         "PAYMENT_DECLINED",

@@ -175,15 +175,69 @@ def test_a_failed_relay_is_recorded_on_the_item_and_raised(image, publisher, err
     assert publisher.published == []
 
 
-def test_order_details_fall_back_to_the_order_until_projected():
-    order = {"sk": "ORDER", "status": "PENDING", "customerId": "c", "total": Decimal("1.00")}
-    items = [{"sku": "A", "quantity": 1, "unitPrice": Decimal("1.00")}]
-    details = order_details("o", [{**order, "items": items}])
+def entry(sequence: int, type: str, time: str, **data) -> dict:
+    return {
+        "sequence": sequence,
+        "id": f"e{sequence}",
+        "type": type,
+        "source": "s",
+        "time": time,
+        "data": data,
+    }
+
+
+def test_order_details_show_the_status_of_the_history_they_return():
+    # Given an order whose write model is already CONFIRMED while the projector lags
+    order = {
+        "sk": "ORDER",
+        "status": "CONFIRMED",
+        "customerId": "c",
+        "total": Decimal("1.00"),
+        "items": [{"sku": "A", "quantity": 1, "unitPrice": Decimal("1.00")}],
+    }
+    lagging = [
+        entry(2, "ShipmentScheduled", "2025-01-15T10:30:01.000Z"),
+        entry(1, "OrderPlaced", "2025-01-15T10:30:05.000Z"),  # a clock ahead of the others
+    ]
+    # When it is read
+    details = order_details("o", order, lagging)
+    # Then the status is that of its history (one snapshot), in sequence order
     assert details is not None
-    assert (details.status, details.total) == (OrderStatus.PENDING, Decimal("1.00"))
-    projected = order_details(
-        "o", [{**order, "items": items}, {"sk": "VIEW", "status": "CONFIRMED"}]
+    assert details.status is OrderStatus.PENDING
+    assert [e.type for e in details.history] == ["OrderPlaced", "ShipmentScheduled"]
+    assert (details.total, details.items[0].sku) == (Decimal("1.00"), "A")
+    # And once OrderConfirmed is recorded, the status follows
+    caught_up = order_details(
+        "o", order, [*lagging, entry(3, "OrderConfirmed", "2025-01-15T10:29:00.000Z")]
     )
-    assert projected is not None
-    assert (projected.status, projected.items[0].sku) == (OrderStatus.CONFIRMED, "A")
-    assert order_details("o", []) is None
+    assert caught_up is not None
+    assert caught_up.status is OrderStatus.CONFIRMED
+    assert [e.sequence for e in caught_up.history] == [1, 2, 3]
+
+
+def test_order_details_before_anything_is_projected_and_for_unknown_orders():
+    order = {
+        "sk": "ORDER",
+        "status": "PENDING",
+        "customerId": "c",
+        "total": Decimal("1.00"),
+        "items": [{"sku": "A", "quantity": 1, "unitPrice": Decimal("1.00")}],
+    }
+    details = order_details("o", order, [])
+    assert details is not None
+    assert (details.status, details.history) == (OrderStatus.PENDING, [])
+    assert order_details("o", None, []) is None
+    cancelled = order_details(
+        "o",
+        None,
+        [
+            entry(1, "OrderPlaced", "t", customerId="c", total="1.00"),
+            entry(2, "OrderCancelled", "t", reason="OUT_OF_STOCK"),
+        ],
+    )
+    assert cancelled is not None
+    assert (cancelled.status, cancelled.reason, cancelled.customer_id) == (
+        OrderStatus.CANCELLED,
+        "OUT_OF_STOCK",
+        "c",
+    )

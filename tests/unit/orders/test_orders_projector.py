@@ -10,7 +10,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orders.dal import get_repository
+from orders.dal.repository import OrdersRepository
+from orders.errors import ProjectionContention
 from orders.handlers import projector
+from orders.logic.projection import ViewChange, history_entry
+from orders.logic.projection import project as project_event
+from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
 from tests.unit.domain_common.sqs import sqs_record
 
@@ -72,7 +77,8 @@ def test_order_placed_creates_a_pending_view_without_the_payment_token(
         "29.99",
     )
     [entry] = history(orders_table, "order-1")
-    assert entry["sk"] == f"EVENT#2025-01-15T10:30:00.000Z#{delivery['detail']['id']}"
+    assert entry["sk"] == f"EVENT#{delivery['detail']['id']}"
+    assert entry["sequence"] == 1
     assert "paymentToken" not in entry["data"]
     assert entry["data"]["orderId"] == "order-1"
 
@@ -164,15 +170,15 @@ def malformed_bodies() -> dict[str, Any]:
     disagreeing = {**confirmed, "detail-type": "OrderCancelled"}
     return {
         "invalid data": (fresh_delivery("malformed-order-placed", "order-2"), "data.items"),
-        "envelope disagrees with its cloudevent": (disagreeing, "detail-type"),
+        "envelope disagrees with its cloudevent": (disagreeing, "body.detail"),
         "not json": ("{oops", "body"),
-        "a bare cloudevent": (confirmed["detail"], "detail-type"),
+        "a bare cloudevent": (confirmed["detail"], "body.version"),
         "cloudevent without correlationid": (
             {
                 **confirmed,
                 "detail": {k: v for k, v in confirmed["detail"].items() if k != "correlationid"},
             },
-            "detail.correlationid",
+            "body.detail.correlationid",
         ),
     }
 
@@ -214,17 +220,17 @@ def test_a_failed_write_fails_its_record_and_the_retry_projects_it(
     throttled = fresh_delivery("order-confirmed", "order-1")
     other = fresh_delivery("order-placed", "order-2")
     repository = get_repository()
-    append_history = repository.append_history
+    record_event = repository.record_event
 
-    def flaky_append(event, entry):
+    def flaky_record(event, entry, change):
         if event.id == throttled["detail"]["id"]:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                "PutItem",
+                "TransactWriteItems",
             )
-        return append_history(event, entry)
+        return record_event(event, entry, change)
 
-    monkeypatch.setattr(repository, "append_history", flaky_append)
+    monkeypatch.setattr(repository, "record_event", flaky_record)
     # When the batch is projected
     response = project(lambda_context, throttled, other, ids={0: "throttled"})
     # Then only that record is reported, with the error logged; the other order is projected
@@ -235,6 +241,65 @@ def test_a_failed_write_fails_its_record_and_the_retry_projects_it(
     assert error["message_id"] == "throttled"
     assert "ProvisionedThroughputExceededException" in error["exception"]
     # And when SQS delivers it again, with DynamoDB back, it is projected
-    monkeypatch.setattr(repository, "append_history", append_history)
+    monkeypatch.setattr(repository, "record_event", record_event)
     assert project(lambda_context, throttled) == {"batchItemFailures": []}
     assert view(orders_table, "order-1")["status"] == "CONFIRMED"
+
+
+# --- the order's logical clock ---
+
+
+def test_a_projector_that_lost_the_race_for_a_number_takes_the_next_one(orders_table, monkeypatch):
+    # Given two events of one order, and a second projector that records the other event
+    # right after the first projector read the order's clock (0)
+    first, other = (
+        CloudEvent.model_validate(fresh_delivery(name, "order-1")["detail"])
+        for name in ("inventory-reserved", "payment-authorized")
+    )
+    repository = get_repository()
+    rival = OrdersRepository(repository._table_name)
+    read_clock = repository._table.get_item
+    interleaved: list[bool] = []
+
+    def read_then_lose_the_race(**kwargs):
+        item = read_clock(**kwargs)
+        if not interleaved:
+            interleaved.append(rival.record_event(other, history_entry(other), ViewChange()))
+        return item
+
+    monkeypatch.setattr(repository._table, "get_item", read_then_lose_the_race)
+    # When the first projector records its event
+    assert project_event(first, repository)
+    # Then the rival got 1, and the first projector, whose write was refused, read again and
+    # took 2: one number per event, no gap, whatever the clocks of the functions said
+    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    assert numbers == {"PaymentAuthorized": 1, "InventoryReserved": 2}
+    assert view(orders_table, "order-1")["lastSequence"] == 2
+
+
+def test_a_projector_that_keeps_losing_the_race_fails_its_record(orders_table, monkeypatch):
+    event = CloudEvent.model_validate(fresh_delivery("inventory-reserved", "order-1")["detail"])
+    repository = get_repository()
+    rival = OrdersRepository(repository._table_name)
+    read_clock = repository._table.get_item
+
+    def always_lose(**kwargs):
+        item = read_clock(**kwargs)
+        other = CloudEvent.model_validate(fresh_delivery("payment-authorized", "order-1")["detail"])
+        rival.record_event(other, history_entry(other), ViewChange())
+        return item
+
+    monkeypatch.setattr(repository._table, "get_item", always_lose)
+    with pytest.raises(ProjectionContention):
+        project_event(event, repository)
+    assert event.id not in {entry["id"] for entry in history(orders_table, "order-1")}
+
+
+def test_a_redelivered_event_keeps_its_number_and_takes_no_new_one(orders_table, lambda_context):
+    placed = fresh_delivery("order-placed", "order-1")
+    reserved = fresh_delivery("inventory-reserved", "order-1")
+    project(lambda_context, placed, reserved)
+    project(lambda_context, placed)
+    project(lambda_context, fresh_delivery("payment-authorized", "order-1"))
+    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    assert numbers == {"OrderPlaced": 1, "InventoryReserved": 2, "PaymentAuthorized": 3}

@@ -86,15 +86,17 @@ def test_first_stored_outcome_wins(repository: PaymentsRepository):
 def test_void_voids_once_and_ignores_what_was_never_authorized(repository: PaymentsRepository):
     provider = CountingProvider(repository)
     authorize("order-1", Decimal("5.00"), "tok_ok", repository, provider)
-    first = void("order-1", repository)
-    second = void("order-1", repository)
+    first, first_voided = void("order-1", repository)
+    second, second_voided = void("order-1", repository)
     assert first is not None
     assert second is not None
     assert first.status is second.status is AuthorizationStatus.VOIDED
+    assert (first_voided, second_voided) == (True, False)  # only the first call voided it
     assert first.updated_at == second.updated_at  # the second call changed nothing
-    assert void("never-authorized", repository) is None
+    assert void("never-authorized", repository) == (None, False)
     with pytest.raises(PaymentDeclined):
         authorize("order-2", Decimal("5.00"), "tok_decline", repository, provider)
-    declined = void("order-2", repository)
+    declined, declined_voided = void("order-2", repository)
     assert declined is not None
+    assert not declined_voided
     assert declined.status is AuthorizationStatus.DECLINED

@@ -6,6 +6,7 @@ from payments.dal.repository import PaymentsRepository
 from payments.errors import PaymentDeclined, ProviderUnavailable
 from payments.handlers import authorize_payment, void_payment
 from shared_kernel.cloudevents import from_eventbridge
+from shared_kernel.errors import MalformedEventError
 from shared_kernel.publisher import PublishError
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
 
@@ -96,8 +97,9 @@ def test_retry_after_publish_failure_does_not_authorize_twice(
 
 
 def test_invalid_step_input_names_the_field(repository: PaymentsRepository, lambda_context):
-    with pytest.raises(ValueError, match="total"):
+    with pytest.raises(MalformedEventError) as raised:
         authorize_payment.handler(step(total="-1"), lambda_context)
+    assert raised.value.field == "total"
 
 
 def test_void_compensates_once_and_publishes_payment_voided(
