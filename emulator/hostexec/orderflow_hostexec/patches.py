@@ -153,13 +153,7 @@ def problems(
     for name in sorted({name for name in names if names.count(name) > 1}):
         found.append(f"orderflow patch '{name}': declared more than once")
     for patch in patches:
-        versions = []
-        wrong_version = False
-        for distribution in patch.distributions:
-            pinned = pins.get(_normalise(distribution))
-            actual = installed(distribution)
-            versions.append(f"pinned {distribution} {pinned or '(no == pin)'}, found {actual}")
-            wrong_version |= pinned is None or actual != pinned
+        differs, versions = _versions(patch, pins, installed)
         issues = [issue for target in patch.targets if (issue := target.mismatch())]
         if patch.check and not issues:
             try:
@@ -168,12 +162,25 @@ def problems(
                 extra = f"its check failed: {type(error).__name__}: {error}"
             if extra:
                 issues.append(extra)
-        if wrong_version and not issues:
+        if differs and not issues:
             issues.append("not written for the installed version")
-        found += [
-            f"orderflow patch '{patch.name}': {issue}; {'; '.join(versions)}" for issue in issues
-        ]
+        found += [f"orderflow patch '{patch.name}': {issue}; {versions}" for issue in issues]
     return found
+
+
+def _versions(
+    patch: Patch, pins: Mapping[str, str], installed: Callable[[str], str | None]
+) -> tuple[bool, str]:
+    """Whether an installed distribution of the patch differs from its pin, and the versions
+    to show: those that differ, else all of them."""
+    same: list[str] = []
+    different: list[str] = []
+    for distribution in patch.distributions:
+        pinned = pins.get(_normalise(distribution))
+        actual = installed(distribution)
+        line = f"pinned {distribution} {pinned or '(no == pin)'}, found {actual}"
+        (same if pinned is not None and actual == pinned else different).append(line)
+    return bool(different), "; ".join(different or same)
 
 
 _APPLIED: list[dict[str, Any]] = []
