@@ -155,6 +155,19 @@ def batch_logs() -> None:
     logs.LogHandler.run_log_loop = batched_log_loop
 
 
+def _log_handler_keeps_what_the_loop_reads() -> str | None:
+    """``batched_log_loop`` runs as a ``LogHandler`` method and reads what ``__init__`` sets."""
+    import inspect
+
+    from localstack.services.lambda_.invocation.logs import LogHandler
+
+    source = inspect.getsource(LogHandler.__init__)
+    used = ("log_queue", "_shutdown_event", "role_arn", "region")
+    if missing := [name for name in used if f"self.{name} =" not in source]:
+        return f"LogHandler.__init__ no longer sets {', '.join(missing)}"
+    return None
+
+
 _VERSION_MANAGER = "localstack.services.lambda_.invocation.version_manager"
 _LOGS = "localstack.services.lambda_.invocation.logs"
 _METRIC = ("function_name", "account_id", "region_name")
@@ -183,5 +196,6 @@ PATCHES = (
             Target("localstack.utils.aws.client_types", "ServicePrincipal.lambda_", shape="object"),
         ),
         apply=batch_logs,
+        check=_log_handler_keeps_what_the_loop_reads,
     ),
 )
