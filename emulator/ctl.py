@@ -217,7 +217,7 @@ def up() -> None:
 
 def _require_patches() -> None:
     """Stop the emulator unless the kit reports each of its patches applied: a start-up hook
-    whose module fails to import is skipped by LocalStack with nothing but a log line."""
+    whose module fails to import is skipped by LocalStack without a word in its log."""
     report = applied_patches()
     if report and all(entry.get("status") in ("applied", "verified") for entry in report):
         return

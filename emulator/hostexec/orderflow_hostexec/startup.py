@@ -3,8 +3,9 @@
 LocalStack runs ``on_infra_start`` hooks in its main thread before the gateway listens; an
 exception from a hook ends ``LocalstackRuntime.run`` and the process (``localstack.runtime.
 main`` turns ``LocalstackExit`` into its exit code). A hook whose module fails to import is
-only logged by plux and skipped, so this module imports as little as it can, and ``ctl.py up``
-also asks ``GET /_orderflow/patches`` whether every patch was applied.
+skipped by plux without a word (its resolve-exception listeners do nothing), so this module
+imports as little as it can, and ``ctl.py up`` also asks ``GET /_orderflow/patches`` whether
+every patch was applied.
 """
 
 from __future__ import annotations
