@@ -36,6 +36,11 @@ AGENT_SOURCE = Path(__file__).resolve().parent / "ddb_agent" / "NoopAgent.java"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 START_TIMEOUT_S = 120
 STOP_GRACE_S = 10
+# What the emulator kit serves and reads (emulator/hostexec/orderflow_hostexec/kit.py).
+PATCHES_PATH = "/_orderflow/patches"
+SETTINGS_VARIABLE = "ORDERFLOW_LOCALSTACK_SETTINGS"
+OURS = frozenset({"HOSTEXEC_PYTHON3_13"})  # settings of the kit's own, not LocalStack's
+LOG_TAIL_LINES = 25
 
 
 def endpoint() -> str:
@@ -43,8 +48,18 @@ def endpoint() -> str:
 
 
 def health(url: str | None = None) -> dict | None:
+    return _get_json(f"{url or endpoint()}/_localstack/health")
+
+
+def applied_patches() -> list[dict] | None:
+    """What the kit reports it applied at start (``GET /_orderflow/patches``), or None."""
+    answer = _get_json(f"{endpoint()}{PATCHES_PATH}")
+    return answer.get("patches") if isinstance(answer, dict) else None
+
+
+def _get_json(url: str) -> dict | None:
     try:
-        with urllib.request.urlopen(f"{url or endpoint()}/_localstack/health", timeout=2) as resp:
+        with urllib.request.urlopen(url, timeout=2) as resp:
             return json.load(resp)
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -115,41 +130,45 @@ def emulator_environment() -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "PYTHON", "VIRTUAL_ENV", "CDK_"))
     }
-    env.update(
-        GATEWAY_LISTEN=host,
-        LOCALSTACK_HOST=host,  # URLs it hands out (queues, APIs) resolve without DNS
-        SQS_ENDPOINT_STRATEGY="path",
-        SKIP_SSL_CERT_DOWNLOAD="1",
-        DNS_ADDRESS="0",  # its DNS server cannot start offline; it is not needed
-        DISABLE_EVENTS="1",  # no analytics calls home
+    settings = {
+        "GATEWAY_LISTEN": host,
+        "LOCALSTACK_HOST": host,  # URLs it hands out (queues, APIs) resolve without DNS
+        "SQS_ENDPOINT_STRATEGY": "path",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "DNS_ADDRESS": "0",  # its DNS server cannot start offline; it is not needed
+        "DISABLE_EVENTS": "1",  # no analytics calls home
         # This sandbox looks like a container to LocalStack, which would then ignore
         # FILESYSTEM_ROOT and use /var/lib/localstack: it is a host-mode run, say so.
-        OVERRIDE_IN_DOCKER="0",
-        FILESYSTEM_ROOT=str(FS_ROOT),
-        LAMBDA_RUNTIME_EXECUTOR="host",
-        HOSTEXEC_PYTHON3_13=str(LAMBDA_PYTHON),
-        LAMBDA_KEEPALIVE_MS=os.environ.get("LAMBDA_KEEPALIVE_MS", "600000"),
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(FS_ROOT),
+        "LAMBDA_RUNTIME_EXECUTOR": "host",
+        "HOSTEXEC_PYTHON3_13": str(LAMBDA_PYTHON),
+        "LAMBDA_KEEPALIVE_MS": os.environ.get("LAMBDA_KEEPALIVE_MS", "600000"),
         # Event source mappings (SQS, DynamoDB streams) poll, wait 1 s after every batch and
         # back off up to 10 s while a source is idle: seconds of latency per hop that AWS's
         # continuously polling fleet does not have. Poll often instead (idle cost: a few
         # internal requests per second per mapping).
-        LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC="0.05",
-        LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC="0.2",
+        "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": "0.05",
+        "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": "0.2",
         # ...and each of those polls would write SQS metrics (NumberOfEmptyReceives, ...) to
         # CloudWatch's sqlite store: the largest cost of an idle emulator. SQS metrics are off.
-        SQS_DISABLE_CLOUDWATCH_METRICS="1",
+        "SQS_DISABLE_CLOUDWATCH_METRICS": "1",
         # DynamoDB (and its streams) through LocalStack's v2 provider, which reads DynamoDB
         # Local's own streams: a write to a table with a stream costs ~7 ms of emulator time
         # instead of ~18 ms (v1 copies every change into kinesis-local, a Node process).
-        PROVIDER_OVERRIDE_DYNAMODB="v2",
-        PROVIDER_OVERRIDE_DYNAMODBSTREAMS="v2",
+        "PROVIDER_OVERRIDE_DYNAMODB": "v2",
+        "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "v2",
         # One DynamoDB Local database for the emulator's one account and region, so that the
         # Lambda runtimes can send their DynamoDB calls straight to it (the host executor sets
         # AWS_ENDPOINT_URL_DYNAMODB; see emulator/README.md), and kept in memory: nothing of
         # the emulator outlives `make down`.
-        DYNAMODB_SHARE_DB="1",
-        DYNAMODB_IN_MEMORY="1",
-    )
+        "DYNAMODB_SHARE_DB": "1",
+        "DYNAMODB_IN_MEMORY": "1",
+    }
+    env.update(settings)
+    # The emulator checks at start that LocalStack still reads each of these (its patch
+    # 'kit.settings', emulator/hostexec/orderflow_hostexec/kit.py).
+    env[SETTINGS_VARIABLE] = ",".join(sorted(name for name in settings if name not in OURS))
     return env
 
 
@@ -168,6 +187,7 @@ def up() -> None:
             sys.exit(f"{path} is missing: run `{hint}` first.")
     provision()
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    log_start = LOG_FILE.stat().st_size if LOG_FILE.exists() else 0
     with LOG_FILE.open("ab") as log:
         proc = subprocess.Popen(
             [str(EMULATOR_PYTHON), "-m", "localstack.runtime.main"],
@@ -182,13 +202,48 @@ def up() -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"emulator exited with {proc.returncode}; see {LOG_FILE}")
+            PID_FILE.unlink(missing_ok=True)
+            sys.exit(
+                f"{_explain_log(log_start)}\nemulator exited with {proc.returncode}; see {LOG_FILE}"
+            )
         if health():
+            _require_patches()
             print(f"emulator ready at {endpoint()} (pid {proc.pid}, log {LOG_FILE})")
             return
         time.sleep(0.5)
     down()
     sys.exit(f"emulator not healthy after {START_TIMEOUT_S}s; see {LOG_FILE}")
+
+
+def _require_patches() -> None:
+    """Stop the emulator unless the kit reports each of its patches applied: a start-up hook
+    whose module fails to import is skipped by LocalStack without a word in its log."""
+    report = applied_patches()
+    if report and all(entry.get("status") in ("applied", "verified") for entry in report):
+        return
+    down()
+    sys.exit(
+        f"the emulator started without the orderflow patches ({endpoint()}{PATCHES_PATH} "
+        f"answered {report!r}); see {LOG_FILE}"
+    )
+
+
+def _explain_log(start: int) -> str:
+    """What the emulator wrote since ``start``: the kit's refusal if there is one (a line per
+    patch that does not fit the installed LocalStack), else the last lines."""
+    with LOG_FILE.open("rb") as log:
+        log.seek(start)
+        lines = log.read().decode(errors="replace").splitlines()
+    refusal = dict.fromkeys(line.strip() for line in lines if "orderflow patch '" in line)
+    if refusal:
+        return "\n".join(
+            [
+                "the emulator refused to start: LocalStack differs from what the kit's patches"
+                " expect (emulator/README.md, 'Patches')",
+                *(f"  {line}" for line in refusal),
+            ]
+        )
+    return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
 def _descendants(pid: int) -> list[int]:
@@ -251,6 +306,8 @@ def status() -> int:
         f"  started by:  {'this checkout, pid ' + str(pid) if pid else 'someone else (external)'}"
     )
     print(f"  version:     {info.get('version', '?')} ({info.get('edition', '?')})")
+    if (report := applied_patches()) is not None:
+        print(f"  patches:     {len(report)} applied or verified ({endpoint()}{PATCHES_PATH})")
     if pid:
         print(f"  log file:    {LOG_FILE}")
         print(f"  state:       {FS_ROOT}")

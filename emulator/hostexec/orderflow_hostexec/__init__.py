@@ -7,10 +7,15 @@
 - ``bootstrap``: the runtime inside the child (standard library only), the counterpart of
   the Python runtime interface client in a real Lambda sandbox.
 
-Start-up hooks that make LocalStack cheaper to run (entry points
-``localstack.hooks.on_infra_start``): ``telemetry`` (Lambda metrics and logs batched),
-``stepfunctions`` (JSONPath parsed once, Task clients reused, a cheap ``TypedProps`` repr),
-``gateway`` (twisted's per-request Content-Type parsing and access log; ``content_type`` is
-the cheap parser) and ``event_sources`` (stream pollers read up to 1000 records per
-GetRecords).
+Patches to LocalStack, each declared once (``patches.Patch``: name, targets, apply) and
+listed in ``registry``; ``startup`` is the one ``on_infra_start`` hook: it checks every
+patch's targets and pins (``patches``), refuses to start on a mismatch, then applies them.
+
+- ``kit``: what the kit relies on (the executor contract, offline installs, settings) and
+  ``GET /_orderflow/patches``;
+- ``behaviour``: behaviour fixes (a function's ``LoggingConfig.LogGroup``);
+- performance hooks: ``telemetry`` (Lambda metrics and logs batched), ``stepfunctions``
+  (JSONPath parsed once, Task clients reused, a cheap ``TypedProps`` repr), ``gateway``
+  (twisted's per-request Content-Type parsing and access log; ``content_type`` is the cheap
+  parser) and ``event_sources`` (stream pollers read up to 1000 records per GetRecords).
 """

@@ -10,26 +10,25 @@ cycle, and the stream, not the emulator's CPU, limited the order benchmark: orde
 
 This hook reads up to ``RECORDS_PER_POLL`` records per ``GetRecords`` (DynamoDB Local's
 maximum). LocalStack still hands them to the function in batches of at most ``BatchSize``,
-each filtered, in order, with its retry, bisection and on-failure handling unchanged.
+each filtered, in order, with its retry, bisection and on-failure handling unchanged. A
+performance hook (the function sees the same records); declared in ``PATCHES`` and applied
+by ``startup.py`` after every patch's targets have been checked (``patches.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from localstack.runtime import hooks
+from orderflow_hostexec.patches import Patch, Target
 
 RECORDS_PER_POLL = 1000
 
 
-@hooks.on_infra_start()
 def read_more_stream_records_per_poll() -> None:
     from localstack.services.lambda_.event_source_mapping.pollers.stream_poller import (
         StreamPoller,
     )
 
-    if not hasattr(StreamPoller, "get_records"):
-        raise RuntimeError("localstack moved StreamPoller.get_records: update event_sources.py")
     original = StreamPoller.get_records
 
     def get_records(self: Any, shard_iterator: str) -> dict[str, Any]:
@@ -64,3 +63,33 @@ class _MoreRecords:
     def get_records(self, **kwargs: Any) -> Any:
         kwargs["Limit"] = max(RECORDS_PER_POLL, kwargs.get("Limit") or 0)
         return self._client.get_records(**kwargs)
+
+
+def _reads_through_its_source_client() -> str | None:
+    """The hook swaps the poller's ``source_client`` for one that asks for more records."""
+    import inspect
+
+    from localstack.services.lambda_.event_source_mapping.pollers.stream_poller import (
+        StreamPoller,
+    )
+
+    if "self.source_client.get_records(" not in inspect.getsource(StreamPoller.get_records):
+        return "StreamPoller.get_records no longer calls self.source_client.get_records"
+    return None
+
+
+_POLLER = "localstack.services.lambda_.event_source_mapping.pollers.stream_poller"
+
+PATCHES = (
+    Patch(
+        name="event_sources.stream-records-per-poll",
+        kind="performance",
+        purpose=f"stream pollers read up to {RECORDS_PER_POLL} records per GetRecords",
+        targets=(
+            Target(_POLLER, "StreamPoller", shape="class"),
+            Target(_POLLER, "StreamPoller.get_records", parameters=("self", "shard_iterator")),
+        ),
+        apply=read_more_stream_records_per_poll,
+        check=_reads_through_its_source_client,
+    ),
+)

@@ -9,29 +9,25 @@ Both were at the top of a py-spy ``--gil`` profile of the emulator under ``bench
 - twisted formats an access-log line for every request and writes it to the legacy log
   (about 4%). LocalStack logs each AWS request itself; the twisted line is dropped.
 
-Applied at emulator start (entry points ``localstack.hooks.on_infra_start``); both are looked
-up per request, so the server already listening picks them up.
+Performance hooks: answers are the same. Declared in ``PATCHES`` and applied by ``startup.py``
+after every patch's targets have been checked (``patches.py``); both are looked up per
+request. twisted here is ``localstack-twisted``, pinned in emulator/constraints.txt.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from localstack.runtime import hooks
-
 from orderflow_hostexec.content_type import media_type
+from orderflow_hostexec.patches import Patch, Target
 
 
-@hooks.on_infra_start()
 def cheap_content_type_parsing() -> None:
     from twisted.web import http
 
-    if not hasattr(http, "_parseContentType"):
-        raise RuntimeError("twisted moved http._parseContentType: update gateway.py")
     http._parseContentType = media_type
 
 
-@hooks.on_infra_start()
 def no_access_log_lines() -> None:
     from twisted.web import http
 
@@ -39,3 +35,25 @@ def no_access_log_lines() -> None:
         """LocalStack logs the request (service, operation, status) itself."""
 
     http.HTTPFactory.log = log
+
+
+_TWISTED = ("localstack-core", "localstack-twisted")
+
+PATCHES = (
+    Patch(
+        name="gateway.content-type",
+        kind="performance",
+        purpose="twisted.web reads a request's media type with a split, not an EmailMessage",
+        targets=(Target("twisted.web.http", "_parseContentType", parameters=("line",)),),
+        apply=cheap_content_type_parsing,
+        distributions=_TWISTED,
+    ),
+    Patch(
+        name="gateway.no-access-log",
+        kind="performance",
+        purpose="twisted.web formats no access-log line per request (LocalStack logs requests)",
+        targets=(Target("twisted.web.http", "HTTPFactory.log", parameters=("self", "request")),),
+        apply=no_access_log_lines,
+        distributions=_TWISTED,
+    ),
+)

@@ -15,35 +15,33 @@ Each showed at the top of py-spy profiles of the emulator under bench/orders.py:
   retriers that was 18.4% of the emulator's GIL time at 4 orders/s. ``TypedProps`` now
   describes itself by the types it holds, which is all such a message needs.
 
-Applied at emulator start (entry points ``localstack.hooks.on_infra_start``), before the
+Performance hooks: executions give the same results. Declared in ``PATCHES`` and applied by
+``startup.py`` after every patch's targets have been checked (``patches.py``), before the
 Step Functions provider imports these functions.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from functools import lru_cache
 from typing import Any
 
-from localstack.runtime import hooks
+from orderflow_hostexec.patches import Patch, Target
 
 _PARSED_PATHS = 4096
 CLIENT_TTL_S = 300
 
 
-@hooks.on_infra_start()
 def memoise_jsonpath_parsing() -> None:
     from localstack.services.stepfunctions.asl.component.common.path import result_path
     from localstack.services.stepfunctions.asl.utils import json_path
 
     for module in (json_path, result_path):
-        if not hasattr(module, "parse"):
-            raise RuntimeError(f"localstack moved {module.__name__}.parse: update stepfunctions.py")
         module.parse = lru_cache(maxsize=_PARSED_PATHS)(module.parse)
 
 
-@hooks.on_infra_start()
 def reuse_task_clients() -> None:
     from localstack.services.stepfunctions.asl.utils import boto_client
 
@@ -66,7 +64,6 @@ def reuse_task_clients() -> None:
     boto_client.boto_client_for = boto_client_for
 
 
-@hooks.on_infra_start()
 def cheap_typed_props_repr() -> None:
     from localstack.services.stepfunctions.asl.parse.typed_props import TypedProps
 
@@ -75,3 +72,79 @@ def cheap_typed_props_repr() -> None:
         return f"TypedProps({kinds})"
 
     TypedProps.__repr__ = __repr__
+
+
+def _task_clients_not_bound_yet() -> str | None:
+    """Task states import ``boto_client_for`` by name: a module imported before the patch
+    would keep LocalStack's. They are imported with the provider, after start-up."""
+    from localstack.services.stepfunctions.asl.utils import boto_client
+
+    if "role_arn" not in getattr(_CREDENTIALS.resolve(), "__annotations__", {}):
+        return "StateCredentials has no role_arn (the cache key)"
+    early = sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith(_ASL)
+        and module is not boto_client
+        and getattr(module, "boto_client_for", None) is boto_client.boto_client_for
+    )
+    if early:
+        return f"imported boto_client_for before the patch: {', '.join(early)}"
+    return None
+
+
+def _typed_props_keep_instances_by_type() -> str | None:
+    from localstack.services.stepfunctions.asl.parse.typed_props import TypedProps
+
+    if not isinstance(getattr(TypedProps(), "_instance_by_type", None), dict):
+        return "TypedProps() has no dict _instance_by_type (what the repr lists)"
+    return None
+
+
+_ASL = "localstack.services.stepfunctions.asl"
+_CREDENTIALS = Target(
+    f"{_ASL}.component.state.state_execution.state_task.credentials",
+    "StateCredentials",
+    shape="class",
+)
+
+PATCHES = (
+    Patch(
+        name="stepfunctions.jsonpath-memo",
+        kind="performance",
+        purpose="each JSONPath of a state machine parsed once (jsonpath-ng's parse memoised)",
+        targets=(
+            # jsonpath-ng's parsers, as LocalStack imported them: ext (filters) and plain
+            Target(f"{_ASL}.utils.json_path", "parse", parameters=("path", "debug")),
+            Target(f"{_ASL}.component.common.path.result_path", "parse", parameters=("string",)),
+        ),
+        apply=memoise_jsonpath_parsing,
+        distributions=("localstack-core", "jsonpath-ng"),
+    ),
+    Patch(
+        name="stepfunctions.task-clients",
+        kind="performance",
+        purpose="a Task state's boto3 client reused per (service, region, role) for 5 minutes",
+        targets=(
+            Target(
+                f"{_ASL}.utils.boto_client",
+                "boto_client_for",
+                parameters=("service", "region", "state_credentials"),
+            ),
+            _CREDENTIALS,
+        ),
+        apply=reuse_task_clients,
+        check=_task_clients_not_bound_yet,
+    ),
+    Patch(
+        name="stepfunctions.typed-props-repr",
+        kind="performance",
+        purpose="TypedProps describes itself by its types, not a dump of the definition",
+        targets=(
+            Target(f"{_ASL}.parse.typed_props", "TypedProps", shape="class"),
+            Target(f"{_ASL}.parse.typed_props", "TypedProps.__init__", parameters=("self",)),
+        ),
+        apply=cheap_typed_props_repr,
+        check=_typed_props_keep_instances_by_type,
+    ),
+)

@@ -7,16 +7,16 @@ in the same interpreter as the invocations, and together they cost about twice t
 itself (measured: warm invoke p50 11.6 ms with them, 3.9 ms without; bench/lambda_invoke.py).
 
 Real AWS delivers both asynchronously and in batches. This hook does the same, applied at
-emulator start (entry point ``localstack.hooks.on_infra_start``):
+emulator start:
 
 - metrics are counted in memory and published once a second, one ``PutMetricData`` per
   account and region, with the same metric names and dimensions;
 - log items are shipped by a loop that lingers briefly and sends one ``PutLogEvents`` per log
   stream for everything that arrived meanwhile.
 
-Nothing is dropped: counts and lines are only grouped. Both patch points are module attributes
-of the pinned ``localstack-core`` (see emulator/requirements.txt); ``apply`` fails loudly at
-start if they move.
+Nothing is dropped: counts and lines are only grouped. A performance hook: results are the
+same as without it. Declared in ``PATCHES`` and applied by ``startup.py`` after every patch's
+targets have been checked (``patches.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from localstack.runtime import hooks
+from orderflow_hostexec.patches import Patch, Target
 
 LOG = logging.getLogger(__name__)
 METRIC_FLUSH_S = 1.0
@@ -141,32 +141,61 @@ def _put(logs_client: Any, group: str, stream: str, events: list[dict[str, Any]]
         LOG.warning("Could not store Lambda logs in %s/%s: %s", group, stream, exc)
 
 
-@hooks.on_infra_start()
-def batch_lambda_telemetry() -> None:
-    from localstack.services.lambda_.invocation import logs, version_manager
+def batch_metrics() -> None:
+    from localstack.services.lambda_.invocation import version_manager
 
-    for module, name in (
-        (version_manager, "record_cw_metric_invocation"),
-        (version_manager, "record_cw_metric_error"),
-    ):
-        if not hasattr(module, name):
-            raise RuntimeError(f"localstack moved {module.__name__}.{name}: update telemetry.py")
-    _honour_custom_log_groups()
     batcher = MetricBatcher()
     version_manager.record_cw_metric_invocation = batcher.invocation
     version_manager.record_cw_metric_error = batcher.error
+
+
+def batch_logs() -> None:
+    from localstack.services.lambda_.invocation import logs
+
     logs.LogHandler.run_log_loop = batched_log_loop
 
 
-def _honour_custom_log_groups() -> None:
-    """Lambda writes to ``LoggingConfig.LogGroup`` when a function names one (CDK does, for a
-    log group with a retention); LocalStack 2026.3 always uses ``/aws/lambda/<name>``."""
-    from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
+def _log_handler_keeps_what_the_loop_reads() -> str | None:
+    """``batched_log_loop`` runs as a ``LogHandler`` method and reads what ``__init__`` sets."""
+    import inspect
 
-    default = ExecutionEnvironment.get_log_group_name
+    from localstack.services.lambda_.invocation.logs import LogHandler
 
-    def get_log_group_name(self: Any) -> str:
-        configured = (self.function_version.config.logging_config or {}).get("LogGroup")
-        return configured or default(self)
+    source = inspect.getsource(LogHandler.__init__)
+    used = ("log_queue", "_shutdown_event", "role_arn", "region")
+    if missing := [name for name in used if f"self.{name} =" not in source]:
+        return f"LogHandler.__init__ no longer sets {', '.join(missing)}"
+    return None
 
-    ExecutionEnvironment.get_log_group_name = get_log_group_name
+
+_VERSION_MANAGER = "localstack.services.lambda_.invocation.version_manager"
+_LOGS = "localstack.services.lambda_.invocation.logs"
+_METRIC = ("function_name", "account_id", "region_name")
+
+PATCHES = (
+    Patch(
+        name="telemetry.batched-metrics",
+        kind="performance",
+        purpose="AWS/Lambda Invocations and Errors counted in memory, one PutMetricData a second",
+        targets=(
+            Target(_VERSION_MANAGER, "record_cw_metric_invocation", parameters=_METRIC),
+            Target(_VERSION_MANAGER, "record_cw_metric_error", parameters=_METRIC),
+        ),
+        apply=batch_metrics,
+    ),
+    Patch(
+        name="telemetry.batched-logs",
+        kind="performance",
+        purpose="a function's log items shipped in one PutLogEvents per stream per 0.2 s",
+        targets=(
+            Target(_LOGS, "LogHandler", shape="class"),
+            Target(_LOGS, "LogHandler.__init__", parameters=("self", "role_arn", "region")),
+            Target(_LOGS, "LogHandler.run_log_loop", parameters=("self", "args", "kwargs")),
+            Target(_LOGS, "QUEUE_SHUTDOWN", shape="object"),
+            Target("localstack.aws.connect", "connect_to.with_assumed_role"),
+            Target("localstack.utils.aws.client_types", "ServicePrincipal.lambda_", shape="object"),
+        ),
+        apply=batch_logs,
+        check=_log_handler_keeps_what_the_loop_reads,
+    ),
+)
