@@ -6,15 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 
 from infra.app import build_app, offline_app
+
+NAG_RULE = Match.string_like_regexp(r"^(AwsSolutions|Serverless)-")
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_cdk_nag_reports_no_error_and_no_warning(stage: str, tmp_path: Path) -> None:
     # Given the app of the stage, checked by cdk-nag (build_app adds its rule packs)
     app = offline_app(outdir=str(tmp_path), **{"orderflow:stage": stage})
-    build_app(app)
+    stacks = build_app(app)
 
     # When it is synthesised: CDK turns error and warning annotations into a failed validation
     try:
@@ -33,3 +36,9 @@ def test_cdk_nag_reports_no_error_and_no_warning(stage: str, tmp_path: Path) -> 
     ]
     assert findings == []
     assert failed is None
+    # (and whatever the validation flags of cdk.json say, no nag annotation at all)
+    for stack in (stacks.product, stacks.bench):
+        if stack is not None:
+            annotations = Annotations.from_stack(stack)
+            assert annotations.find_error("*", NAG_RULE) == []
+            assert annotations.find_warning("*", NAG_RULE) == []

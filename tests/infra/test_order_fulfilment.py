@@ -465,6 +465,13 @@ def test_order_outcomes_reach_the_topic_then_both_subscribers(template: Template
     assert len(subscriptions) == 2
     assert all(s["RawMessageDelivery"] for s in subscriptions)
     assert subscribed <= consumed
+    # what SNS cannot deliver to a queue goes to that queue's DLQ
+    queues = resources(template, "AWS::SQS::Queue")
+    for subscription in subscriptions:
+        queue = queues[arn_target(subscription["Endpoint"])]["Properties"]
+        assert subscription["RedrivePolicy"] == {
+            "deadLetterTargetArn": queue["RedrivePolicy"]["deadLetterTargetArn"]
+        }
 
 
 def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Template) -> None:

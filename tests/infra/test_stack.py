@@ -58,6 +58,18 @@ def test_every_queue_enforces_tls(template: Template) -> None:
     assert secured == set(resources(template, "AWS::SQS::Queue"))
 
 
+def test_every_topic_enforces_tls(template: Template) -> None:
+    secured = {
+        topic["Ref"]
+        for policy in resources(template, "AWS::SNS::TopicPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for topic in policy["Properties"]["Topics"]
+    }
+    assert secured == set(resources(template, "AWS::SNS::Topic"))
+
+
 def test_every_function_follows_the_lambda_defaults(template: Template) -> None:
     [layer_id] = resources(template, "AWS::Lambda::LayerVersion")
     functions = [
