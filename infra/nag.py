@@ -36,30 +36,25 @@ def suppress(
     reason: str,
     *,
     applies_to: Sequence[str | cdk_nag.RegexAppliesTo] = (),
-    children: bool = False,
 ) -> None:
     """Suppress ``rule`` on ``construct`` (its CloudFormation resource), for ``reason``.
 
     Args:
         applies_to: only these findings of the rule (``Resource::*``,
             ``Policy::arn:<AWS::Partition>:iam::aws:policy/...``); every finding if empty.
-        children: on every resource under ``construct`` that exists now (a role and its
-            default policy, a CDK-made function and its role).
     """
     suppression = cdk_nag.NagPackSuppression(
         id=rule, reason=reason, applies_to=list(applies_to) or None
     )
-    cdk_nag.NagSuppressions.add_resource_suppressions(
-        construct, [suppression], apply_to_children=children
-    )
+    cdk_nag.NagSuppressions.add_resource_suppressions(construct, [suppression])
 
 
 def suppress_lambda_role(
     role: IConstruct, reason: str, *, applies_to: Sequence[str | cdk_nag.RegexAppliesTo] = ()
 ) -> None:
     """The execution role of a Lambda function: its basic execution policy (AWS managed: write
-    to CloudWatch Logs) and, in its default policy, the wildcard resources of ``applies_to``
-    (``Resource::*`` of X-Ray's actions, which take no resource)."""
+    to CloudWatch Logs) and, in its default policy (which must exist), the wildcard resources
+    of ``applies_to`` (``Resource::*`` of X-Ray's actions, which take no resource)."""
     suppress(
         role,
         "AwsSolutions-IAM4",
@@ -67,4 +62,9 @@ def suppress_lambda_role(
         applies_to=[BASIC_EXECUTION_ROLE],
     )
     if applies_to:
-        suppress(role, "AwsSolutions-IAM5", reason, applies_to=applies_to, children=True)
+        suppress(default_policy(role), "AwsSolutions-IAM5", reason, applies_to=applies_to)
+
+
+def default_policy(role: IConstruct) -> IConstruct:
+    """The policy CDK attaches to ``role`` for its grants (``<role>/DefaultPolicy``)."""
+    return role.node.find_child("DefaultPolicy")

@@ -79,7 +79,7 @@ from infra.contracts import (
     SagaAlreadyStarted,
     error_names,
 )
-from infra.nag import ANY_FUNCTION_VERSION, suppress
+from infra.nag import ANY_FUNCTION_VERSION, default_policy, suppress
 from infra.queues import dead_letter_queue
 
 ERROR_PATH = "$.error"
@@ -420,20 +420,19 @@ def _suppress_findings(state_machine: sfn.StateMachine) -> None:
         "logs failures only (ERROR): every state's input and output is in the execution "
         "history already, and ALL would cost a log write per state transition",
     )
+    policy = default_policy(state_machine.role)
     suppress(
-        state_machine.role,
+        policy,
         "AwsSolutions-IAM5",
         "X-Ray's actions and the CloudWatch Logs delivery actions of Step Functions logging "
         "take no resource-level permissions",
         applies_to=["Resource::*"],
-        children=True,
     )
     suppress(
-        state_machine.role,
+        policy,
         "AwsSolutions-IAM5",
         "LambdaInvoke grants each step's function and its versions and aliases (<ARN>:*)",
         applies_to=[ANY_FUNCTION_VERSION],
-        children=True,
     )
 
 
