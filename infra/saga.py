@@ -44,9 +44,10 @@ error until they succeed, except for the business errors that retrying cannot fi
 (OrderStateConflict, OrderNotFound): those fail the execution for a human to look at. So does
 a business error of CommitInventory, after the order was confirmed.
 
-Every error name above is the class name of an exception of the function code, imported through
-``infra.contracts``; the steps are given as a ``SagaSteps`` of Lambda functions and the shipment
-queue, so the saga knows no service construct.
+The domain error names above (OutOfStock, PaymentDeclined, MalformedEventError, ...) are the
+class names of the function code's exceptions, imported through ``infra.contracts``. The steps
+are given as a ``SagaSteps`` of Lambda functions, the shipment queue and its worker: the saga
+knows no service construct.
 """
 
 from collections.abc import Sequence
