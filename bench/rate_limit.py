@@ -13,7 +13,8 @@ key against its plan's configured rate, and the limiter's added latency per requ
    of the medians is the limiter's cost: one conditional UpdateItem per request. For scale, the
    same UpdateItem sent straight to the emulator's DynamoDB from this process.
 
-    make deploy && .venvs/dev/bin/python -m bench.rate_limit --plan basic --offered 20
+    make bench      # deploys Orderflow and OrderflowBench (the baseline API), runs every benchmark
+    .venvs/dev/bin/python -m bench.rate_limit --plan basic --offered 20   # then, this one again
 
 The admission run needs an emulator that can serve more than the plan's rate: on a 2-core
 machine it serves about 45 requests/s through API Gateway, Lambda and DynamoDB, under the
@@ -143,6 +144,8 @@ def main() -> None:
     plan = next(p for p in DEFAULT_USAGE_PLANS if p.name == args.plan)
     key = demo_api_key(out, plan.name)
     limited = f"{local_api_url(out['OrdersApiId'])}/products"
+    if "BaselineApiId" not in out:
+        raise SystemExit("no BaselineApiId in outputs.json: deploy OrderflowBench (make bench)")
     baseline = f"{local_api_url(out['BaselineApiId'])}/products"
 
     # 2. latency first, on a full bucket, the limited route paced at half the plan's rate

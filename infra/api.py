@@ -1,5 +1,7 @@
 """The orders API and its edge: ``POST /orders``, ``GET /orders/{orderId}``, ``GET /products``
-behind API keys, usage plans and the application's per-key rate limiter."""
+behind API keys, usage plans and the application's per-key rate limiter; and the pieces every
+keyed REST API of the app shares (the benchmark's baseline API in ``infra/bench_stack.py`` too).
+"""
 
 import re
 
@@ -10,9 +12,12 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import DeploymentConfig
+from infra.contracts import API_KEY_HEADER
+from infra.domain import suppress_backups
+from infra.nag import suppress
+from infra.plans import UsagePlanSpec
 
 STAGE = "prod"
-API_KEY_HEADER = "x-api-key"
 THROTTLED_RETRY_AFTER_S = 1
 QUOTA_RETRY_AFTER_S = 3600
 
@@ -77,19 +82,9 @@ class ApiAccess(Construct):
             # Counters that refill within seconds and a day: nothing worth restoring.
             removal_policy=config.removal_policy,
         )
+        suppress_backups(self.table, "token buckets that refill within seconds and a day")
         self.usage_plans = {
-            plan.name: apigateway.UsagePlan(
-                self,
-                f"{pascal_case(plan.name)}Plan",
-                name=f"orderflow-{config.stage}-{plan.name}",
-                description=plan.description or None,
-                throttle=apigateway.ThrottleSettings(
-                    rate_limit=plan.rate_limit, burst_limit=plan.burst_limit
-                ),
-                quota=apigateway.QuotaSettings(
-                    limit=plan.daily_quota, period=apigateway.Period.DAY
-                ),
-            )
+            plan.name: usage_plan(self, plan, name=f"orderflow-{config.stage}-{plan.name}")
             for plan in config.usage_plans
         }
         self.keys: dict[str, apigateway.ApiKey] = {}
@@ -108,12 +103,9 @@ class ApiAccess(Construct):
         for plan in self.usage_plans.values():
             plan.add_api_stage(api=rest_api, stage=rest_api.deployment_stage)
 
-    def limit(self, function: lambda_.Function, *, enabled: bool = True) -> None:
+    def limit(self, function: lambda_.Function) -> None:
         """Configure the edge of an API function: its limiter's table and plans (the usage
-        plans' numbers and key ids), or ``RATE_LIMIT_ENABLED=false``."""
-        if not enabled:
-            function.add_environment("RATE_LIMIT_ENABLED", "false")
-            return
+        plans' numbers and key ids)."""
         plans = {
             plan.name: {
                 "rate": plan.rate_limit,
@@ -163,7 +155,65 @@ def keyed_rest_api(
             templates={"application/json": template},
             response_headers=headers or None,
         )
+    _suppress_findings(rest_api)
     return rest_api
+
+
+def add_route(
+    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction
+) -> apigateway.Method:
+    """``http_method`` on ``resource``: a Lambda proxy integration of ``function``, API key
+    required (the API's default)."""
+    method = resource.add_method(http_method, apigateway.LambdaIntegration(function))
+    for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+        suppress(
+            method,
+            rule,
+            "clients are programs with API keys (every method requires one), on usage plans; "
+            "there are no end users to authorise",
+        )
+    return method
+
+
+def usage_plan(scope: Construct, spec: UsagePlanSpec, *, name: str) -> apigateway.UsagePlan:
+    """The usage plan of ``spec`` (throttle and daily quota), construct id ``<Name>Plan``."""
+    return apigateway.UsagePlan(
+        scope,
+        f"{pascal_case(spec.name)}Plan",
+        name=name,
+        description=spec.description or None,
+        throttle=apigateway.ThrottleSettings(
+            rate_limit=spec.rate_limit, burst_limit=spec.burst_limit
+        ),
+        quota=apigateway.QuotaSettings(limit=spec.daily_quota, period=apigateway.Period.DAY),
+    )
+
+
+_NO_ACCOUNT_LOGGING_ROLE = (
+    "API Gateway logging (access and execution logs) needs the account-wide CloudWatch Logs "
+    "role, which this stack leaves alone (cloud_watch_role=False); the functions log every "
+    "request with its correlation id"
+)
+
+
+def _suppress_findings(rest_api: apigateway.RestApi) -> None:
+    """What cdk-nag reports on a keyed REST API and its stage, and why it does not apply."""
+    suppress(
+        rest_api,
+        "AwsSolutions-APIG2",
+        "the functions validate every request against the pydantic models that generate "
+        "docs/openapi.json, answering 400 with each field at fault; a gateway validator would "
+        "answer the same requests with less precise errors",
+    )
+    stage = rest_api.deployment_stage
+    for rule in ("AwsSolutions-APIG1", "AwsSolutions-APIG6", "Serverless-APIGWAccessLogging"):
+        suppress(stage, rule, _NO_ACCOUNT_LOGGING_ROLE)
+    suppress(
+        stage,
+        "AwsSolutions-APIG3",
+        "no WAF web ACL: API keys, usage plans and the stage throttle bound every client; a "
+        "web ACL (billed per request) can be associated with the stage outside the stack",
+    )
 
 
 class OrdersApi(Construct):
@@ -186,6 +236,9 @@ class OrdersApi(Construct):
         config: DeploymentConfig,
     ) -> None:
         """
+        The functions are ``Function``s, not ``IFunction``s: the API configures each one's
+        rate limiter (``ApiAccess.limit`` adds environment variables).
+
         Args:
             place_order: serves ``POST /orders``.
             get_order: serves ``GET /orders/{orderId}``.
@@ -204,49 +257,7 @@ class OrdersApi(Construct):
             config=config,
         )
         orders = self.rest_api.root.add_resource("orders")
-        orders.add_method("POST", apigateway.LambdaIntegration(place_order))
-        orders.add_resource("{orderId}").add_method("GET", apigateway.LambdaIntegration(get_order))
-        self.rest_api.root.add_resource("products").add_method(
-            "GET", apigateway.LambdaIntegration(list_products)
-        )
+        add_route(orders, "POST", place_order)
+        add_route(orders.add_resource("{orderId}"), "GET", get_order)
+        add_route(self.rest_api.root.add_resource("products"), "GET", list_products)
         self.access.attach(self.rest_api)
-
-
-class BaselineApi(Construct):
-    """``GET /products`` with the application's rate limiting off, for the benchmark to measure
-    the limiter against: same gateway (API key, usage plans), same handler, same table.
-    Deployed outside prod only (``DeploymentConfig.has_baseline_api``).
-
-    Attributes:
-        rest_api: the API.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        list_products: lambda_.Function,
-        access: ApiAccess,
-        config: DeploymentConfig,
-    ) -> None:
-        """
-        Args:
-            list_products: a ``GET /products`` function of its own (limiting is turned off
-                in its environment).
-            access: the orders API's keys and plans, which are valid here too.
-            config: the stage.
-        """
-        super().__init__(scope, id)
-        access.limit(list_products, enabled=False)
-        self.rest_api = keyed_rest_api(
-            self,
-            "RestApi",
-            name=f"orderflow-{config.stage}-baseline",
-            description="orderflow benchmark baseline: GET /products without rate limiting",
-            config=config,
-        )
-        self.rest_api.root.add_resource("products").add_method(
-            "GET", apigateway.LambdaIntegration(list_products)
-        )
-        access.attach(self.rest_api)

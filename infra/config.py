@@ -63,9 +63,10 @@ class DeploymentConfig(BaseSettings):
     api_throttle_burst: int = Field(default=1000, ge=1)
     """Stage-wide burst."""
 
-    baseline_api: bool | None = None
-    """Deploy the benchmark's baseline: ``GET /products`` with the application's rate limiting
-    off, on an API of its own. Default: every stage but prod."""
+    bench_stack: bool | None = None
+    """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
+    baseline API, ``GET /products`` with the application's rate limiting off). Default: every
+    stage but prod."""
 
     @field_validator("log_retention_days")
     @classmethod
@@ -138,8 +139,8 @@ class DeploymentConfig(BaseSettings):
         return f"orderflow-{self.stage}"
 
     @property
-    def has_baseline_api(self) -> bool:
-        return self.baseline_api if self.baseline_api is not None else not self.is_production
+    def has_bench_stack(self) -> bool:
+        return self.bench_stack if self.bench_stack is not None else not self.is_production
 
 
 def _camel_case(snake: str) -> str:

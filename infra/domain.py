@@ -1,7 +1,8 @@
 """What the order-fulfilment services share: their tables' shape and their functions' bundle.
 
 Every domain table is keyed ``pk`` (S) + ``sk`` (S), billed on demand, removed with the stage
-(kept in prod) and continuously backed up in prod. Every domain function is a
+(kept in prod) and continuously backed up in prod only (PITR costs per GB; a dev stage's data
+is disposable). Every domain function is a
 ``ServiceFunction``, bundled with ``functions/shared_kernel/``.
 """
 
@@ -19,6 +20,7 @@ from infra.lambda_defaults import (
     FunctionDefaults,
     ServiceFunction,
 )
+from infra.nag import suppress
 
 API_PACKAGES = (*SHARED_PACKAGES, "edge")
 """What a service with API routes bundles: ``functions/edge/`` (rate limiting, request limits,
@@ -33,7 +35,7 @@ def domain_table(
     stream: dynamodb.StreamViewType | None = None,
 ) -> dynamodb.Table:
     """A ``pk``/``sk`` table; ``stream`` turns on its DynamoDB stream (none by default)."""
-    return dynamodb.Table(
+    table = dynamodb.Table(
         scope,
         id,
         partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
@@ -45,6 +47,15 @@ def domain_table(
         ),
         removal_policy=config.removal_policy,
     )
+    if not config.point_in_time_recovery:
+        suppress_backups(table, "a disposable stage's data, removed with the stage")
+    return table
+
+
+def suppress_backups(table: dynamodb.Table, reason: str) -> None:
+    """No point-in-time recovery for ``table`` (cdk-nag AwsSolutions-DDB3), because of
+    ``reason``: what it holds is not worth restoring."""
+    suppress(table, "AwsSolutions-DDB3", f"no point-in-time recovery: {reason}")
 
 
 class DomainFunctions:

@@ -3,13 +3,13 @@
 from aws_cdk import aws_events as events
 from constructs import Construct
 
-from infra.api import BaselineApi, OrdersApi
+from infra.api import OrdersApi
 from infra.inventory import Inventory
 from infra.lambda_defaults import FunctionDefaults
 from infra.notifications import Notifications
 from infra.orders import Orders
 from infra.payments import Payments
-from infra.saga import FulfilmentSaga
+from infra.saga import FulfilmentSaga, SagaSteps
 from infra.shipping import Shipping
 
 
@@ -20,7 +20,6 @@ class OrderFulfilment(Construct):
         inventory, orders, payments, shipping, notifications: the services.
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
-        baseline: the benchmark's baseline API (outside prod), or None.
     """
 
     def __init__(
@@ -45,14 +44,7 @@ class OrderFulfilment(Construct):
         self.shipping = Shipping(self, "Shipping", bus=bus, defaults=defaults)
         self.notifications = Notifications(self, "Notifications", bus=bus, defaults=defaults)
         self.saga = FulfilmentSaga(
-            self,
-            "Saga",
-            bus=bus,
-            orders=self.orders,
-            inventory=self.inventory,
-            payments=self.payments,
-            shipping=self.shipping,
-            config=defaults.config,
+            self, "Saga", bus=bus, steps=self._saga_steps(), config=defaults.config
         )
         self.api = OrdersApi(
             self,
@@ -62,15 +54,17 @@ class OrderFulfilment(Construct):
             list_products=self.inventory.list_products,
             config=defaults.config,
         )
-        baseline_function = self.inventory.list_products_baseline
-        self.baseline = (
-            BaselineApi(
-                self,
-                "Baseline",
-                list_products=baseline_function,
-                access=self.api.access,
-                config=defaults.config,
-            )
-            if baseline_function is not None
-            else None
+
+    def _saga_steps(self) -> SagaSteps:
+        return SagaSteps(
+            record_order=self.orders.record_order,
+            reserve_inventory=self.inventory.reserve,
+            authorize_payment=self.payments.authorize,
+            confirm_order=self.orders.confirm_order,
+            commit_inventory=self.inventory.commit,
+            void_payment=self.payments.void,
+            release_inventory=self.inventory.release,
+            cancel_order=self.orders.cancel_order,
+            shipment_requests=self.shipping.requests.queue,
+            shipping_worker=self.shipping.scheduler,
         )

@@ -31,10 +31,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra import FUNCTIONS_DIR
 from infra.config import DeploymentConfig
-
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-"""Root of all Lambda code: one folder per service, ``shared_kernel/`` and ``requirements.txt``."""
+from infra.nag import suppress, suppress_lambda_role
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
@@ -243,3 +242,29 @@ class ServiceFunction(Construct):
                 **(environment or {}),
             },
         )
+        _suppress_findings(self.function)
+
+
+_PINNED_RUNTIME = (
+    "Python 3.13 on purpose: the emulator runs functions on .venvs/lambda-python3.13 and the "
+    "layer's wheels are built for CPython 3.13; RUNTIME moves with both"
+)
+
+
+def _suppress_findings(function: lambda_.Function) -> None:
+    """What cdk-nag reports on every ``ServiceFunction`` and does not apply to them."""
+    suppress(function, "AwsSolutions-L1", _PINNED_RUNTIME)
+    suppress(function, "Serverless-LambdaLatestVersion", _PINNED_RUNTIME)
+    suppress(
+        function,
+        "Serverless-LambdaDLQ",
+        "never invoked asynchronously: API Gateway, Step Functions, event source mappings and "
+        "the seed's provider invoke it synchronously, and retry or dead-letter what fails",
+    )
+    assert function.role is not None  # CDK creates one when none is given
+    suppress_lambda_role(
+        function.role,
+        "X-Ray's PutTraceSegments and PutTelemetryRecords (tracing is active), and a DynamoDB "
+        "stream consumer's dynamodb:ListStreams, take no resource-level permissions",
+        applies_to=["Resource::*"],
+    )

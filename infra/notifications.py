@@ -5,25 +5,26 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.contracts import ORDER_OUTCOMES, SOURCE_PREFIX
 from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
+from infra.queues import QueueWithDlq, consume, dead_letter_queue, visibility_timeout_for
 
 CONSUMER_TIMEOUT = Duration.seconds(5)
 """A consumer writes one item per message; the queues' visibility timeout is six times this."""
 
-OUTCOMES = ["OrderConfirmed", "OrderCancelled"]
-"""The detail-types routed to the order-outcomes topic."""
+OUTCOMES = list(ORDER_OUTCOMES)
+"""The detail-types routed to the order-outcomes topic (``OrderConfirmed``, ``OrderCancelled``:
+the events ``functions/notifications/events.py`` consumes)."""
 
 
 class Subscriber(Construct):
     """A queue (with DLQ) subscribed to ``topic``, consumed in batches by one function that
-    writes to ``table``.
+    writes to ``table``; what SNS cannot deliver to the queue goes to its DLQ as well.
 
     Attributes:
         table: the consumer's table.
@@ -55,8 +56,11 @@ class Subscriber(Construct):
         self.queues = QueueWithDlq(
             self, "Queue", visibility_timeout=visibility_timeout_for(CONSUMER_TIMEOUT)
         )
+        # What SNS cannot deliver to the queue (after its retries) goes to the queue's DLQ too.
         topic.add_subscription(
-            subscriptions.SqsSubscription(self.queues.queue, raw_message_delivery=True)
+            subscriptions.SqsSubscription(
+                self.queues.queue, raw_message_delivery=True, dead_letter_queue=self.queues.dlq
+            )
         )
         function = DomainFunctions(
             self,
@@ -68,11 +72,7 @@ class Subscriber(Construct):
             "Handler", module, description, timeout=CONSUMER_TIMEOUT
         )
         self.table.grant_write_data(self.handler)
-        self.handler.add_event_source(
-            event_sources.SqsEventSource(
-                self.queues.queue, batch_size=10, report_batch_item_failures=True
-            )
-        )
+        consume(self.handler, self.queues)
 
 
 class Notifications(Construct):
@@ -95,7 +95,9 @@ class Notifications(Construct):
             defaults: the stack's shared config and layer.
         """
         super().__init__(scope, id)
-        self.topic = sns.Topic(self, "OrderOutcomes", display_name="orderflow order outcomes")
+        self.topic = sns.Topic(
+            self, "OrderOutcomes", display_name="orderflow order outcomes", enforce_ssl=True
+        )
         self.customer = Subscriber(
             self,
             "Customer",
@@ -121,7 +123,7 @@ class Notifications(Construct):
             "Outcomes",
             event_bus=bus,
             event_pattern=events.EventPattern(
-                source=events.Match.prefix("orderflow."), detail_type=OUTCOMES
+                source=events.Match.prefix(SOURCE_PREFIX), detail_type=OUTCOMES
             ),
         )
         self.rule.add_target(

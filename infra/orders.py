@@ -12,17 +12,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
-from infra.domain import API_PACKAGES, DomainFunctions, domain_table
+from infra.config import DeploymentConfig
+from infra.contracts import OUTBOX_PENDING, OUTBOX_SK, SOURCE_PREFIX
+from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_backups
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import QueueWithDlq, dead_letter_queue, visibility_timeout_for
+from infra.queues import QueueWithDlq, consume, dead_letter_queue, visibility_timeout_for
 
-SOURCE_PREFIX = "orderflow."
-"""Every domain service publishes with source ``orderflow.<service>``."""
-
-OUTBOX_SK = "OUTBOX"
-OUTBOX_PENDING = "PENDING"
-"""An outbox item's sort key, and its status until the relay has published it (see
-``functions/orders/dal/repository.py``)."""
 RELAY_TIMEOUT = Duration.seconds(30)
 PROJECTOR_TIMEOUT = Duration.seconds(10)
 """A batch of up to 10 events, two DynamoDB writes each; the projection queue's visibility
@@ -84,23 +79,21 @@ class Orders(Construct):
                 anyway, so turning the filter off only costs invocations.
         """
         super().__init__(scope, id)
+        config = defaults.config
         self.table = domain_table(
-            self, "Table", config=defaults.config, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
+            self, "Table", config=config, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
         )
-        environment = {
-            "ORDERS_TABLE": self.table.table_name,
-            "PRODUCTS_TABLE": products.table_name,
-            "EVENT_BUS_NAME": bus.event_bus_name,
-        }
-
         function = DomainFunctions(
             self,
             service="orders",
             defaults=defaults,
-            environment=environment,
+            environment={
+                "ORDERS_TABLE": self.table.table_name,
+                "PRODUCTS_TABLE": products.table_name,
+                "EVENT_BUS_NAME": bus.event_bus_name,
+            },
             shared_packages=API_PACKAGES,
         )
-
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
         self.get_order = function("GetOrder", "get_order", "GET /orders/{orderId}")
         self.record_order = function("RecordOrder", "record_order", "saga step RecordOrder")
@@ -112,7 +105,19 @@ class Orders(Construct):
         self.projector = function(
             "Projector", "projector", "projects events into views", timeout=PROJECTOR_TIMEOUT
         )
+        self._grant(bus, products)
+        self.idempotency_table = self._idempotency_table(config)
+        self.outbox_dlq = dead_letter_queue(self, "OutboxDlq")
+        self._relay_outbox(filter_outbox_records)
+        self.projection = QueueWithDlq(
+            self,
+            "Projection",
+            visibility_timeout=visibility_timeout_for(PROJECTOR_TIMEOUT),
+            max_receive_count=3,
+        )
+        self.projector_rule = self._project_events(bus)
 
+    def _grant(self, bus: events.IEventBus, products: dynamodb.ITable) -> None:
         for writer in (
             self.place_order,
             self.record_order,
@@ -123,20 +128,26 @@ class Orders(Construct):
         ):
             self.table.grant_read_write_data(writer)
         self.table.grant_read_data(self.get_order)
-        self.idempotency_table = dynamodb.Table(
+        products.grant_read_data(self.place_order)
+        bus.grant_put_events_to(self.outbox_relay)
+
+    def _idempotency_table(self, config: DeploymentConfig) -> dynamodb.Table:
+        """``POST /orders``' Idempotency-Keys, given to ``place_order``."""
+        table = dynamodb.Table(
             self,
             "Idempotency",
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute="expiration",
-            removal_policy=defaults.config.removal_policy,
+            removal_policy=config.removal_policy,
         )
-        self.place_order.add_environment("IDEMPOTENCY_TABLE", self.idempotency_table.table_name)
-        self.idempotency_table.grant_read_write_data(self.place_order)
-        products.grant_read_data(self.place_order)
-        bus.grant_put_events_to(self.outbox_relay)
+        suppress_backups(table, "keys of one hour's requests, expired by TTL")
+        self.place_order.add_environment("IDEMPOTENCY_TABLE", table.table_name)
+        table.grant_read_write_data(self.place_order)
+        return table
 
-        self.outbox_dlq = dead_letter_queue(self, "OutboxDlq")
+    def _relay_outbox(self, filter_outbox_records: bool) -> None:
+        """The table's stream -> ``outbox_relay``; what keeps failing -> ``outbox_dlq``."""
         self.outbox_relay.add_event_source(
             event_sources.DynamoEventSource(
                 self.table,
@@ -154,20 +165,12 @@ class Orders(Construct):
             )
         )
 
-        self.projection = QueueWithDlq(
-            self,
-            "Projection",
-            visibility_timeout=visibility_timeout_for(PROJECTOR_TIMEOUT),
-            max_receive_count=3,
-        )
+    def _project_events(self, bus: events.IEventBus) -> events.Rule:
+        """Every orderflow CloudEvent on the bus -> ``projection.queue`` -> ``projector``."""
         # Up to 10 events per invocation (an order makes ~5), and no batching window: Lambda
         # invokes as soon as a poll returns messages, so a lone event is projected at once.
-        self.projector.add_event_source(
-            event_sources.SqsEventSource(
-                self.projection.queue, batch_size=10, report_batch_item_failures=True
-            )
-        )
-        self.projector_rule = events.Rule(
+        consume(self.projector, self.projection)
+        rule = events.Rule(
             self,
             "ProjectEvents",
             event_bus=bus,
@@ -178,7 +181,7 @@ class Orders(Construct):
         )
         # Delivery errors (queue policy, throttling): EventBridge retries, then sends the event to
         # the same DLQ, so everything the projector could not project is in one place.
-        self.projector_rule.add_target(
+        rule.add_target(
             targets.SqsQueue(
                 self.projection.queue,
                 dead_letter_queue=self.projection.dlq,
@@ -186,6 +189,7 @@ class Orders(Construct):
                 max_event_age=Duration.hours(1),
             )
         )
+        return rule
 
 
 def _pending_outbox_records() -> Mapping[str, Any]:

@@ -43,32 +43,51 @@ full jitter; business errors are never retried, only caught. Compensations are r
 error until they succeed, except for the business errors that retrying cannot fix
 (OrderStateConflict, OrderNotFound): those fail the execution for a human to look at. So does
 a business error of CommitInventory, after the order was confirmed.
+
+The domain error names above (OutOfStock, PaymentDeclined, MalformedEventError, ...) are the
+class names of the function code's exceptions, imported through ``infra.contracts``. The steps
+are given as a ``SagaSteps`` of Lambda functions, the shipment queue and its worker: the saga
+knows no service construct.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import DeploymentConfig
-from infra.inventory import Inventory
-from infra.orders import Orders
-from infra.payments import Payments
+from infra.contracts import (
+    ORDER_PLACED,
+    ORDERS_SOURCE,
+    InventoryBusy,
+    MalformedEventError,
+    OrderNotFound,
+    OrderStateConflict,
+    OutOfStock,
+    PaymentDeclined,
+    ProviderUnavailable,
+    PublishError,
+    SagaAlreadyStarted,
+    error_names,
+)
+from infra.nag import ANY_FUNCTION_VERSION, default_policy, suppress
 from infra.queues import dead_letter_queue
-from infra.shipping import Shipping
 
 ERROR_PATH = "$.error"
 ORDER = "$.order"
 """Where RecordOrder puts the order; the input of every later step."""
 
-TRANSIENT_ERRORS = ["ProviderUnavailable", "PublishError", "InventoryBusy"]
+TRANSIENT_ERRORS = error_names(ProviderUnavailable, PublishError, InventoryBusy)
 """Domain errors that a retry may fix (``shared_kernel.errors.TransientError``)."""
 
 LAMBDA_SERVICE_ERRORS = [
@@ -81,7 +100,7 @@ LAMBDA_SERVICE_ERRORS = [
 
 SQS_ERRORS = ["SQS.SdkClientException", "SQS.AmazonSQSException"]
 
-FINAL_BUSINESS_ERRORS = ["OrderStateConflict", "OrderNotFound"]
+FINAL_BUSINESS_ERRORS = error_names(OrderStateConflict, OrderNotFound)
 """Business errors a compensation can meet; retrying cannot fix them."""
 
 TRANSIENT_RETRY: dict[str, Any] = {
@@ -104,8 +123,52 @@ COMPENSATION_RETRY: dict[str, Any] = {
 }
 """A compensation must happen: 10 retries of any error, backing off to 30 s (~4 minutes)."""
 
+SQS_RETRY: dict[str, Any] = {
+    "errors": SQS_ERRORS,
+    "interval": Duration.seconds(1),
+    "max_attempts": 3,
+    "backoff_rate": 2,
+}
+"""A message the saga sends (shipment request, malformed event): 3 retries from 1 s."""
+
 SHIPMENT_TIMEOUT = Duration.seconds(60)
 """How long ScheduleShipment waits for the shipping worker before compensating."""
+
+
+@dataclass(frozen=True)
+class SagaSteps:
+    """What the saga drives: one Lambda function per step and compensation, the queue of
+    shipment requests and the worker that answers them.
+
+    Attributes:
+        record_order, reserve_inventory, authorize_payment, confirm_order, commit_inventory:
+            the forward steps' functions.
+        void_payment, release_inventory, cancel_order: the compensations' functions.
+        shipment_requests: ScheduleShipment sends its request (with the task token) here.
+        shipping_worker: consumes ``shipment_requests``; granted ``SendTaskSuccess`` and
+            ``SendTaskFailure`` on the state machine.
+    """
+
+    record_order: lambda_.IFunction
+    reserve_inventory: lambda_.IFunction
+    authorize_payment: lambda_.IFunction
+    confirm_order: lambda_.IFunction
+    commit_inventory: lambda_.IFunction
+    void_payment: lambda_.IFunction
+    release_inventory: lambda_.IFunction
+    cancel_order: lambda_.IFunction
+    shipment_requests: sqs.IQueue
+    shipping_worker: iam.IGrantable
+
+
+@dataclass(frozen=True)
+class _Compensations:
+    """The first state of each compensation path: each undoes one step and falls through to
+    the next (void -> release -> cancel -> OrderCancelled)."""
+
+    void: sfn.IChainable
+    release: sfn.IChainable
+    cancel: sfn.IChainable
 
 
 class FulfilmentSaga(Construct):
@@ -125,67 +188,80 @@ class FulfilmentSaga(Construct):
         id: str,
         *,
         bus: events.IEventBus,
-        orders: Orders,
-        inventory: Inventory,
-        payments: Payments,
-        shipping: Shipping,
+        steps: SagaSteps,
         config: DeploymentConfig,
     ) -> None:
         """
         Args:
             bus: the bus OrderPlaced is published to.
-            orders, inventory, payments: the services whose functions are the steps.
-            shipping: its request queue is ScheduleShipment's; its worker answers the task.
+            steps: the functions of the steps and compensations, the shipment queue and its
+                worker.
             config: the stage (log level and retention).
         """
         super().__init__(scope, id)
         self.malformed_events = dead_letter_queue(self, "MalformedEvents")
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=config.log_retention,
+            removal_policy=config.removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(steps)),
+            # Ample for the retries' backoff (a compensation may take ~4 minutes).
+            timeout=Duration.minutes(30),
+            tracing_enabled=True,
+            # Failures only: every state's input and output is in the execution history already,
+            # and logging ALL costs a log write per state transition.
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ERROR,
+                include_execution_data=not config.is_production,
+            ),
+        )
+        self.state_machine.grant_task_response(steps.shipping_worker)
+        _suppress_findings(self.state_machine)
+        self.rule_dlq = dead_letter_queue(self, "OrderPlacedDlq")
+        self.rule = self._start_on_order_placed(bus)
 
-        def invoke(
-            id: str,
-            function: lambda_.IFunction,
-            result_path: str,
-            *,
-            input_path: str | None = None,
-            payload: sfn.TaskInput | None = None,
-        ) -> tasks.LambdaInvoke:
-            return tasks.LambdaInvoke(
-                self,
-                id,
-                lambda_function=function,
-                # The function gets ``input_path`` of the state (or ``payload``); its return
-                # value (not the Invoke API response) is stored at ``result_path``.
-                input_path=input_path,
-                payload=payload,
-                payload_response_only=True,
-                retry_on_service_exceptions=False,  # the retriers below cover them
-                result_path=result_path,
-            )
+    def _definition(self, steps: SagaSteps) -> sfn.IChainable:
+        """The happy path, each step's Catch pointing at the compensations it needs."""
+        undo = self._compensations(steps)
+        record = self._record_order(steps.record_order)
 
-        def step(
-            id: str, function: lambda_.IFunction, result_path: str, input_path: str = ORDER
-        ) -> tasks.LambdaInvoke:
-            task = invoke(id, function, result_path, input_path=input_path)
-            task.add_retry(**TRANSIENT_RETRY)
-            return task
+        reserve = self._step("ReserveInventory", steps.reserve_inventory, "$.reservation")
+        _catch(reserve, undo.cancel, OutOfStock)
+        _catch(reserve, undo.release)
 
-        def compensation(
-            id: str,
-            function: lambda_.IFunction,
-            result_path: str,
-            payload: sfn.TaskInput | None = None,
-        ) -> tasks.LambdaInvoke:
-            task = invoke(
-                id, function, result_path, input_path=None if payload else ORDER, payload=payload
-            )
-            task.add_retry(errors=FINAL_BUSINESS_ERRORS, max_attempts=0)
-            task.add_retry(**COMPENSATION_RETRY)
-            return task
+        authorize = self._step("AuthorizePayment", steps.authorize_payment, "$.payment")
+        _catch(authorize, undo.release, PaymentDeclined)
+        _catch(authorize, undo.void)
 
-        # Compensations, last one first: each falls through to the next.
-        cancel = compensation(
+        schedule_shipment = self._schedule_shipment(steps.shipment_requests)
+        _catch(schedule_shipment, undo.void)
+
+        confirm = self._step("ConfirmOrder", steps.confirm_order, "$.outcome")
+        _catch(confirm, undo.void)
+        commit = self._step("CommitInventory", steps.commit_inventory, "$.reservation")
+
+        return (
+            sfn.Chain.start(record)
+            .next(reserve)
+            .next(authorize)
+            .next(schedule_shipment)
+            .next(confirm)
+            .next(commit)
+            .next(sfn.Succeed(self, "OrderFulfilled"))
+        )
+
+    def _compensations(self, steps: SagaSteps) -> _Compensations:
+        """VoidPayment -> ReleaseInventory -> CancelOrder -> OrderCancelled (Succeed)."""
+        cancel = self._compensation(
             "CancelOrder",
-            orders.cancel_order,
+            steps.cancel_order,
             "$.outcome",
             sfn.TaskInput.from_object(
                 {
@@ -197,16 +273,19 @@ class FulfilmentSaga(Construct):
             ),
         )
         cancel.next(sfn.Succeed(self, "OrderCancelled", comment="compensated; see $.outcome"))
-        release = compensation("ReleaseInventory", inventory.release, "$.reservation")
+        release = self._compensation("ReleaseInventory", steps.release_inventory, "$.reservation")
         release.next(cancel)
-        void = compensation("VoidPayment", payments.void, "$.payment")
+        void = self._compensation("VoidPayment", steps.void_payment, "$.payment")
         void.next(release)
+        return _Compensations(void=void, release=release, cancel=cancel)
 
-        # The event that started the execution, and the execution's id: RecordOrder claims the
-        # order's saga for it, so a second delivery of the same OrderPlaced ends right there.
-        record = invoke(
+    def _record_order(self, function: lambda_.IFunction) -> tasks.LambdaInvoke:
+        """RecordOrder, given the event that started the execution and the execution's id: it
+        claims the order's saga for this execution, so a second delivery of the same
+        OrderPlaced ends right there (``AlreadyStarted``); a malformed event is reported."""
+        record = self._invoke(
             "RecordOrder",
-            orders.record_order,
+            function,
             ORDER,
             payload=sfn.TaskInput.from_object(
                 {"event": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.execution_id}
@@ -216,9 +295,15 @@ class FulfilmentSaga(Construct):
         _catch(
             record,
             sfn.Succeed(self, "AlreadyStarted", comment="another execution runs this order's saga"),
-            ["SagaAlreadyStarted"],
+            SagaAlreadyStarted,
         )
-        report_malformed = tasks.SqsSendMessage(
+        _catch(record, self._report_malformed(), MalformedEventError)
+        return record
+
+    def _report_malformed(self) -> sfn.IChainable:
+        """ReportMalformedEvent (the reason and the original event to ``malformed_events``)
+        -> MalformedEvent (Fail)."""
+        report = tasks.SqsSendMessage(
             self,
             "ReportMalformedEvent",
             queue=self.malformed_events,
@@ -231,10 +316,8 @@ class FulfilmentSaga(Construct):
             ),
             result_path=sfn.JsonPath.DISCARD,
         )
-        report_malformed.add_retry(
-            errors=SQS_ERRORS, interval=Duration.seconds(1), max_attempts=3, backoff_rate=2
-        )
-        report_malformed.next(
+        report.add_retry(**SQS_RETRY)
+        return report.next(
             sfn.Fail(
                 self,
                 "MalformedEvent",
@@ -242,20 +325,14 @@ class FulfilmentSaga(Construct):
                 cause="OrderPlaced is malformed; it is in the malformed-events queue",
             )
         )
-        _catch(record, report_malformed, ["MalformedEventError"])
 
-        reserve = step("ReserveInventory", inventory.reserve, "$.reservation")
-        _catch(reserve, cancel, ["OutOfStock"])
-        _catch(reserve, release)
-
-        authorize = step("AuthorizePayment", payments.authorize, "$.payment")
-        _catch(authorize, release, ["PaymentDeclined"])
-        _catch(authorize, void)
-
-        schedule_shipment = tasks.SqsSendMessage(
+    def _schedule_shipment(self, queue: sqs.IQueue) -> tasks.SqsSendMessage:
+        """Sends the shipment request with a task token and waits (``SHIPMENT_TIMEOUT``) for
+        the shipping worker's ``SendTaskSuccess``."""
+        schedule = tasks.SqsSendMessage(
             self,
             "ScheduleShipment",
-            queue=shipping.requests.queue,
+            queue=queue,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             message_body=sfn.TaskInput.from_object(
                 {
@@ -269,60 +346,63 @@ class FulfilmentSaga(Construct):
             task_timeout=sfn.Timeout.duration(SHIPMENT_TIMEOUT),
             result_path="$.shipment",
         )
-        schedule_shipment.add_retry(
-            errors=SQS_ERRORS, interval=Duration.seconds(1), max_attempts=3, backoff_rate=2
+        schedule.add_retry(**SQS_RETRY)
+        return schedule
+
+    def _step(self, id: str, function: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
+        """A forward step: the order in, transient errors retried."""
+        task = self._invoke(id, function, result_path, input_path=ORDER)
+        task.add_retry(**TRANSIENT_RETRY)
+        return task
+
+    def _compensation(
+        self,
+        id: str,
+        function: lambda_.IFunction,
+        result_path: str,
+        payload: sfn.TaskInput | None = None,
+    ) -> tasks.LambdaInvoke:
+        """A compensation: the order (or ``payload``) in, retried on any error but the final
+        business errors."""
+        task = self._invoke(
+            id, function, result_path, input_path=None if payload else ORDER, payload=payload
         )
-        _catch(schedule_shipment, void)
+        task.add_retry(errors=FINAL_BUSINESS_ERRORS, max_attempts=0)
+        task.add_retry(**COMPENSATION_RETRY)
+        return task
 
-        confirm = step("ConfirmOrder", orders.confirm_order, "$.outcome")
-        _catch(confirm, void)
-        commit = step("CommitInventory", inventory.commit, "$.reservation")
-
-        definition = (
-            sfn.Chain.start(record)
-            .next(reserve)
-            .next(authorize)
-            .next(schedule_shipment)
-            .next(confirm)
-            .next(commit)
-            .next(sfn.Succeed(self, "OrderFulfilled"))
-        )
-
-        self.log_group = logs.LogGroup(
+    def _invoke(
+        self,
+        id: str,
+        function: lambda_.IFunction,
+        result_path: str,
+        *,
+        input_path: str | None = None,
+        payload: sfn.TaskInput | None = None,
+    ) -> tasks.LambdaInvoke:
+        """Calls ``function`` with ``input_path`` of the state (or ``payload``) and stores its
+        return value (not the Invoke API response) at ``result_path``."""
+        return tasks.LambdaInvoke(
             self,
-            "Logs",
-            retention=config.log_retention,
-            removal_policy=config.removal_policy,
+            id,
+            lambda_function=function,
+            input_path=input_path,
+            payload=payload,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,  # TRANSIENT_RETRY and COMPENSATION_RETRY cover them
+            result_path=result_path,
         )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            # Ample for the retries' backoff (a compensation may take ~4 minutes).
-            timeout=Duration.minutes(30),
-            tracing_enabled=True,
-            # Failures only: every state's input and output is in the execution history already,
-            # and logging ALL costs a log write per state transition.
-            logs=sfn.LogOptions(
-                destination=self.log_group,
-                level=sfn.LogLevel.ERROR,
-                include_execution_data=not config.is_production,
-            ),
-        )
-        self.state_machine.grant_task_response(shipping.scheduler)
 
-        self.rule_dlq = dead_letter_queue(self, "OrderPlacedDlq")
-        self.rule = events.Rule(
+    def _start_on_order_placed(self, bus: events.IEventBus) -> events.Rule:
+        """``orderflow.orders``/``OrderPlaced`` -> an execution whose input is the whole
+        EventBridge event; what cannot be delivered goes to ``rule_dlq``."""
+        rule = events.Rule(
             self,
             "OrderPlaced",
             event_bus=bus,
-            event_pattern=events.EventPattern(
-                source=["orderflow.orders"], detail_type=["OrderPlaced"]
-            ),
+            event_pattern=events.EventPattern(source=[ORDERS_SOURCE], detail_type=[ORDER_PLACED]),
         )
-        # The execution's input is the whole EventBridge event.
-        self.rule.add_target(
+        rule.add_target(
             targets.SfnStateMachine(
                 self.state_machine,
                 dead_letter_queue=self.rule_dlq,
@@ -330,10 +410,34 @@ class FulfilmentSaga(Construct):
                 max_event_age=Duration.hours(1),
             )
         )
+        return rule
 
 
-def _catch(
-    state: sfn.TaskStateBase, handler: sfn.IChainable, errors: Sequence[str] | None = None
-) -> None:
+def _suppress_findings(state_machine: sfn.StateMachine) -> None:
+    """What cdk-nag reports on the state machine and does not apply to it."""
+    suppress(
+        state_machine,
+        "AwsSolutions-SF1",
+        "logs failures only (ERROR): every state's input and output is in the execution "
+        "history already, and ALL would cost a log write per state transition",
+    )
+    policy = default_policy(state_machine.role)
+    suppress(
+        policy,
+        "AwsSolutions-IAM5",
+        "X-Ray's actions and the CloudWatch Logs delivery actions of Step Functions logging "
+        "take no resource-level permissions",
+        applies_to=["Resource::*"],
+    )
+    suppress(
+        policy,
+        "AwsSolutions-IAM5",
+        "LambdaInvoke grants each step's function and its versions and aliases (<ARN>:*)",
+        applies_to=[ANY_FUNCTION_VERSION],
+    )
+
+
+def _catch(state: sfn.TaskStateBase, handler: sfn.IChainable, *errors: type[Exception]) -> None:
     """On ``errors`` (any error by default) keep the state, add ``$.error``, go to ``handler``."""
-    state.add_catch(handler, errors=list(errors or [sfn.Errors.ALL]), result_path=ERROR_PATH)
+    names: Sequence[str] = error_names(*errors) if errors else [sfn.Errors.ALL]
+    state.add_catch(handler, errors=list(names), result_path=ERROR_PATH)

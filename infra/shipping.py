@@ -2,12 +2,11 @@
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import QueueWithDlq, visibility_timeout_for
+from infra.queues import QueueWithDlq, consume, visibility_timeout_for
 
 SCHEDULER_TIMEOUT = Duration.seconds(10)
 
@@ -60,8 +59,4 @@ class Shipping(Construct):
         )
         self.table.grant_read_write_data(self.scheduler)
         bus.grant_put_events_to(self.scheduler)
-        self.scheduler.add_event_source(
-            event_sources.SqsEventSource(
-                self.requests.queue, batch_size=10, report_batch_item_failures=True
-            )
-        )
+        consume(self.scheduler, self.requests)

@@ -41,8 +41,6 @@ class OrderflowStack(Stack):
         }
         edge["RateLimitTableName"] = f.api.access.table.table_name
         edge["IdempotencyTableName"] = f.orders.idempotency_table.table_name
-        if f.baseline is not None:
-            edge["BaselineApiId"] = f.baseline.rest_api.rest_api_id
         return {
             **edge,
             "OrdersApiId": f.api.rest_api.rest_api_id,

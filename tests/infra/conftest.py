@@ -1,32 +1,41 @@
-"""Synthesises the stack the way ``cdk synth`` does, minus bundling (no pip, no network)."""
+"""Synthesises the app the way ``cdk synth`` does, minus bundling (no pip, no network)."""
 
-import json
-from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.config import DeploymentConfig
-from infra.stack import OrderflowStack
-
-CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+from infra.app import Stacks, build_app, offline_app
 
 
-def synth(**context: Any) -> Template:
-    """The template of the ``Orderflow`` stack, with cdk.json's feature flags and ``context``.
+def synth_stacks(**context: Any) -> Stacks:
+    """The app's stacks, with cdk.json's feature flags and ``context``, checked by cdk-nag.
 
     The empty ``aws:cdk:bundling-stacks`` list tells CDK to bundle no stack: assets keep their
     custom hashes, but pip and the code copy never run.
     """
-    flags = json.loads(CDK_JSON.read_text())["context"]
-    app = cdk.App(context={**flags, "aws:cdk:bundling-stacks": [], **context})
-    stack = OrderflowStack(app, "Orderflow", config=DeploymentConfig.from_context(app.node))
-    return Template.from_stack(stack)
+    return build_app(offline_app(**context))
+
+
+def synth(**context: Any) -> Template:
+    """The template of the ``Orderflow`` stack (see ``synth_stacks``)."""
+    return Template.from_stack(synth_stacks(**context).product)
 
 
 @pytest.fixture(scope="session")
-def template() -> Template:
-    """The default (``dev``) stack's template, synthesised once per test session."""
-    return synth()
+def stacks() -> Stacks:
+    """The default (``dev``) app, synthesised once per test session."""
+    return synth_stacks()
+
+
+@pytest.fixture(scope="session")
+def template(stacks: Stacks) -> Template:
+    """The default (``dev``) ``Orderflow`` template."""
+    return Template.from_stack(stacks.product)
+
+
+@pytest.fixture(scope="session")
+def bench_template(stacks: Stacks) -> Template:
+    """The default (``dev``) ``OrderflowBench`` template."""
+    assert stacks.bench is not None
+    return Template.from_stack(stacks.bench)

@@ -47,10 +47,9 @@ def test_each_plan_is_a_usage_plan_with_throttle_and_daily_quota(template: Templ
         plan = plans[spec.name]
         assert plan["Throttle"] == {"RateLimit": spec.rate_limit, "BurstLimit": spec.burst_limit}
         assert plan["Quota"] == {"Limit": spec.daily_quota, "Period": "DAY"}
-        # on the orders API's stage (and the baseline's)
+        # on the orders API's stage (the baseline API has plans of its own, in OrderflowBench)
         apis = {stage["ApiId"]["Ref"] for stage in plan["ApiStages"]}
-        assert output_ref(template, "OrdersApiId") in apis
-        assert output_ref(template, "BaselineApiId") in apis
+        assert apis == {output_ref(template, "OrdersApiId")}
 
 
 def test_each_client_has_a_key_on_its_plan(template: Template) -> None:
@@ -176,21 +175,14 @@ def test_api_functions_get_only_the_tables_they_use(template: Template) -> None:
         assert (idempotency in granted) == (function["Handler"] == API_HANDLERS[0])
 
 
-def test_the_baseline_function_runs_without_limiting() -> None:
-    template = synth()
-    baseline = [
-        f["Properties"]["Environment"]["Variables"]
-        for f in resources(template, "AWS::Lambda::Function").values()
+def test_every_api_function_runs_the_limiter(template: Template) -> None:
+    # (the baseline's GET /products, without limiting, is in OrderflowBench)
+    functions = resources(template, "AWS::Lambda::Function").values()
+    assert not [
+        f
+        for f in functions
         if f["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "false"
     ]
-    assert len(baseline) == 1
-    assert "RATE_LIMIT_TABLE" not in baseline[0]
-
-
-def test_prod_has_no_baseline_api() -> None:
-    template = synth(**{"orderflow:stage": "prod"})
-    assert len(resources(template, "AWS::ApiGateway::RestApi", "Fulfilment")) == 1
-    assert "BaselineApiId" not in template.to_json()["Outputs"]
 
 
 def test_plans_are_configurable_per_stage() -> None:

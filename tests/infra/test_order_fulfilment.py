@@ -8,6 +8,15 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
+from infra.contracts import (
+    InventoryBusy,
+    MalformedEventError,
+    OutOfStock,
+    PaymentDeclined,
+    ProviderUnavailable,
+    PublishError,
+    error_names,
+)
 from infra.inventory import load_products
 from tests.infra.conftest import synth
 from tests.infra.helpers import (
@@ -46,8 +55,8 @@ STEP_HANDLERS = {
     "CancelOrder": "orders.handlers.cancel_order.handler",
 }
 
-TRANSIENT_ERRORS = {"ProviderUnavailable", "PublishError", "InventoryBusy"}
-BUSINESS_ERRORS = {"OutOfStock", "PaymentDeclined", "MalformedEventError"}
+TRANSIENT_ERRORS = set(error_names(ProviderUnavailable, PublishError, InventoryBusy))
+BUSINESS_ERRORS = set(error_names(OutOfStock, PaymentDeclined, MalformedEventError))
 
 FULFILMENT_OUTPUTS = {
     "OrdersApiId",
@@ -456,6 +465,13 @@ def test_order_outcomes_reach_the_topic_then_both_subscribers(template: Template
     assert len(subscriptions) == 2
     assert all(s["RawMessageDelivery"] for s in subscriptions)
     assert subscribed <= consumed
+    # what SNS cannot deliver to a queue goes to that queue's DLQ
+    queues = resources(template, "AWS::SQS::Queue")
+    for subscription in subscriptions:
+        queue = queues[arn_target(subscription["Endpoint"])]["Properties"]
+        assert subscription["RedrivePolicy"] == {
+            "deadLetterTargetArn": queue["RedrivePolicy"]["deadLetterTargetArn"]
+        }
 
 
 def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Template) -> None:
@@ -656,7 +672,6 @@ def test_payment_provider_is_simulated_with_latency_and_flaky_failures(
 
 
 def test_orders_api_routes(template: Template) -> None:
-    # (GET /products has a second function, without rate limiting, for the baseline API)
     functions = {
         function["Properties"]["Handler"]: name
         for name, function in resources(template, "AWS::Lambda::Function").items()

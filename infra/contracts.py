@@ -1,0 +1,71 @@
+"""What the infrastructure and the function code must agree on, taken from the function code.
+
+The saga's ``Retry`` and ``Catch`` match the class name the Lambda runtime reports for an
+exception; the bus rules match the ``source`` and ``detail-type`` the services publish; the
+outbox relay's stream filter matches the markers the orders service writes. Each of them is
+imported here from where ``functions/`` defines it (``functions/`` is on ``sys.path``: see
+``infra/__init__.py``), so renaming one side cannot silently break the other. Every other infra
+module takes these names from this one, and nothing else in infra imports function code.
+"""
+
+from edge.http import API_KEY_HEADER
+from inventory import events as inventory_events
+from inventory.errors import InventoryBusy, OutOfStock
+from notifications import events as notifications_events
+from orders import events as orders_events
+from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
+from orders.logic.outbox import OUTBOX_SK
+from orders.logic.outbox import PENDING as OUTBOX_PENDING
+from payments import events as payments_events
+from payments.errors import PaymentDeclined, ProviderUnavailable
+from shared_kernel.errors import BusinessError, MalformedEventError, TransientError
+from shared_kernel.publisher import PublishError
+from shipping import events as shipping_events
+
+__all__ = [
+    "API_KEY_HEADER",
+    "EVENT_SOURCES",
+    "ORDERS_SOURCE",
+    "ORDER_OUTCOMES",
+    "ORDER_PLACED",
+    "OUTBOX_PENDING",
+    "OUTBOX_SK",
+    "SOURCE_PREFIX",
+    "BusinessError",
+    "InventoryBusy",
+    "MalformedEventError",
+    "OrderNotFound",
+    "OrderStateConflict",
+    "OutOfStock",
+    "PaymentDeclined",
+    "ProviderUnavailable",
+    "PublishError",
+    "SagaAlreadyStarted",
+    "TransientError",
+    "error_names",
+]
+
+SOURCE_PREFIX = "orderflow."
+"""The namespace of every service's event source (``orderflow.<service>``): the projector's
+rule matches it. Infra's convention, which every ``EVENT_SOURCES`` entry follows (checked by
+``tests/infra/test_contracts.py``)."""
+
+EVENT_SOURCES = (
+    orders_events.SOURCE,
+    inventory_events.SOURCE,
+    payments_events.SOURCE,
+    shipping_events.SOURCE,
+)
+"""The ``source`` of each service that publishes to the bus."""
+
+ORDERS_SOURCE = orders_events.SOURCE
+ORDER_PLACED = orders_events.ORDER_PLACED
+"""The event that starts the saga (``orderflow.orders`` / ``OrderPlaced``)."""
+
+ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORDER_CANCELLED)
+"""The detail-types the notifications service consumes (through the order-outcomes topic)."""
+
+
+def error_names(*errors: type[Exception]) -> list[str]:
+    """The error names Step Functions sees for these exceptions: their class names."""
+    return [error.__name__ for error in errors]
