@@ -10,7 +10,7 @@ module takes these names from this one, and nothing else in infra imports functi
 
 from edge.http import API_KEY_HEADER
 from inventory import events as inventory_events
-from inventory.errors import InventoryBusy, OutOfStock
+from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, ReservationReleased
 from notifications import events as notifications_events
 from orders import events as orders_events
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
@@ -19,12 +19,14 @@ from orders.logic.outbox import PENDING as OUTBOX_PENDING
 from payments import events as payments_events
 from payments.errors import PaymentDeclined, ProviderUnavailable
 from shared_kernel.errors import BusinessError, MalformedEventError, TransientError
+from shared_kernel.observability import METRICS_NAMESPACE
 from shared_kernel.publisher import PublishError
 from shipping import events as shipping_events
 
 __all__ = [
     "API_KEY_HEADER",
     "EVENT_SOURCES",
+    "METRICS_NAMESPACE",
     "ORDERS_SOURCE",
     "ORDER_OUTCOMES",
     "ORDER_PLACED",
@@ -40,6 +42,8 @@ __all__ = [
     "PaymentDeclined",
     "ProviderUnavailable",
     "PublishError",
+    "ReservationNotFound",
+    "ReservationReleased",
     "SagaAlreadyStarted",
     "TransientError",
     "error_names",

@@ -33,11 +33,11 @@ from constructs import Construct
 
 from infra import FUNCTIONS_DIR
 from infra.config import DeploymentConfig
+from infra.contracts import METRICS_NAMESPACE
 from infra.nag import suppress, suppress_lambda_role
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
-METRICS_NAMESPACE = "orderflow"
 DEFAULT_TIMEOUT = Duration.seconds(10)
 SHARED_PACKAGES = ("shared_kernel",)
 """Packages under ``functions/`` bundled with every service's code by default."""

@@ -77,6 +77,8 @@ from infra.contracts import (
     PaymentDeclined,
     ProviderUnavailable,
     PublishError,
+    ReservationNotFound,
+    ReservationReleased,
     SagaAlreadyStarted,
     error_names,
 )
@@ -88,7 +90,8 @@ ORDER = "$.order"
 """Where RecordOrder puts the order; the input of every later step."""
 
 TRANSIENT_ERRORS = error_names(ProviderUnavailable, PublishError, InventoryBusy)
-"""Domain errors that a retry may fix (``shared_kernel.errors.TransientError``)."""
+"""Domain errors that a retry may fix (``shared_kernel.errors.TransientError``); each step
+retries those it raises (its handler's ``raises``, checked by tests/infra/test_contracts.py)."""
 
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
@@ -104,14 +107,15 @@ FINAL_BUSINESS_ERRORS = error_names(OrderStateConflict, OrderNotFound)
 """Business errors a compensation can meet; retrying cannot fix them."""
 
 TRANSIENT_RETRY: dict[str, Any] = {
-    "errors": [*TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS],
+    "errors": LAMBDA_SERVICE_ERRORS,
     "interval": Duration.seconds(1),
     "max_attempts": 5,
     "backoff_rate": 2,
     "max_delay": Duration.seconds(8),
     "jitter_strategy": sfn.JitterType.FULL,
 }
-"""Up to 5 retries, 1 s doubling to at most 8 s, full jitter (``tok_flaky`` needs 2)."""
+"""Up to 5 retries, 1 s doubling to at most 8 s, full jitter (``tok_flaky`` needs 2), of the
+Lambda service's errors and of the step's own transient errors (``_step``)."""
 
 COMPENSATION_RETRY: dict[str, Any] = {
     "errors": [sfn.Errors.ALL],
@@ -232,11 +236,21 @@ class FulfilmentSaga(Construct):
         undo = self._compensations(steps)
         record = self._record_order(steps.record_order)
 
-        reserve = self._step("ReserveInventory", steps.reserve_inventory, "$.reservation")
+        reserve = self._step(
+            "ReserveInventory",
+            steps.reserve_inventory,
+            "$.reservation",
+            transient=(InventoryBusy, PublishError),
+        )
         _catch(reserve, undo.cancel, OutOfStock)
         _catch(reserve, undo.release)
 
-        authorize = self._step("AuthorizePayment", steps.authorize_payment, "$.payment")
+        authorize = self._step(
+            "AuthorizePayment",
+            steps.authorize_payment,
+            "$.payment",
+            transient=(ProviderUnavailable, PublishError),
+        )
         _catch(authorize, undo.release, PaymentDeclined)
         _catch(authorize, undo.void)
 
@@ -245,7 +259,22 @@ class FulfilmentSaga(Construct):
 
         confirm = self._step("ConfirmOrder", steps.confirm_order, "$.outcome")
         _catch(confirm, undo.void)
-        commit = self._step("CommitInventory", steps.commit_inventory, "$.reservation")
+        commit = self._step(
+            "CommitInventory", steps.commit_inventory, "$.reservation", transient=(InventoryBusy,)
+        )
+        # After the order was confirmed nothing can be undone: a commit that finds no live
+        # reservation fails the execution, named, for a human to look at.
+        _catch(
+            commit,
+            sfn.Fail(
+                self,
+                "InventoryNotCommitted",
+                error="InventoryNotCommitted",
+                cause="the confirmed order's reservation was missing or released",
+            ),
+            ReservationNotFound,
+            ReservationReleased,
+        )
 
         return (
             sfn.Chain.start(record)
@@ -271,6 +300,7 @@ class FulfilmentSaga(Construct):
                     "error": sfn.JsonPath.object_at(ERROR_PATH),
                 }
             ),
+            final=(OrderStateConflict, OrderNotFound),
         )
         cancel.next(sfn.Succeed(self, "OrderCancelled", comment="compensated; see $.outcome"))
         release = self._compensation("ReleaseInventory", steps.release_inventory, "$.reservation")
@@ -291,7 +321,7 @@ class FulfilmentSaga(Construct):
                 {"event": sfn.JsonPath.entire_payload, "executionId": sfn.JsonPath.execution_id}
             ),
         )
-        record.add_retry(**TRANSIENT_RETRY)
+        record.add_retry(**TRANSIENT_RETRY)  # the Lambda service's errors: it raises no other
         _catch(
             record,
             sfn.Succeed(self, "AlreadyStarted", comment="another execution runs this order's saga"),
@@ -349,10 +379,20 @@ class FulfilmentSaga(Construct):
         schedule.add_retry(**SQS_RETRY)
         return schedule
 
-    def _step(self, id: str, function: lambda_.IFunction, result_path: str) -> tasks.LambdaInvoke:
-        """A forward step: the order in, transient errors retried."""
+    def _step(
+        self,
+        id: str,
+        function: lambda_.IFunction,
+        result_path: str,
+        *,
+        transient: Sequence[type[Exception]] = (),
+    ) -> tasks.LambdaInvoke:
+        """A forward step: the order in; the Lambda service's errors and the step's own
+        ``transient`` errors retried."""
         task = self._invoke(id, function, result_path, input_path=ORDER)
-        task.add_retry(**TRANSIENT_RETRY)
+        task.add_retry(
+            **{**TRANSIENT_RETRY, "errors": [*error_names(*transient), *LAMBDA_SERVICE_ERRORS]}
+        )
         return task
 
     def _compensation(
@@ -361,13 +401,15 @@ class FulfilmentSaga(Construct):
         function: lambda_.IFunction,
         result_path: str,
         payload: sfn.TaskInput | None = None,
+        final: Sequence[type[Exception]] = (),
     ) -> tasks.LambdaInvoke:
-        """A compensation: the order (or ``payload``) in, retried on any error but the final
-        business errors."""
+        """A compensation: the order (or ``payload``) in, retried on any error but the
+        ``final`` business errors it may raise, which retrying cannot fix."""
         task = self._invoke(
             id, function, result_path, input_path=None if payload else ORDER, payload=payload
         )
-        task.add_retry(errors=FINAL_BUSINESS_ERRORS, max_attempts=0)
+        if final:
+            task.add_retry(errors=error_names(*final), max_attempts=0)
         task.add_retry(**COMPENSATION_RETRY)
         return task
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from orders.errors import OrderNotFound, ProjectionContention, SagaAlreadyStarted
+from orders.logic.outbox import OUTBOX_PREFIX, OUTBOX_SK
+from orders.logic.outbox import PENDING as OUTBOX_PENDING
 from orders.logic.projection import ViewChange
 from orders.models import Order, OrderStatus
 from shared_kernel import aws
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 
 ORDER_SK = "ORDER"
 VIEW_SK = "VIEW"
-OUTBOX_SK = "OUTBOX"
-OUTBOX_PENDING = "PENDING"
 OUTBOX_SENT = "SENT"
 HISTORY_PREFIX = "EVENT#"
 CONDITION_FAILED = "ConditionalCheckFailed"
@@ -51,7 +51,7 @@ def history_key(order_id: str, event_id: str) -> dict[str, str]:
 
 
 def outbox_key(event_id: str) -> dict[str, str]:
-    return {"pk": f"OUTBOX#{event_id}", "sk": OUTBOX_SK}
+    return {"pk": f"{OUTBOX_PREFIX}{event_id}", "sk": OUTBOX_SK}
 
 
 class OrdersRepository:

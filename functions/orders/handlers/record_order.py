@@ -16,9 +16,8 @@ from orders.logic.orders import record_order
 from orders.models import RecordOrderInput, SagaState
 from shared_kernel.errors import MalformedEventError
 from shared_kernel.handlers import saga_step
-from shared_kernel.publisher import PublishError
 
 
-@saga_step(RecordOrderInput, raises=(MalformedEventError, SagaAlreadyStarted, PublishError))
+@saga_step(RecordOrderInput, raises=(MalformedEventError, SagaAlreadyStarted))
 def handler(step: RecordOrderInput) -> SagaState:
     return record_order(step.event.detail, step.execution_id, get_repository())
