@@ -18,20 +18,29 @@ def order_details(
     order_id: str, order: dict[str, Any] | None, recorded: Sequence[dict[str, Any]]
 ) -> OrderDetails | None:
     """From the order item and the recorded history entries (in any order): None if nothing
-    is known of the order."""
+    is known of the order. An order known only from events other than OrderPlaced (sent to
+    the bus by hand) shows what they say."""
     history = sorted(
         (HistoryEntry.model_validate(item) for item in recorded), key=lambda e: e.sequence
     )
-    placed = next((e.data for e in history if e.type == events.ORDER_PLACED), None)
-    source = order or placed
-    if source is None:
+    if order is None and not history:
         return None
+    placed = next((e.data for e in history if e.type == events.ORDER_PLACED), None)
+    source = order or placed or {}
+    customer_id = next(
+        (
+            data["customerId"]
+            for data in (source, *(e.data for e in history))
+            if "customerId" in data
+        ),
+        None,
+    )
     settled = [entry for entry in history if entry.type in STATUS_BY_TYPE]
     last = settled[-1] if settled else None
     return OrderDetails(
         order_id=order_id,
         status=STATUS_BY_TYPE[last.type] if last else OrderStatus.PENDING,
-        customer_id=source.get("customerId"),
+        customer_id=customer_id,
         items=source.get("items") or [],
         total=source.get("total"),
         reason=last.data.get("reason") if last else None,

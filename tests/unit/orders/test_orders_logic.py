@@ -236,6 +236,11 @@ def test_order_details_before_anything_is_projected_and_for_unknown_orders():
         ],
     )
     assert cancelled is not None
+    only_cancelled = order_details(
+        "o", None, [entry(1, "OrderCancelled", "t", customerId="c", reason="OUT_OF_STOCK")]
+    )
+    assert only_cancelled is not None
+    assert (only_cancelled.status, only_cancelled.customer_id) == (OrderStatus.CANCELLED, "c")
     assert (cancelled.status, cancelled.reason, cancelled.customer_id) == (
         OrderStatus.CANCELLED,
         "OUT_OF_STOCK",
