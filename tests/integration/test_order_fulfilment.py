@@ -47,18 +47,22 @@ OUTCOME_EVENTS = {"CONFIRMED": "OrderConfirmed", "CANCELLED": "OrderCancelled"}
 
 
 def settled(api: KeyedApi, order_id: str, timeout_s: float = 90) -> dict[str, Any]:
-    """Poll GET /orders/{id} until the order is terminal and the read model has caught up.
+    """Poll GET /orders/{id} until the order is terminal.
 
-    The status falls back to the order itself until the projector has run (the read model is
-    eventually consistent), so a terminal status alone does not mean the history is complete:
-    wait for the outcome's event too.
+    Every answer on the way is one snapshot: its status is that of the history it comes with
+    (a terminal status with its outcome event as the last status change), in sequence order.
     """
 
     def probe() -> dict[str, Any] | None:
         status, order = api.http("GET", f"/orders/{order_id}")
-        if status != 200 or order["status"] not in TERMINAL:
+        if status != 200:
             return None
-        return order if OUTCOME_EVENTS[order["status"]] in history_types(order) else None
+        sequences = [entry["sequence"] for entry in order["history"]]
+        assert sequences == list(range(1, len(sequences) + 1)), order
+        if order["status"] not in TERMINAL:
+            return None
+        assert OUTCOME_EVENTS[order["status"]] in history_types(order), order
+        return order
 
     return eventually(probe, timeout_s=timeout_s, every_s=0.5)
 
@@ -97,6 +101,8 @@ def test_happy_path_confirms_the_order(api: KeyedApi, outputs: dict[str, str]) -
     assert types[0] == "OrderPlaced"
     assert types[-1] == "OrderConfirmed"
     assert {"InventoryReserved", "PaymentAuthorized", "ShipmentScheduled"} <= set(types)
+    # the shipment is reported before the saga is told, so before the order is confirmed
+    assert types.index("ShipmentScheduled") < types.index("OrderConfirmed")
     assert stock(outputs, IN_STOCK)["available"] == before["available"] - 2
 
 
