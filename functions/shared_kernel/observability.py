@@ -7,8 +7,6 @@ serves every handler; handlers never build their own. Every metric goes to one n
 service as a dimension.
 """
 
-import uuid
-
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from shared_kernel.cloudevents import CloudEvent
@@ -18,10 +16,6 @@ METRICS_NAMESPACE = "orderflow"
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-
-
-def new_correlation_id() -> str:
-    return str(uuid.uuid4())
 
 
 def bind_correlation(correlation_id: str, order_id: str | None = None) -> None:
