@@ -14,8 +14,7 @@ from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, Res
 from notifications import events as notifications_events
 from orders import events as orders_events
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
-from orders.logic.outbox import OUTBOX_SK
-from orders.logic.outbox import PENDING as OUTBOX_PENDING
+from orders.models import OUTBOX_PENDING, OUTBOX_SK
 from payments import events as payments_events
 from payments.errors import PaymentDeclined, ProviderUnavailable
 from shared_kernel.errors import BusinessError, MalformedEventError, TransientError

@@ -18,10 +18,17 @@ from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponseHeader,
 )
 
-from edge.models import ErrorBody, FieldError, GatewayError, Limit, RateLimited, Verdict
+from edge.models import (
+    SECONDS_PER_DAY,
+    ErrorBody,
+    FieldError,
+    GatewayError,
+    Limit,
+    RateLimited,
+    Verdict,
+)
 
 API_KEY_HEADER = "x-api-key"
-SECONDS_PER_DAY = 86_400
 
 # Where Powertools puts a request parameter it could not validate: ("query", "inStock").
 _LOCATIONS = ("body", "query", "path", "header", "cookie")

@@ -2,6 +2,7 @@
 error bodies of the API."""
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,3 +105,30 @@ class RateLimited(CamelModel):
 
     message: str
     retry_after: int = Field(description="Seconds to wait, as in the Retry-After header")
+
+
+SECONDS_PER_DAY = 86_400
+
+
+class RateStep(StrEnum):
+    FULL = "full"
+    """The bucket was full (``tat <= now``): ``tat = now + interval``."""
+    BUSY = "busy"
+    """The bucket has room but is not full: ``tat = tat + interval``."""
+
+
+class QuotaStep(StrEnum):
+    SAME_DAY = "same-day"
+    """``quotaUsed + 1``, on condition that it is still today's count and below the quota."""
+    NEW_DAY = "new-day"
+    """``quotaDay = today, quotaUsed = 1``, on condition that the stored day is another one."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """The conditional update that admits one request, as planned from a state."""
+
+    rate: RateStep
+    quota: QuotaStep
+    now_us: int
+    today: str

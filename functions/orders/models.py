@@ -2,9 +2,9 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_kernel.cloudevents import BusEvent
 from shared_kernel.models import (
@@ -148,3 +148,40 @@ class OrderDetails(CamelModel):
     total: Money | None = None
     reason: str | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+
+
+# -- storage records shared by logic/ and dal/ --------------------------------------------
+
+OUTBOX_PREFIX = "OUTBOX#"
+OUTBOX_SK = "OUTBOX"
+OUTBOX_PENDING = "PENDING"
+"""The outbox item's key markers and pending status: written by dal, matched by the relay's
+stream filter (infra) and its rules (logic)."""
+
+
+class OutboxItem(BaseModel):
+    """A PENDING outbox item as a stream record's NewImage carries it (the item as written, see
+    dal.repository), so the relay needs no read of the table."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    pk: str = Field(pattern=f"^{OUTBOX_PREFIX}.+")
+    sk: Literal["OUTBOX"]
+    status: Literal["PENDING"]
+    event: str = Field(min_length=1)
+    """The CloudEvent, structured JSON; parsed when relayed, so a corrupt one is recorded on
+    the item like any other failed attempt."""
+    attempts: int = 0
+    order_id: str | None = Field(default=None, alias="orderId")
+
+    @property
+    def event_id(self) -> str:
+        return self.pk.removeprefix(OUTBOX_PREFIX)
+
+
+class ViewChange(BaseModel):
+    """Attributes to set on the order view. `if_absent` ones never overwrite (OrderPlaced
+    arriving after OrderConfirmed must not turn the order back to PENDING)."""
+
+    always: dict[str, Any] = {}
+    if_absent: dict[str, Any] = {}

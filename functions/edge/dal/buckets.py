@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
-from edge.logic.gcra import SECONDS_PER_DAY, QuotaStep, RateStep, Step
-from edge.models import MICROS, BucketState, PlanLimits
+from edge.models import MICROS, SECONDS_PER_DAY, BucketState, PlanLimits, QuotaStep, RateStep, Step
 from shared_kernel import aws
 from shared_kernel.dynamodb import is_condition_failure
 

@@ -20,37 +20,18 @@ state. The limiter uses this to reject from memory.
 """
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
-from edge.models import MICROS, BucketState, Limit, PlanLimits, Verdict
-
-SECONDS_PER_DAY = 86_400
-
-
-class RateStep(StrEnum):
-    FULL = "full"
-    """The bucket was full (``tat <= now``): ``tat = now + interval``."""
-    BUSY = "busy"
-    """The bucket has room but is not full: ``tat = tat + interval``."""
-
-
-class QuotaStep(StrEnum):
-    SAME_DAY = "same-day"
-    """``quotaUsed + 1``, on condition that it is still today's count and below the quota."""
-    NEW_DAY = "new-day"
-    """``quotaDay = today, quotaUsed = 1``, on condition that the stored day is another one."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """The conditional update that admits one request, as planned from a state."""
-
-    rate: RateStep
-    quota: QuotaStep
-    now_us: int
-    today: str
+from edge.models import (
+    MICROS,
+    BucketState,
+    Limit,
+    PlanLimits,
+    QuotaStep,
+    RateStep,
+    Step,
+    Verdict,
+)
 
 
 def utc_day(now_us: int) -> str:

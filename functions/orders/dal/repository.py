@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from orders.errors import OrderNotFound, ProjectionContention, SagaAlreadyStarted
-from orders.logic.outbox import OUTBOX_PREFIX, OUTBOX_SK
-from orders.logic.outbox import PENDING as OUTBOX_PENDING
-from orders.logic.projection import ViewChange
-from orders.models import Order, OrderStatus
+from orders.models import (
+    OUTBOX_PENDING,
+    OUTBOX_PREFIX,
+    OUTBOX_SK,
+    Order,
+    OrderStatus,
+    ViewChange,
+)
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.dynamodb import cancellation_codes, is_condition_failure

@@ -2,15 +2,11 @@
 
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from orders.models import OUTBOX_PENDING as PENDING
+from orders.models import OUTBOX_SK, OutboxItem
 from shared_kernel.cloudevents import CloudEvent
-
-OUTBOX_PREFIX = "OUTBOX#"
-OUTBOX_SK = "OUTBOX"
-PENDING = "PENDING"
 
 
 class RelayOutcome(StrEnum):
@@ -18,26 +14,6 @@ class RelayOutcome(StrEnum):
     """Published, and this delivery marked the item SENT."""
     DUPLICATE = "DUPLICATE"
     """Published, but the item was SENT already: this delivery was a duplicate."""
-
-
-class OutboxItem(BaseModel):
-    """A PENDING outbox item as a stream record's NewImage carries it (the item as written, see
-    dal.repository), so the relay needs no read of the table."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    pk: str = Field(pattern=f"^{OUTBOX_PREFIX}.+")
-    sk: Literal["OUTBOX"]
-    status: Literal["PENDING"]
-    event: str = Field(min_length=1)
-    """The CloudEvent, structured JSON; parsed when relayed, so a corrupt one is recorded on
-    the item like any other failed attempt."""
-    attempts: int = 0
-    order_id: str | None = Field(default=None, alias="orderId")
-
-    @property
-    def event_id(self) -> str:
-        return self.pk.removeprefix(OUTBOX_PREFIX)
 
 
 class OutboxStore(Protocol):

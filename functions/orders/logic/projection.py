@@ -2,10 +2,8 @@
 
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from orders import events
-from orders.models import OrderStatus
+from orders.models import OrderStatus, ViewChange
 from shared_kernel.cloudevents import CloudEvent
 
 STATUS_BY_TYPE = {
@@ -14,14 +12,6 @@ STATUS_BY_TYPE = {
     events.ORDER_CANCELLED: OrderStatus.CANCELLED,
 }
 """The events that set an order's status, and the status each sets."""
-
-
-class ViewChange(BaseModel):
-    """Attributes to set on the order view. `if_absent` ones never overwrite (OrderPlaced
-    arriving after OrderConfirmed must not turn the order back to PENDING)."""
-
-    always: dict[str, Any] = {}
-    if_absent: dict[str, Any] = {}
 
 
 class HistoryStore(Protocol):

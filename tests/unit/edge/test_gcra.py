@@ -8,16 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.logic.gcra import (
-    QuotaStep,
-    RateStep,
-    Step,
     admitted,
     assumed_state,
     next_step,
     seconds_to_next_day,
     utc_day,
 )
-from edge.models import MICROS, BucketState, Limit, PlanLimits, Verdict
+from edge.models import MICROS, BucketState, Limit, PlanLimits, QuotaStep, RateStep, Step, Verdict
 
 BASIC = PlanLimits(rate=5, burst=10, daily_quota=100)
 NOW = 1_800_000_000 * MICROS  # 2027-01-15T08:00:00Z

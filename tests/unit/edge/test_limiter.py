@@ -10,8 +10,7 @@ import pytest
 
 from edge.dal.buckets import BucketStore, Outcome, bucket_key
 from edge.limiter import RateLimiter
-from edge.logic.gcra import Step
-from edge.models import Limit, PlanLimits
+from edge.models import Limit, PlanLimits, Step
 from tests.unit.domain_common.fixtures import REGION
 from tests.unit.edge.conftest import FakeClock
 

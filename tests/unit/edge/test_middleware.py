@@ -2,10 +2,15 @@
 limit, RateLimit-* headers on every answer, 413 for a large body, nothing when limiting is off."""
 
 import json
+import time
+from functools import cache
 from typing import Any
 
 import pytest
 
+from edge import middleware
+from edge.dal import get_bucket_store
+from edge.limiter import RateLimiter
 from edge.middleware import api_edge
 from tests.unit.domain_common.apigw import api_event, json_body
 from tests.unit.domain_common.fixtures import BASIC_KEY_ID, PREMIUM_KEY_ID, reset_edge
@@ -22,6 +27,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def _no_calls() -> None:
     calls.clear()
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every request of a test arrives at the same instant: what the limiter decides then does
+    not depend on how fast this machine runs the test (a busy one would refill the bucket)."""
+    now = time.time()
+    frozen = cache(lambda: RateLimiter(get_bucket_store(), clock=lambda: now))
+    monkeypatch.setattr(middleware, "get_limiter", frozen)
 
 
 def headers(response: dict[str, Any]) -> dict[str, str]:

@@ -8,10 +8,10 @@ from pydantic import ValidationError
 
 from orders.errors import OrderStateConflict, UnknownSku
 from orders.logic.lifecycle import Transition, decide
-from orders.logic.outbox import OutboxItem, OutboxRelay, RelayOutcome, item_to_relay, should_relay
+from orders.logic.outbox import OutboxRelay, RelayOutcome, item_to_relay, should_relay
 from orders.logic.pricing import price_items
 from orders.logic.read_model import order_details
-from orders.models import OrderStatus
+from orders.models import OrderStatus, OutboxItem
 from shared_kernel.cloudevents import CloudEvent, new_event
 from shared_kernel.models import OrderLine
 from shared_kernel.publisher import PublishError

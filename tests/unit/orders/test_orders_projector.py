@@ -13,8 +13,9 @@ from orders.dal import get_repository
 from orders.dal.repository import OrdersRepository
 from orders.errors import ProjectionContention
 from orders.handlers import projector
-from orders.logic.projection import ViewChange, history_entry
+from orders.logic.projection import history_entry
 from orders.logic.projection import project as project_event
+from orders.models import ViewChange
 from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
 from tests.unit.domain_common.sqs import sqs_record
