@@ -1,15 +1,18 @@
 """CloudEvent envelope: creation, EventBridge mapping, validation and CE conformance."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
+from pydantic import ValidationError
 
 from shared_kernel.cloudevents import (
     CloudEvent,
     caused_by,
     from_eventbridge,
+    malformed,
     new_event,
     parse_cloud_event,
     to_put_events_entry,
@@ -103,6 +106,8 @@ def test_malformed_cloudevent_names_the_field_at_fault(change, field):
 def test_illegal_extension_names_are_refused():
     with pytest.raises(MalformedEventError, match="illegal extension"):
         parse_cloud_event(placed().to_dict() | {"Trace-Id": "x"})
+    with pytest.raises(MalformedEventError, match="illegal extension"):
+        parse_cloud_event(placed().to_dict() | {"x" * 21: "x"})  # at most 20 characters
     assert parse_cloud_event(placed().to_dict() | {"traceparent": "00-abc"}).model_extra == {
         "traceparent": "00-abc"
     }
@@ -145,6 +150,47 @@ def test_cloudevents_sdk_accepts_our_json():
     assert sdk_event.get_extension("causationid") == parent.id
     assert sdk_event.get_time() == event.time
     assert sdk_event.get_data() == event.data
+
+
+def test_json_round_trip_is_lossless_and_time_has_milliseconds():
+    # Given an event on a whole second, with a cause and an extra extension
+    event = caused_by(placed(), "InventoryReserved", "orderflow.inventory", {"orderId": "order-1"})
+    event = parse_cloud_event(
+        event.to_dict() | {"time": "2025-01-15T10:30:00Z", "traceparent": "00-abc"}
+    )
+    # When it is written (the EventBridge Detail) and read back
+    text = to_put_events_entry(event, "orderflow-test")["Detail"]
+    # Then the SDK wrote it, fixed-width milliseconds and Z, and both readers get it back
+    assert text == event.to_json()
+    assert json.loads(text)["time"] == "2025-01-15T10:30:00.000Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", placed().to_dict()["time"])
+    assert CloudEvent.model_validate_json(text) == event
+    assert sdk_read(text).get_attributes() == event.get_attributes()
+    assert json.loads(event.model_dump_json(exclude_none=True)) == json.loads(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(CorrelationId=d.pop("correlationid")), "detail.correlationid"),
+        (lambda d: d.pop("id"), "detail.id"),  # not invented
+        (lambda d: d.pop("time"), "detail.time"),  # not invented
+        (lambda d: d.update(time="2025-01-15T10:30:00"), "detail.time"),
+        (lambda d: d.update(data=None, data_base64="aGk="), "detail.data"),  # bytes
+    ],
+)
+def test_json_is_read_without_coercion(change, field):
+    # The SDK's reader neither lower-cases names nor invents an id or a time
+    detail = placed().to_dict()
+    change(detail)
+    with pytest.raises(ValidationError) as raised:
+        CloudEvent.model_validate_json(json.dumps(detail))
+    assert malformed(raised.value, prefix="detail").field == field
+
+
+def test_unreadable_json_is_a_validation_error():
+    with pytest.raises(ValidationError, match="not a structured-mode CloudEvent"):
+        CloudEvent.model_validate_json("{not json")
 
 
 @pytest.mark.parametrize("name", DOMAIN_SAMPLES)
