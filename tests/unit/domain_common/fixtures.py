@@ -1,7 +1,12 @@
 """moto-backed fixtures shared by the domain services' unit tests.
 
-Each service's conftest re-exports the fixtures it needs (tests/unit/conftest.py belongs to
-the skeleton service, so nothing here is registered globally).
+Registered for every test by ``pytest_plugins`` in tests/conftest.py; none is autouse, a test
+(or its service's conftest) asks for what it needs.
+
+moto is started once per test session (``moto_session``): starting it costs more than most
+tests (it patches botocore and throws away boto3's default session, so every service model is
+parsed again). Each test that asks for ``mocked_aws`` still starts from an empty AWS: its
+state is reset first, so a test creates the tables, bus and queues it needs, as before.
 """
 
 import json
@@ -14,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
@@ -96,12 +102,26 @@ def reset_edge() -> None:
     edge.middleware.get_limiter.cache_clear()
 
 
-@pytest.fixture
-def mocked_aws(aws_env: None) -> Iterator[None]:
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[None]:
+    """moto's in-memory AWS, patched in once: from the first test that asks for it to the end
+    of the session (or of the xdist worker)."""
     with mock_aws():
-        aws.reset_clients()
-        reset_edge()
         yield
+
+
+def reset_moto() -> None:
+    """Empty every moto backend (moto's documented reset API, answered in-process)."""
+    requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def mocked_aws(moto_session: None, aws_env: None) -> Iterator[None]:
+    """An empty moto AWS for this test, and fresh clients in the code under test."""
+    reset_moto()
+    aws.reset_clients()
+    reset_edge()
+    yield
     aws.reset_clients()
     reset_edge()
 
