@@ -15,7 +15,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -136,8 +137,15 @@ def create_idempotency_table() -> None:
     create_key_table(TABLE_ENV["IDEMPOTENCY_TABLE"], "id")
 
 
+@cache
+def setup_client(service: Literal["dynamodb", "events", "sqs"]) -> Any:
+    """A client for the fixtures' own set-up calls, created once: moto's state is reset for each
+    test, its clients stay valid (creating one costs more than the calls it makes here)."""
+    return boto3.client(service, region_name=REGION)
+
+
 def create_key_table(name: str, key: str) -> None:
-    boto3.client("dynamodb", region_name=REGION).create_table(
+    setup_client("dynamodb").create_table(
         TableName=name,
         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
@@ -158,7 +166,7 @@ def create_table(name: str, *, stream: bool = False) -> None:
             "StreamEnabled": True,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         }
-    boto3.client("dynamodb", region_name=REGION).create_table(
+    setup_client("dynamodb").create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -178,8 +186,8 @@ class BusSpy:
     test sees exactly what EventBridge would deliver to a target."""
 
     def __init__(self) -> None:
-        self.events_client = boto3.client("events", region_name=REGION)
-        self._sqs = boto3.client("sqs", region_name=REGION)
+        self.events_client = setup_client("events")
+        self._sqs = setup_client("sqs")
         self.events_client.create_event_bus(Name=BUS_NAME)
         self._queue_url = self._sqs.create_queue(QueueName="bus-spy")["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(
