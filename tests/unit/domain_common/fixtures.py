@@ -118,11 +118,13 @@ def reset_moto() -> None:
 
 @pytest.fixture
 def mocked_aws(moto_session: None, aws_env: None) -> Iterator[None]:
-    """An empty moto AWS for this test, and fresh clients in the code under test."""
+    """An empty moto AWS for this test, and fresh clients in the code under test. Emptied again
+    afterwards: a later test that asks for no AWS finds nothing this one created."""
     reset_moto()
     aws.reset_clients()
     reset_edge()
     yield
+    reset_moto()
     aws.reset_clients()
     reset_edge()
 
