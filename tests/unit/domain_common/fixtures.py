@@ -1,7 +1,12 @@
 """moto-backed fixtures shared by the domain services' unit tests.
 
-Each service's conftest re-exports the fixtures it needs (tests/unit/conftest.py belongs to
-the skeleton service, so nothing here is registered globally).
+Registered for every test by ``pytest_plugins`` in tests/conftest.py; none is autouse, a test
+(or its service's conftest) asks for what it needs.
+
+moto is started once per test session (``moto_session``): starting it costs more than most
+tests (it patches botocore and throws away boto3's default session, so every service model is
+parsed again). Each test that asks for ``mocked_aws`` still starts from an empty AWS: its
+state is reset first, so a test creates the tables, bus and queues it needs, as before.
 """
 
 import json
@@ -10,10 +15,12 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
@@ -96,12 +103,28 @@ def reset_edge() -> None:
     edge.middleware.get_limiter.cache_clear()
 
 
-@pytest.fixture
-def mocked_aws(aws_env: None) -> Iterator[None]:
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[None]:
+    """moto's in-memory AWS, patched in once: from the first test that asks for it to the end
+    of the session (or of the xdist worker)."""
     with mock_aws():
-        aws.reset_clients()
-        reset_edge()
         yield
+
+
+def reset_moto() -> None:
+    """Empty every moto backend (moto's documented reset API, answered in-process)."""
+    requests.post("http://motoapi.amazonaws.com/moto-api/reset", timeout=10).raise_for_status()
+
+
+@pytest.fixture
+def mocked_aws(moto_session: None, aws_env: None) -> Iterator[None]:
+    """An empty moto AWS for this test, and fresh clients in the code under test. Emptied again
+    afterwards: a later test that asks for no AWS finds nothing this one created."""
+    reset_moto()
+    aws.reset_clients()
+    reset_edge()
+    yield
+    reset_moto()
     aws.reset_clients()
     reset_edge()
 
@@ -116,8 +139,15 @@ def create_idempotency_table() -> None:
     create_key_table(TABLE_ENV["IDEMPOTENCY_TABLE"], "id")
 
 
+@cache
+def setup_client(service: Literal["dynamodb", "events", "sqs"]) -> Any:
+    """A client for the fixtures' own set-up calls, created once: moto's state is reset for each
+    test, its clients stay valid (creating one costs more than the calls it makes here)."""
+    return boto3.client(service, region_name=REGION)
+
+
 def create_key_table(name: str, key: str) -> None:
-    boto3.client("dynamodb", region_name=REGION).create_table(
+    setup_client("dynamodb").create_table(
         TableName=name,
         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
@@ -138,7 +168,7 @@ def create_table(name: str, *, stream: bool = False) -> None:
             "StreamEnabled": True,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         }
-    boto3.client("dynamodb", region_name=REGION).create_table(
+    setup_client("dynamodb").create_table(
         TableName=name,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -158,8 +188,8 @@ class BusSpy:
     test sees exactly what EventBridge would deliver to a target."""
 
     def __init__(self) -> None:
-        self.events_client = boto3.client("events", region_name=REGION)
-        self._sqs = boto3.client("sqs", region_name=REGION)
+        self.events_client = setup_client("events")
+        self._sqs = setup_client("sqs")
         self.events_client.create_event_bus(Name=BUS_NAME)
         self._queue_url = self._sqs.create_queue(QueueName="bus-spy")["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(

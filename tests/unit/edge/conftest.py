@@ -2,16 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.domain_common.fixtures import (
-    atomic_dynamodb_requests,
-    aws_env,
-    create_rate_limit_table,
-    lambda_context,
-    mocked_aws,
-    reset_edge,
-)
-
-__all__ = ["atomic_dynamodb_requests", "aws_env", "lambda_context", "mocked_aws"]
+from tests.unit.domain_common.fixtures import create_rate_limit_table, reset_edge
 
 
 @pytest.fixture(autouse=True)

@@ -5,19 +5,8 @@ import pytest
 import inventory.dal
 from inventory.dal.repository import InventoryRepository
 from inventory.models import Product
-from tests.unit.domain_common.fixtures import (
-    TABLE_ENV,
-    atomic_dynamodb_requests,
-    aws_env,
-    bus,
-    create_rate_limit_table,
-    create_table,
-    lambda_context,
-    mocked_aws,
-)
+from tests.unit.domain_common.fixtures import TABLE_ENV, create_rate_limit_table, create_table
 from tests.unit.domain_common.seed import seed_products
-
-__all__ = ["atomic_dynamodb_requests", "aws_env", "bus", "lambda_context", "mocked_aws"]
 
 
 @pytest.fixture(autouse=True)

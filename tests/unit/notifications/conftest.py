@@ -5,16 +5,7 @@ import boto3
 import pytest
 
 import notifications.dal
-from tests.unit.domain_common.fixtures import (
-    REGION,
-    TABLE_ENV,
-    aws_env,
-    create_table,
-    lambda_context,
-    mocked_aws,
-)
-
-__all__ = ["aws_env", "lambda_context", "mocked_aws"]
+from tests.unit.domain_common.fixtures import REGION, TABLE_ENV, create_table
 
 
 @pytest.fixture(autouse=True)

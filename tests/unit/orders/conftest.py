@@ -13,18 +13,11 @@ from orders.handlers import place_order
 from tests.unit.domain_common.fixtures import (
     REGION,
     TABLE_ENV,
-    atomic_dynamodb_requests,
-    aws_env,
-    bus,
     create_idempotency_table,
     create_rate_limit_table,
     create_table,
-    lambda_context,
-    mocked_aws,
 )
 from tests.unit.domain_common.seed import seed_products
-
-__all__ = ["atomic_dynamodb_requests", "aws_env", "bus", "lambda_context", "mocked_aws"]
 
 
 @pytest.fixture(autouse=True)

@@ -4,16 +4,7 @@ import pytest
 
 import payments.dal
 from payments.dal.repository import PaymentsRepository
-from tests.unit.domain_common.fixtures import (
-    TABLE_ENV,
-    aws_env,
-    bus,
-    create_table,
-    lambda_context,
-    mocked_aws,
-)
-
-__all__ = ["aws_env", "bus", "lambda_context", "mocked_aws"]
+from tests.unit.domain_common.fixtures import TABLE_ENV, create_table
 
 
 @pytest.fixture(autouse=True)

@@ -8,17 +8,8 @@ from botocore.exceptions import ClientError
 import shipping.dal
 from shared_kernel import aws
 from shipping.dal.repository import ShipmentsRepository
-from tests.unit.domain_common.fixtures import (
-    TABLE_ENV,
-    aws_env,
-    bus,
-    create_table,
-    lambda_context,
-    mocked_aws,
-)
+from tests.unit.domain_common.fixtures import TABLE_ENV, create_table
 from tests.unit.domain_common.sqs import sqs_record
-
-__all__ = ["aws_env", "bus", "lambda_context", "mocked_aws"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,9 @@
 """The host executor's execution environment, driven directly (no emulator needed): the
 runtime protocol, output capture, timeouts and crashes, for spawned environments and for
-environments forked from a function's fork server."""
+environments forked from a function's fork server.
+
+In the integration tier because every test spawns Python interpreters; none needs the emulator
+or the deployed app (no fixture of tests/integration/conftest.py is used)."""
 
 from __future__ import annotations
 
