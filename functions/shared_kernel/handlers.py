@@ -107,11 +107,6 @@ def _record_id(record: Any) -> str | None:
     return getattr(record, "message_id", None) or getattr(record, "event_id", None)
 
 
-_EVENT_TYPES: dict[type[BaseModel], EventType] = {
-    DynamoDBStreamRecordModel: EventType.DynamoDBStreams
-}
-
-
 def batch_consumer[R: BaseModel](model: type[R]) -> Callable[[Callable[[R], str]], LambdaHandler]:
     """Make ``consume(record) -> outcome`` a partial-batch handler; see the module doc.
 
@@ -120,9 +115,8 @@ def batch_consumer[R: BaseModel](model: type[R]) -> Callable[[Callable[[R], str]
     alone, logged with the field at fault (``body.detail.subject``). A batch whose records all
     failed is reported like a partial one.
     """
-    event_type = next(
-        (kind for base, kind in _EVENT_TYPES.items() if issubclass(model, base)), EventType.SQS
-    )
+    streamed = issubclass(model, DynamoDBStreamRecordModel)
+    event_type = EventType.DynamoDBStreams if streamed else EventType.SQS
     # Records are parsed in ``record_handler``, not by the processor, so that a record that
     # does not parse goes through ``failure_handler`` (and is logged) like any other failure.
     processor = _LoggingBatchProcessor(event_type=event_type, raise_on_entire_batch_failure=False)
