@@ -33,6 +33,9 @@ __all__ = [
     "OUTBOX_PENDING",
     "OUTBOX_SK",
     "SOURCE_PREFIX",
+    "CATALOGUE_EVENTS",
+    "INVENTORY_SOURCE",
+    "PRODUCT_PRICED",
     "BusinessError",
     "InventoryBusy",
     "MalformedEventError",
@@ -65,6 +68,13 @@ EVENT_SOURCES = (
 ORDERS_SOURCE = orders_events.SOURCE
 ORDER_PLACED = orders_events.ORDER_PLACED
 """The event that starts the saga (``orderflow.orders`` / ``OrderPlaced``)."""
+
+INVENTORY_SOURCE = inventory_events.SOURCE
+PRODUCT_PRICED = inventory_events.PRODUCT_PRICED
+"""Inventory's published prices (``orderflow.inventory`` / ``ProductPriced``): orders keeps its
+copy of the catalogue from them."""
+CATALOGUE_EVENTS = inventory_events.CATALOGUE_EVENTS
+"""Events about products, not orders: the order projector's rule leaves them out."""
 
 ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORDER_CANCELLED)
 """The detail-types the notifications service consumes (through the order-outcomes topic)."""
