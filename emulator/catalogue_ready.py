@@ -40,7 +40,9 @@ def copied_prices(table: str, skus: list[str]) -> dict[str, Decimal]:
     dynamodb = client("dynamodb")
     prices: dict[str, Decimal] = {}
     for start in range(0, len(skus), 100):
-        keys = [{"pk": {"S": f"CATALOGUE#{sku}"}, "sk": {"S": "PRICE"}} for sku in skus[start:][:100]]
+        keys = [
+            {"pk": {"S": f"CATALOGUE#{sku}"}, "sk": {"S": "PRICE"}} for sku in skus[start:][:100]
+        ]
         request: Any = {table: {"Keys": keys, "ConsistentRead": True}}
         while request:
             response = dynamodb.batch_get_item(RequestItems=request)

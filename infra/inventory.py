@@ -37,12 +37,14 @@ class Inventory(Construct):
     Deploying creates the products that are missing; a redeploy never resets live stock (see
     ``inventory.handlers.seed_products``). Every seed publishes each product's price
     (``ProductPriced``): the catalogue's interface to other services (orders keeps a copy of
-    the prices from it; nothing outside inventory reads the table). On the emulator the seed does not run by itself:
-    LocalStack's community edition deploys custom resources as no-ops, and the provider
-    framework's function is Node.js, which the host executor cannot run. Invoke ``seed``
-    (output ``SeedProductsFunctionName``) with ``{"RequestType": "Create",
-    "ResourceProperties": {"Products": <data/products.json>}}`` instead: same handler,
-    same result.
+    the prices from it; nothing outside inventory reads the table).
+
+    On the emulator the seed does not run by itself: LocalStack's community edition deploys
+    custom resources as no-ops, and the provider framework's function is Node.js, which the
+    host executor cannot run. Invoke ``seed`` (output ``SeedProductsFunctionName``) with
+    ``{"RequestType": "Create", "ResourceProperties": {"Products": <data/products.json>}}``
+    instead: same handler, same result (``make deploy`` does, see
+    ``emulator/custom_resources.py``).
 
     Attributes:
         table: the products table.
