@@ -26,11 +26,12 @@ def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
 
 def copied(outputs: dict[str, str], sku: str) -> dict[str, Any] | None:
     """Orders' copy of `sku`'s price (price, priceVersion), or None."""
-    item = client("dynamodb").get_item(
+    response = client("dynamodb").get_item(
         TableName=outputs["OrdersTableName"],
         Key={"pk": {"S": f"CATALOGUE#{sku}"}, "sk": {"S": "PRICE"}},
         ConsistentRead=True,
-    ).get("Item")
+    )
+    item = response.get("Item")
     if item is None:
         return None
     return {"price": Decimal(item["price"]["N"]), "priceVersion": int(item["priceVersion"]["N"])}
