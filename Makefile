@@ -79,10 +79,13 @@ bootstrap: install up
 
 # The product is the Orderflow stack; OrderflowBench (the benchmarks' baseline API, see
 # infra/app.py) is deployed by `make bench` only. Each writes the outputs of the stacks it
-# deployed to outputs.json, then runs the custom resources the emulator does not.
+# deployed to outputs.json, then runs the custom resources the emulator does not, and waits
+# (bounded) until orders' copy of the catalogue holds every seeded price (the seed publishes
+# them; orders copies them asynchronously), so an order placed right after is priced.
 define deploy_stacks
 	$(CDKLOCAL) deploy $(1) $(CDK_FLAGS) --outputs-file outputs.json
 	@$(DEV)/python -m emulator.custom_resources cdk.out/Orderflow.template.json outputs.json
+	@$(DEV)/python -m emulator.catalogue_ready cdk.out/Orderflow.template.json outputs.json
 endef
 
 deploy: bootstrap

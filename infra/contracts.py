@@ -24,13 +24,16 @@ from shipping import events as shipping_events
 
 __all__ = [
     "API_KEY_HEADER",
+    "CATALOGUE_EVENTS",
     "EVENT_SOURCES",
+    "INVENTORY_SOURCE",
     "METRICS_NAMESPACE",
     "ORDERS_SOURCE",
     "ORDER_OUTCOMES",
     "ORDER_PLACED",
     "OUTBOX_PENDING",
     "OUTBOX_SK",
+    "PRODUCT_PRICED",
     "SOURCE_PREFIX",
     "BusinessError",
     "InventoryBusy",
@@ -64,6 +67,13 @@ EVENT_SOURCES = (
 ORDERS_SOURCE = orders_events.SOURCE
 ORDER_PLACED = orders_events.ORDER_PLACED
 """The event that starts the saga (``orderflow.orders`` / ``OrderPlaced``)."""
+
+INVENTORY_SOURCE = inventory_events.SOURCE
+PRODUCT_PRICED = inventory_events.PRODUCT_PRICED
+"""Inventory's published prices (``orderflow.inventory`` / ``ProductPriced``): orders keeps its
+copy of the catalogue from them."""
+CATALOGUE_EVENTS = inventory_events.CATALOGUE_EVENTS
+"""Events about products, not orders: the order projector's rule leaves them out."""
 
 ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORDER_CANCELLED)
 """The detail-types the notifications service consumes (through the order-outcomes topic)."""

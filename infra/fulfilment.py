@@ -37,9 +37,7 @@ class OrderFulfilment(Construct):
         """
         super().__init__(scope, id)
         self.inventory = Inventory(self, "Inventory", bus=bus, defaults=defaults)
-        self.orders = Orders(
-            self, "Orders", bus=bus, products=self.inventory.table, defaults=defaults
-        )
+        self.orders = Orders(self, "Orders", bus=bus, defaults=defaults)
         self.payments = Payments(self, "Payments", bus=bus, defaults=defaults)
         self.shipping = Shipping(self, "Shipping", bus=bus, defaults=defaults)
         self.notifications = Notifications(self, "Notifications", bus=bus, defaults=defaults)

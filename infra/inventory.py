@@ -35,12 +35,16 @@ class Inventory(Construct):
     ``RESERVATION#<orderId>``/``RESERVATION``).
 
     Deploying creates the products that are missing; a redeploy never resets live stock (see
-    ``inventory.handlers.seed_products``). On the emulator the seed does not run by itself:
-    LocalStack's community edition deploys custom resources as no-ops, and the provider
-    framework's function is Node.js, which the host executor cannot run. Invoke ``seed``
-    (output ``SeedProductsFunctionName``) with ``{"RequestType": "Create",
-    "ResourceProperties": {"Products": <data/products.json>}}`` instead: same handler,
-    same result.
+    ``inventory.handlers.seed_products``). Every seed publishes each product's price
+    (``ProductPriced``): the catalogue's interface to other services (orders keeps a copy of
+    the prices from it; nothing outside inventory reads the table).
+
+    On the emulator the seed does not run by itself: LocalStack's community edition deploys
+    custom resources as no-ops, and the provider framework's function is Node.js, which the
+    host executor cannot run. Invoke ``seed`` (output ``SeedProductsFunctionName``) with
+    ``{"RequestType": "Create", "ResourceProperties": {"Products": <data/products.json>}}``
+    instead: same handler, same result (``make deploy`` does, see
+    ``emulator/custom_resources.py``).
 
     Attributes:
         table: the products table.
@@ -62,7 +66,7 @@ class Inventory(Construct):
     ) -> None:
         """
         Args:
-            bus: where ``Inventory*`` events are published.
+            bus: where ``Inventory*`` and ``ProductPriced`` events are published.
             defaults: the stack's shared config and layer.
             products_file: the catalogue to seed (``data/products.json`` by default).
         """
@@ -87,6 +91,7 @@ class Inventory(Construct):
             bus.grant_put_events_to(publisher)
         self.table.grant_read_write_data(self.commit)
         self.table.grant_read_write_data(self.seed)
+        bus.grant_put_events_to(self.seed)  # ProductPriced, per product, on every seed
         self.table.grant_read_data(self.list_products)
         self.seed_resource = self._seed_on_deploy(defaults.config, load_products(products_file))
 

@@ -13,7 +13,14 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from infra.config import DeploymentConfig
-from infra.contracts import OUTBOX_PENDING, OUTBOX_SK, SOURCE_PREFIX
+from infra.contracts import (
+    CATALOGUE_EVENTS,
+    INVENTORY_SOURCE,
+    OUTBOX_PENDING,
+    OUTBOX_SK,
+    PRODUCT_PRICED,
+    SOURCE_PREFIX,
+)
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_backups
 from infra.lambda_defaults import FunctionDefaults
 from infra.queues import QueueWithDlq, consume, dead_letter_queue, visibility_timeout_for
@@ -22,12 +29,15 @@ RELAY_TIMEOUT = Duration.seconds(30)
 PROJECTOR_TIMEOUT = Duration.seconds(10)
 """A batch of up to 10 events, two DynamoDB writes each; the projection queue's visibility
 timeout is six times this."""
+CATALOGUE_TIMEOUT = Duration.seconds(10)
+"""A batch of up to 10 prices, one conditional write each; the catalogue queue's visibility
+timeout is six times this."""
 
 
 class Orders(Construct):
     """Orders, their outbox, their projected views and histories (table ``ORDERS_TABLE``:
     ``ORDER#<id>`` with sk ``ORDER`` / ``VIEW`` / ``EVENT#<time>#<eventId>``;
-    ``OUTBOX#<eventId>``/``OUTBOX``).
+    ``OUTBOX#<eventId>``/``OUTBOX``; ``CATALOGUE#<sku>``/``PRICE``).
 
     * Outbox: writers put the order change and its CloudEvent (an ``OUTBOX#`` item) in one
       transaction; ``outbox_relay`` reads the table's stream (from ``TRIM_HORIZON``, so no item
@@ -46,6 +56,11 @@ class Orders(Construct):
       queue (after 4 retries or an hour) go to that same DLQ, with the error in their message
       attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``): either way the DLQ holds
       the EventBridge event, and moving it back to ``projection.queue`` projects it again.
+      Events about products (``CATALOGUE_EVENTS``) are not about an order and are left out.
+    * Catalogue copy: ``catalogue`` keeps orders' own copy of the prices from inventory's
+      ``ProductPriced`` events (rule ``CopyPrices`` -> ``catalogue.queue``, same delivery and
+      DLQ arrangement as the projection's); ``place_order`` prices orders from it. Orders has
+      no access to inventory's table.
 
     Attributes:
         table: the orders table (stream: new and old images).
@@ -57,6 +72,8 @@ class Orders(Construct):
         projector, projector_rule: the read-model projector and the rule that feeds it.
         projection: the projector's queue (``projection.queue``) and the DLQ of everything it
             failed to project, or EventBridge failed to deliver (``projection.dlq``).
+        catalogue_consumer, catalogue_rule, catalogue: the consumer of ``ProductPriced``, the
+            rule that feeds it, its queue and DLQ.
     """
 
     def __init__(
@@ -65,14 +82,13 @@ class Orders(Construct):
         id: str,
         *,
         bus: events.IEventBus,
-        products: dynamodb.ITable,
         defaults: FunctionDefaults,
         filter_outbox_records: bool = True,
     ) -> None:
         """
         Args:
-            bus: where the outbox relay publishes, and whose events the projector reads.
-            products: the inventory's products table; ``POST /orders`` reads prices from it.
+            bus: where the outbox relay publishes, and whose events the projector and the
+                catalogue consumer read.
             defaults: the stack's shared config and layer.
             filter_outbox_records: let only records that can need relaying invoke the relay
                 (see ``_pending_outbox_records``). The relay checks every record itself
@@ -89,7 +105,6 @@ class Orders(Construct):
             defaults=defaults,
             environment={
                 "ORDERS_TABLE": self.table.table_name,
-                "PRODUCTS_TABLE": products.table_name,
                 "EVENT_BUS_NAME": bus.event_bus_name,
             },
             shared_packages=API_PACKAGES,
@@ -105,7 +120,10 @@ class Orders(Construct):
         self.projector = function(
             "Projector", "projector", "projects events into views", timeout=PROJECTOR_TIMEOUT
         )
-        self._grant(bus, products)
+        self.catalogue_consumer = function(
+            "Catalogue", "catalogue", "keeps orders' copy of prices", timeout=CATALOGUE_TIMEOUT
+        )
+        self._grant(bus)
         self.idempotency_table = self._idempotency_table(config)
         self.outbox_dlq = dead_letter_queue(self, "OutboxDlq")
         self._relay_outbox(filter_outbox_records)
@@ -116,8 +134,15 @@ class Orders(Construct):
             max_receive_count=3,
         )
         self.projector_rule = self._project_events(bus)
+        self.catalogue = QueueWithDlq(
+            self,
+            "CatalogueCopy",
+            visibility_timeout=visibility_timeout_for(CATALOGUE_TIMEOUT),
+            max_receive_count=3,
+        )
+        self.catalogue_rule = self._copy_prices(bus)
 
-    def _grant(self, bus: events.IEventBus, products: dynamodb.ITable) -> None:
+    def _grant(self, bus: events.IEventBus) -> None:
         for writer in (
             self.place_order,
             self.record_order,
@@ -125,10 +150,10 @@ class Orders(Construct):
             self.cancel_order,
             self.outbox_relay,
             self.projector,
+            self.catalogue_consumer,
         ):
             self.table.grant_read_write_data(writer)
         self.table.grant_read_data(self.get_order)
-        products.grant_read_data(self.place_order)
         bus.grant_put_events_to(self.outbox_relay)
 
     def _idempotency_table(self, config: DeploymentConfig) -> dynamodb.Table:
@@ -176,6 +201,7 @@ class Orders(Construct):
             event_bus=bus,
             event_pattern=events.EventPattern(
                 source=events.Match.prefix(SOURCE_PREFIX),
+                detail_type=events.Match.anything_but(*CATALOGUE_EVENTS),
                 detail={"specversion": events.Match.exists()},
             ),
         )
@@ -185,6 +211,27 @@ class Orders(Construct):
             targets.SqsQueue(
                 self.projection.queue,
                 dead_letter_queue=self.projection.dlq,
+                retry_attempts=4,
+                max_event_age=Duration.hours(1),
+            )
+        )
+        return rule
+
+    def _copy_prices(self, bus: events.IEventBus) -> events.Rule:
+        """Inventory's ``ProductPriced`` -> ``catalogue.queue`` -> ``catalogue_consumer``."""
+        consume(self.catalogue_consumer, self.catalogue)
+        rule = events.Rule(
+            self,
+            "CopyPrices",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                source=[INVENTORY_SOURCE], detail_type=[PRODUCT_PRICED]
+            ),
+        )
+        rule.add_target(
+            targets.SqsQueue(
+                self.catalogue.queue,
+                dead_letter_queue=self.catalogue.dlq,
                 retry_attempts=4,
                 max_event_age=Duration.hours(1),
             )

@@ -56,6 +56,8 @@ class OrderflowStack(Stack):
             "MalformedEventsQueueUrl": f.saga.malformed_events.queue_url,
             "ProjectionQueueUrl": f.orders.projection.queue.queue_url,
             "ProjectorDlqUrl": f.orders.projection.dlq.queue_url,
+            "CatalogueQueueUrl": f.orders.catalogue.queue.queue_url,
+            "CatalogueDlqUrl": f.orders.catalogue.dlq.queue_url,
             "OutboxDlqUrl": f.orders.outbox_dlq.queue_url,
             "ShipmentRequestsQueueUrl": f.shipping.requests.queue.queue_url,
             "ShipmentDlqUrl": f.shipping.requests.dlq.queue_url,

@@ -67,3 +67,5 @@ DOMAIN_SAMPLES = (
     "shipment-scheduled",
 )
 MALFORMED_SAMPLES = ("malformed-order-placed",)
+CATALOGUE_SAMPLES = ("product-priced",)
+"""Events about products, not orders (the projector's rule leaves them out)."""

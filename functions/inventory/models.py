@@ -17,6 +17,14 @@ class Product(CamelModel):
     sold: int = Field(default=0, ge=0)
 
 
+class ProductWrite(CamelModel):
+    """What writing a product did: whether it was inserted (or overwritten), and the version
+    of its price now stored (each write of a price is a new version: 1, 2, ...)."""
+
+    inserted: bool
+    price_version: int = Field(ge=1)
+
+
 class ReservationStatus(StrEnum):
     RESERVED = "RESERVED"
     RELEASED = "RELEASED"

@@ -8,20 +8,25 @@ Emitted (source `orderflow.orders`), always through the transactional outbox:
 | OrderConfirmed | orderId, customerId, total                                  |
 | OrderCancelled | orderId, customerId, reason                                 |
 
-Consumed: OrderPlaced (starts the saga via RecordOrder) and every `orderflow.*` event (the
-projector builds each order's history and status from them).
+Consumed: OrderPlaced (starts the saga via RecordOrder), every `orderflow.*` event about an
+order (the projector builds each order's history and status from them), and inventory's
+ProductPriced (source `orderflow.inventory`; `data: {sku, price, priceVersion}`), from which
+orders keeps its own copy of the catalogue's prices (tolerant reader: only these fields).
 """
 
 from pydantic import Field
 
 from orders.models import Order, PricedLine
 from shared_kernel.cloudevents import CloudEvent, new_event, step_event
-from shared_kernel.models import CamelModel, Identifier, Money, OrderId, StepInput, Token
+from shared_kernel.models import CamelModel, Identifier, Money, OrderId, Sku, StepInput, Token
 
 SOURCE = "orderflow.orders"
 ORDER_PLACED = "OrderPlaced"
 ORDER_CONFIRMED = "OrderConfirmed"
 ORDER_CANCELLED = "OrderCancelled"
+
+INVENTORY_SOURCE = "orderflow.inventory"
+PRODUCT_PRICED = "ProductPriced"
 
 # Never copied into read models or audit trails.
 SECRET_FIELDS = frozenset({"paymentToken"})
@@ -45,6 +50,14 @@ class OrderCancelledData(CamelModel):
     order_id: OrderId
     customer_id: Identifier
     reason: str
+
+
+class ProductPricedData(CamelModel):
+    """Inventory's ProductPriced, as far as orders reads it."""
+
+    sku: Sku
+    price: Money = Field(gt=0)
+    price_version: int = Field(ge=1)
 
 
 def order_placed(order: Order, payment_token: str) -> CloudEvent:

@@ -10,7 +10,6 @@ class OrdersSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
     orders_table: str  # ORDERS_TABLE: orders, outbox, views and histories (stream enabled)
-    products_table: str  # PRODUCTS_TABLE: the inventory catalogue, read for prices
     event_bus_name: str  # EVENT_BUS_NAME: where the outbox relay publishes
     # IDEMPOTENCY_TABLE: POST /orders' idempotency records (only that function has it)
     idempotency_table: str | None = None

@@ -38,6 +38,25 @@ def test_notifications_consume_what_orders_publish() -> None:
     assert contracts.ORDER_OUTCOMES == (orders.ORDER_CONFIRMED, orders.ORDER_CANCELLED)
 
 
+def test_orders_consume_the_prices_inventory_publishes() -> None:
+    from inventory import events as inventory
+    from orders import events as orders
+
+    assert (contracts.INVENTORY_SOURCE, contracts.PRODUCT_PRICED) == (
+        inventory.SOURCE,
+        inventory.PRODUCT_PRICED,
+    )
+    assert (orders.INVENTORY_SOURCE, orders.PRODUCT_PRICED) == (
+        inventory.SOURCE,
+        inventory.PRODUCT_PRICED,
+    )
+    assert contracts.PRODUCT_PRICED in contracts.CATALOGUE_EVENTS
+    # ProductPriced follows [Resource][PastVerb]; orders reads exactly the fields it is sent
+    assert set(orders.ProductPricedData.model_fields) == set(
+        inventory.ProductPricedData.model_fields
+    )
+
+
 def _subclasses(cls: type) -> set[type]:
     found: set[type] = set(cls.__subclasses__())
     for sub in list(found):

@@ -72,6 +72,8 @@ FULFILMENT_OUTPUTS = {
     "MalformedEventsQueueUrl",
     "ProjectionQueueUrl",
     "ProjectorDlqUrl",
+    "CatalogueQueueUrl",
+    "CatalogueDlqUrl",
     "OutboxDlqUrl",
     "ShipmentDlqUrl",
     "NotificationsDlqUrl",
@@ -355,7 +357,7 @@ def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> N
         for name, rule in resources(template, "AWS::Events::Rule").items()
         for target in rule["Properties"]["Targets"]
     ]
-    assert len(targets) == 3  # projection queue, order outcomes, OrderPlaced
+    assert len(targets) == 4  # projection queue, catalogue copy, order outcomes, OrderPlaced
     for name, target in targets:
         assert "DeadLetterConfig" in target, name
         assert "RetryPolicy" in target, name
@@ -378,8 +380,10 @@ def test_projector_rule_sends_every_orderflow_cloud_event_to_its_queue(
     [target] = rule["Targets"]
     queue = output_ref(template, "ProjectionQueueUrl")
 
+    # every CloudEvent about an order: the catalogue's events are about products
     assert rule["EventPattern"] == {
         "source": [{"prefix": "orderflow."}],
+        "detail-type": [{"anything-but": ["ProductPriced"]}],
         "detail": {"specversion": [{"exists": True}]},
     }
     # the whole EventBridge event is the message body (the projector parses it)
@@ -486,8 +490,8 @@ def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Templat
     dlqs = dead_letter_queue_ids(template)
     work_queues = {name for name in queues if name not in dlqs}
 
-    # shipment requests, customer notifications, audit, projection
-    assert len(work_queues) == 4
+    # shipment requests, customer notifications, audit, projection, catalogue copy
+    assert len(work_queues) == 5
     for name in work_queues:
         assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
 
@@ -502,7 +506,8 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
         if arn_target(m["Properties"]["EventSourceArn"]) in queues
     ]
-    assert len(sqs_mappings) == 4  # shipment requests, customer notifications, audit, projection
+    # shipment requests, customer notifications, audit, projection, catalogue copy
+    assert len(sqs_mappings) == 5
     for mapping in sqs_mappings:
         queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
         function = functions[mapping["FunctionName"]["Ref"]]["Properties"]
@@ -636,10 +641,8 @@ def test_prod_backs_up_and_keeps_the_domain_tables() -> None:
 @pytest.mark.parametrize(
     ("handler", "variables"),
     [
-        (
-            "orders.handlers.place_order.handler",
-            {"ORDERS_TABLE": "OrdersTableName", "PRODUCTS_TABLE": "ProductsTableName"},
-        ),
+        ("orders.handlers.place_order.handler", {"ORDERS_TABLE": "OrdersTableName"}),
+        ("orders.handlers.catalogue.handler", {"ORDERS_TABLE": "OrdersTableName"}),
         ("inventory.handlers.reserve_inventory.handler", {"PRODUCTS_TABLE": "ProductsTableName"}),
         ("payments.handlers.authorize_payment.handler", {"PAYMENTS_TABLE": "PaymentsTableName"}),
         (
@@ -726,3 +729,101 @@ def test_seed_carries_the_products_of_data_products_json(template: Template) -> 
 
 def test_outputs_name_every_fulfilment_resource(template: Template) -> None:
     assert set(template.find_outputs("*")) >= FULFILMENT_OUTPUTS
+
+
+# --- orders' copy of the catalogue ---
+
+CATALOGUE_CONSUMER = "orders.handlers.catalogue.handler"
+
+
+def test_inventory_prices_reach_the_catalogue_queue_with_a_dlq(template: Template) -> None:
+    queue = output_ref(template, "CatalogueQueueUrl")
+    [rule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    ]
+    [target] = rule["Targets"]
+
+    assert rule["EventPattern"] == {
+        "source": ["orderflow.inventory"],
+        "detail-type": ["ProductPriced"],
+    }
+    # the whole EventBridge event is the message body (the consumer parses it)
+    assert "Input" not in target and "InputPath" not in target
+    assert "InputTransformer" not in target
+    assert arn_target(target["DeadLetterConfig"]["Arn"]) == output_ref(template, "CatalogueDlqUrl")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 3600}
+
+
+def test_the_catalogue_consumer_takes_its_queue_in_batches_and_failures_end_in_its_dlq(
+    template: Template,
+) -> None:
+    consumer = function_ids_by_handler(template)[CATALOGUE_CONSUMER]
+    queue = output_ref(template, "CatalogueQueueUrl")
+    [mapping] = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": consumer}
+    ]
+    properties = resources(template, "AWS::SQS::Queue")[queue]["Properties"]
+
+    assert arn_target(mapping["EventSourceArn"]) == queue
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [output_ref(template, "CatalogueDlqUrl"), "Arn"]},
+        "maxReceiveCount": 3,
+    }
+
+
+def granted_resources(statements: list[dict[str, Any]]) -> str:
+    return json.dumps([statement.get("Resource") for statement in statements])
+
+
+def test_no_orders_function_may_touch_the_products_table(template: Template) -> None:
+    products = output_ref(template, "ProductsTableName")
+    orders_functions = {
+        handler: name
+        for handler, name in function_ids_by_handler(template).items()
+        if handler.startswith("orders.")
+    }
+    assert CATALOGUE_CONSUMER in orders_functions
+    for handler, function in orders_functions.items():
+        statements = function_statements(template, function)
+        assert products not in granted_resources(statements), handler
+        environment = resources(template, "AWS::Lambda::Function")[function]["Properties"][
+            "Environment"
+        ]["Variables"]
+        assert "PRODUCTS_TABLE" not in environment, handler
+
+
+def test_the_catalogue_consumer_writes_the_orders_table_and_nothing_else(
+    template: Template,
+) -> None:
+    consumer = function_ids_by_handler(template)[CATALOGUE_CONSUMER]
+    orders = output_ref(template, "OrdersTableName")
+    queue = output_ref(template, "CatalogueQueueUrl")
+    statements = function_statements(template, consumer)
+    actions = {action for s in statements for action in as_list(s["Action"])}
+
+    assert "dynamodb:PutItem" in actions
+    assert not {a for a in actions if a.startswith("events:")}
+    tables = {
+        name
+        for s in statements
+        if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+        for name in resources(template, "AWS::DynamoDB::Table")
+        if name in json.dumps(s["Resource"])
+    }
+    assert tables == {orders}
+    assert queue in granted_resources(statements)
+
+
+def test_the_seed_publishes_prices_to_the_bus(template: Template) -> None:
+    seeder = function_ids_by_handler(template)["inventory.handlers.seed_products.handler"]
+    actions = {
+        action
+        for statement in function_statements(template, seeder)
+        for action in as_list(statement["Action"])
+    }
+    assert "events:PutEvents" in actions

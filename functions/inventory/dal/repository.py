@@ -1,7 +1,8 @@
 """Products table access: stock, reservations and the catalogue.
 
 Items (every key is a string):
-  product      pk=SKU#<sku>            sk=PRODUCT      name, price, available, reserved, sold
+  product      pk=SKU#<sku>            sk=PRODUCT      name, price, priceVersion, available,
+                                                       reserved, sold
   reservation  pk=RESERVATION#<order>  sk=RESERVATION  orderId, status, lines, createdAt, updatedAt
 
 Stock never goes below zero because every decrement is a conditional update
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from inventory.errors import InventoryBusy, OutOfStock
-from inventory.models import Product, Reservation, ReservationStatus
+from inventory.models import Product, ProductWrite, Reservation, ReservationStatus
 from shared_kernel import aws
 from shared_kernel.dynamodb import cancellation_codes
 from shared_kernel.models import OrderLine
@@ -157,29 +158,35 @@ class InventoryRepository:
                 return sorted(products, key=lambda product: product.sku)
             scan_kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def put_product(self, product: Product, *, overwrite: bool) -> bool:
+    def put_product(self, product: Product, *, overwrite: bool) -> ProductWrite:
         """Insert a product. An existing one keeps its stock counters unless `overwrite`; its
-        name and price are refreshed. Returns True when the product was inserted/overwritten."""
+        name and price are refreshed. Every write sets a new price version (`priceVersion`
+        1, 2, ..., incremented atomically with the price), which ProductPriced carries."""
         attributes = product.model_dump(mode="python")
-        if overwrite:
-            self._table.put_item(Item={**product_key(product.sku), **attributes})
-            return True
-        try:
-            self._table.put_item(
-                Item={**product_key(product.sku), **attributes},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-        self._table.update_item(
+        if not overwrite:
+            try:
+                self._table.put_item(
+                    Item={**product_key(product.sku), **attributes, "priceVersion": 1},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+                return ProductWrite(inserted=True, price_version=1)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            attributes = {"name": product.name, "price": product.price}
+        names = {f"#{name}": name for name in attributes}
+        values: dict[str, Any] = {f":{name}": value for name, value in attributes.items()}
+        updated = self._table.update_item(
             Key=product_key(product.sku),
-            UpdateExpression="SET #name = :name, price = :price",
-            ExpressionAttributeNames={"#name": "name"},
-            ExpressionAttributeValues={":name": product.name, ":price": product.price},
+            UpdateExpression="SET "
+            + ", ".join(f"#{name} = :{name}" for name in attributes)
+            + " ADD priceVersion :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={**values, ":one": 1},
+            ReturnValues="UPDATED_NEW",
         )
-        return False
+        version = int(updated["Attributes"]["priceVersion"])  # type: ignore[arg-type]
+        return ProductWrite(inserted=overwrite, price_version=version)
 
 
 _STOCK_MOVES = {

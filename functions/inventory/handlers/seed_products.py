@@ -6,18 +6,23 @@ ResourceProperties: {"Products": [{sku, name, price, available}, ...], "Overwrit
 * Create / Update: insert every product that is absent. An existing product keeps its stock
   counters (a redeploy never resets live stock) and gets the seed's name and price, unless
   Overwrite is "true", which writes the seed over it, stock included.
+  Then one ProductPriced per product (its price and new price version) goes to the bus: every
+  deployment re-publishes the whole catalogue, which is how orders' copy of the prices is
+  built and rebuilt. A publish that fails fails the request (the deployment).
 * Delete: no-op; the table's own removal policy decides what happens to the data.
 
 Returns {"PhysicalResourceId", "Data": {"Inserted", "Total"}}; the Provider answers
 CloudFormation.
 """
 
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, TypeAdapter
 
-from inventory.dal import get_repository
+from inventory.dal import get_publisher, get_repository
+from inventory.logic.catalogue import seed_catalogue
 from inventory.models import Product
 from inventory.settings import get_settings
 from shared_kernel.observability import logger
@@ -41,13 +46,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if request_type not in ("Create", "Update"):
         raise ValueError(f"unsupported RequestType {request_type!r}")
     properties = SeedProperties.model_validate(event.get("ResourceProperties", {}))
-    repository = get_repository()
-    inserted = sum(
-        repository.put_product(product, overwrite=properties.overwrite)
-        for product in properties.products
+    result = seed_catalogue(
+        properties.products,
+        overwrite=properties.overwrite,
+        store=get_repository(),
+        bus=get_publisher(),
+        correlation_id=event.get("RequestId") or str(uuid.uuid4()),
     )
-    logger.info("products seeded", extra={"inserted": inserted, "total": len(properties.products)})
+    logger.info("products seeded and priced", extra=result.model_dump())
     return {
         "PhysicalResourceId": physical_id,
-        "Data": {"Inserted": inserted, "Total": len(properties.products)},
+        "Data": {"Inserted": result.inserted, "Total": result.total},
     }

@@ -19,7 +19,7 @@ def get_repository() -> OrdersRepository:
 
 @cache
 def get_catalog() -> ProductCatalog:
-    return ProductCatalog(get_settings().products_table)
+    return ProductCatalog(get_settings().orders_table)
 
 
 @cache

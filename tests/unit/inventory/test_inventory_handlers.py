@@ -14,7 +14,7 @@ from inventory.handlers import (
     reserve_inventory,
     seed_products,
 )
-from inventory.models import Reservation, ReservationStatus
+from inventory.models import Product, ProductWrite, Reservation, ReservationStatus
 from shared_kernel.cloudevents import from_eventbridge
 from shared_kernel.errors import MalformedEventError
 from shared_kernel.models import OrderLine
@@ -222,7 +222,7 @@ def custom_resource(request_type: str, products: list[dict], overwrite: str = "f
 
 
 def test_seed_create_inserts_products_and_update_keeps_live_stock(
-    repository: InventoryRepository, lambda_context
+    repository: InventoryRepository, bus: BusSpy, lambda_context
 ):
     # Given a seeded table where 5 mugs are reserved by a running order
     catalogue = seed_catalogue()
@@ -246,7 +246,7 @@ def test_seed_create_inserts_products_and_update_keeps_live_stock(
 
 
 def test_seed_overwrite_resets_stock_and_delete_is_a_no_op(
-    repository: InventoryRepository, lambda_context
+    repository: InventoryRepository, bus: BusSpy, lambda_context
 ):
     # Given 5 mugs reserved
     catalogue = seed_catalogue()
@@ -263,6 +263,59 @@ def test_seed_overwrite_resets_stock_and_delete_is_a_no_op(
     )
     assert deleted == {"PhysicalResourceId": result["PhysicalResourceId"]}
     assert available(repository, MUG) == 100
+
+
+def test_seed_publishes_every_price_with_a_new_version(
+    repository: InventoryRepository, bus: BusSpy, lambda_context
+):
+    # Given the seeded table (version 1 of every price, see the fixture)
+    catalogue = seed_catalogue()
+    repriced = [
+        {**product, "price": "13.00"} if product["sku"] == MUG else product for product in catalogue
+    ]
+    # When the stack is updated with a new mug price
+    request = {**custom_resource("Update", repriced), "RequestId": "req-1"}
+    seed_products.handler(request, lambda_context)
+    # Then one ProductPriced per product is on the bus, about the SKU, with a newer version
+    published = [from_eventbridge(event) for event in bus.delivered()]
+    assert [event.type for event in published] == ["ProductPriced"] * len(catalogue)
+    by_sku = {event.subject: event for event in published}
+    assert set(by_sku) == {product["sku"] for product in catalogue}
+    mug = by_sku[MUG]
+    assert (mug.source, mug.correlationid) == ("orderflow.inventory", "req-1")
+    assert mug.data == {"sku": MUG, "price": "13.00", "priceVersion": 2}
+    # And the next seed publishes newer versions again (a new event each, never the same id)
+    seed_products.handler(custom_resource("Update", repriced), lambda_context)
+    again = {
+        event.subject: event for event in map(from_eventbridge, bus.delivered()[-len(catalogue) :])
+    }
+    assert again[MUG].data["priceVersion"] == 3
+    assert again[MUG].id != mug.id
+
+
+def test_seed_fails_when_a_price_cannot_be_published(
+    repository: InventoryRepository, bus: BusSpy, lambda_context, monkeypatch
+):
+    # Given EventBridge refuses every entry
+    fail_put_events(monkeypatch)
+    # Then the seed (the deployment) fails rather than leave other services without prices
+    with pytest.raises(PublishError):
+        seed_products.handler(custom_resource("Update", seed_catalogue()), lambda_context)
+
+
+def test_price_versions_count_the_price_settings(repository: InventoryRepository):
+    # The fixture wrote every product once with overwrite: version 1
+    product = Product.model_validate(seed_catalogue()[0])
+    assert repository.put_product(product, overwrite=False) == ProductWrite(
+        inserted=False, price_version=2
+    )
+    assert repository.put_product(product, overwrite=True) == ProductWrite(
+        inserted=True, price_version=3
+    )
+    new = product.model_copy(update={"sku": "SKU-NEW-999"})
+    assert repository.put_product(new, overwrite=False) == ProductWrite(
+        inserted=True, price_version=1
+    )
 
 
 def test_seed_rejects_missing_products(repository: InventoryRepository, lambda_context):

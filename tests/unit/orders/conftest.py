@@ -6,8 +6,7 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 
 import orders.dal
-from inventory.dal.repository import InventoryRepository
-from inventory.models import Product
+from orders.dal.catalog import CATALOGUE_PREFIX, ProductCatalog
 from orders.dal.repository import OrdersRepository
 from orders.handlers import place_order
 from tests.unit.domain_common.fixtures import (
@@ -17,7 +16,7 @@ from tests.unit.domain_common.fixtures import (
     create_rate_limit_table,
     create_table,
 )
-from tests.unit.domain_common.seed import seed_products
+from tests.unit.domain_common.seed import seed_catalogue_copy
 
 
 @pytest.fixture(autouse=True)
@@ -31,15 +30,13 @@ def _fresh_orders(aws_env: None) -> Iterator[None]:
 
 @pytest.fixture
 def tables(mocked_aws: None) -> None:
-    """The orders table (with its stream), the seeded products table it reads prices from, and
-    the API's idempotency and rate-limit tables."""
+    """The orders table (with its stream) holding orders' copy of the seed catalogue's prices
+    (as inventory's ProductPriced events leave it), and the API's idempotency and rate-limit
+    tables. Orders reads no other service's table."""
     create_table(TABLE_ENV["ORDERS_TABLE"], stream=True)
-    create_table(TABLE_ENV["PRODUCTS_TABLE"])
     create_idempotency_table()
     create_rate_limit_table()
-    products = InventoryRepository(TABLE_ENV["PRODUCTS_TABLE"])
-    for product in seed_products():
-        products.put_product(Product.model_validate(product), overwrite=True)
+    seed_catalogue_copy(ProductCatalog(TABLE_ENV["ORDERS_TABLE"]))
 
 
 @pytest.fixture
@@ -54,9 +51,16 @@ class OrdersTable:
         self.table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE_ENV["ORDERS_TABLE"])
 
     def items(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Items whose pk starts with `prefix`; orders' catalogue copy (the fixture's seeded
+        prices) only when asked for by its prefix, so "nothing written" means no order data."""
         items = self.table.scan()["Items"]
         return sorted(
-            (item for item in items if str(item["pk"]).startswith(prefix)),
+            (
+                item
+                for item in items
+                if str(item["pk"]).startswith(prefix)
+                and (prefix or not str(item["pk"]).startswith(CATALOGUE_PREFIX))
+            ),
             key=lambda item: (item["pk"], item["sk"]),
         )
 
