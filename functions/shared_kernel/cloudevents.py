@@ -7,10 +7,11 @@ attributes, timezone-aware `time`, extension names) and its structured JSON form
 and reads it (`CloudEvent.model_validate_json`). orderflow's `CloudEvent` is the pydantic model
 Powertools Parser needs: it implements the SDK's event contract
 (`cloudevents.core.base.BaseCloudEvent`, a Protocol), so the SDK's format takes it as it is, and
-adds orderflow's rules: `subject` is an `OrderId`, ids are `Token`s, `type` is
-`[Resource][PastVerb]`, `data` is a JSON object, `time` carries a timezone and is written
-RFC 3339 UTC with milliseconds and `Z` (fixed width: the audit trail sorts on it as text), and
-the `correlationid` / `causationid` extensions. Only the services' `data` models are ours.
+adds orderflow's rules: `subject` is an `OrderId` (an order's id; a SKU fits it too), ids
+are `Token`s, `type` is `[Resource][PastVerb]`, `data` is a JSON object, `time` carries a
+timezone and is written RFC 3339 UTC with milliseconds and `Z` (fixed width: the audit trail
+sorts on it as text), and the `correlationid` / `causationid` extensions. Only the services'
+`data` models are ours.
 
 Why not the SDK's pydantic model. cloudevents 2.x has none in its supported API: its migration
 guide lists the pydantic integration as removed ("use the core CloudEvent directly"). The one
@@ -92,7 +93,8 @@ class _MillisecondTime(datetime):
 class CloudEvent(BaseModel):
     """A structured-mode CloudEvent with orderflow's required extensions.
 
-    `subject` is the order id every orderflow event is about; `correlationid` is shared by all
+    `subject` is what the event is about: the order id for an order's events (the SKU for
+    inventory's ProductPriced, which fits the same pattern); `correlationid` is shared by all
     events of one business flow, `causationid` is the id of the event that caused this one.
     Extra (unknown) extension attributes are kept but must have CloudEvents-legal names.
     Implements the SDK's `BaseCloudEvent` (`get_id()`, ..., `get_attributes()`, `get_data()`).

@@ -19,15 +19,13 @@ import uuid
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
 from inventory.dal import get_publisher, get_repository
 from inventory.logic.catalogue import seed_catalogue
 from inventory.models import Product
 from inventory.settings import get_settings
 from shared_kernel.observability import logger
-
-_PRODUCTS = TypeAdapter(list[Product])
 
 
 class SeedProperties(BaseModel):
