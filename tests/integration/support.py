@@ -7,12 +7,16 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from email.message import Message
 from pathlib import Path
 from typing import Any
+
+from emulator.clients import client
 
 
 def zipped(*files: Path) -> bytes:
@@ -105,8 +109,46 @@ class KeyedApi:
 def demo_api_key(outputs: Mapping[str, str], plan: str) -> str:
     """The value of the demo API key on ``plan`` (``basic``, ``premium``), read from API
     Gateway as the README shows: the stack outputs only the key ids."""
-    from emulator.clients import client
-
     key_id = outputs[f"Demo{plan.title()}ApiKeyId"]
     value: str = client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
     return value
+
+
+def catalogue_copy(outputs: Mapping[str, str], sku: str) -> dict[str, Any] | None:
+    """Orders' copy of `sku`'s price (price, priceVersion), or None."""
+    response = client("dynamodb").get_item(
+        TableName=outputs["OrdersTableName"],
+        Key={"pk": {"S": f"CATALOGUE#{sku}"}, "sk": {"S": "PRICE"}},
+        ConsistentRead=True,
+    )
+    item = response.get("Item")
+    if item is None:
+        return None
+    return {"price": Decimal(item["price"]["N"]), "priceVersion": int(item["priceVersion"]["N"])}
+
+
+def seed_product(
+    lambda_client: Any, outputs: Mapping[str, str], sku: str, price: str, available: int = 50
+) -> None:
+    """Set a product's price and stock in inventory the way a deployment does: the seed's
+    Update (which publishes ProductPriced for orders' copy)."""
+    product = {"sku": sku, "name": "Integration test product", "price": price}
+    request = {
+        "RequestType": "Update",
+        "PhysicalResourceId": "products-seed-it",
+        "ResourceProperties": {"Products": [{**product, "available": str(available)}]},
+    }
+    response, payload = invoke(lambda_client, outputs["SeedProductsFunctionName"], request)
+    assert "FunctionError" not in response, payload
+
+
+def stocked_product(
+    lambda_client: Any, outputs: Mapping[str, str], price: str = "12.50", available: int = 100
+) -> str:
+    """A SKU of the calling test's own, stocked and priced, once orders can price it: a test
+    that orders it does not depend on how much stock earlier tests (or earlier runs on the same
+    emulator) left of a seeded product."""
+    sku = f"SKU-IT-{uuid.uuid4().hex[:10].upper()}"
+    seed_product(lambda_client, outputs, sku, price, available)
+    eventually(lambda: catalogue_copy(outputs, sku), timeout_s=30, every_s=0.25)
+    return sku

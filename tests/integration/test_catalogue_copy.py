@@ -13,7 +13,7 @@ import pytest
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
-from tests.integration.support import KeyedApi, eventually, invoke
+from tests.integration.support import KeyedApi, catalogue_copy, eventually, seed_product
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = json.loads((ROOT / "data" / "products.json").read_text())
@@ -22,19 +22,6 @@ SEED = json.loads((ROOT / "data" / "products.json").read_text())
 @pytest.fixture(scope="module")
 def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
     return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
-
-
-def copied(outputs: dict[str, str], sku: str) -> dict[str, Any] | None:
-    """Orders' copy of `sku`'s price (price, priceVersion), or None."""
-    response = client("dynamodb").get_item(
-        TableName=outputs["OrdersTableName"],
-        Key={"pk": {"S": f"CATALOGUE#{sku}"}, "sk": {"S": "PRICE"}},
-        ConsistentRead=True,
-    )
-    item = response.get("Item")
-    if item is None:
-        return None
-    return {"price": Decimal(item["price"]["N"]), "priceVersion": int(item["priceVersion"]["N"])}
 
 
 def stored_order(outputs: dict[str, str], order_id: str) -> dict[str, Any]:
@@ -58,24 +45,12 @@ def order(api: KeyedApi, sku: str, quantity: int = 1) -> tuple[int, Any]:
     return api.http("POST", "/orders", body)
 
 
-def set_price(lambda_client: Any, outputs: dict[str, str], sku: str, price: str) -> None:
-    """Set a product's price in inventory the way a deployment does: the seed's Update."""
-    product = {"sku": sku, "name": "Integration test product", "price": price, "available": "50"}
-    request = {
-        "RequestType": "Update",
-        "PhysicalResourceId": "products-seed-it",
-        "ResourceProperties": {"Products": [product]},
-    }
-    response, payload = invoke(lambda_client, outputs["SeedProductsFunctionName"], request)
-    assert "FunctionError" not in response, payload
-
-
 def test_a_fresh_deploys_copy_holds_every_seeded_price_and_orders_price_from_it(
     outputs: dict[str, str], api: KeyedApi
 ) -> None:
     # Given `make deploy` returned (it waits for the copy): every seeded SKU is in orders' copy
     for product in SEED:
-        copy = copied(outputs, product["sku"])
+        copy = catalogue_copy(outputs, product["sku"])
         assert copy is not None, product["sku"]
         assert copy["price"] == Decimal(product["price"]), product["sku"]
     # When an order is placed right away
@@ -97,16 +72,18 @@ def test_a_price_set_in_inventory_reaches_orders_and_prices_the_next_order(
     assert status == 400, answer
     assert answer["errors"] == [{"field": "items[0].sku", "problem": "unknown sku"}]
     # When inventory sets its price, orders' copy has it a moment later
-    set_price(lambda_client, outputs, sku, "5.00")
-    first = eventually(lambda: copied(outputs, sku), timeout_s=30, every_s=0.25)
+    seed_product(lambda_client, outputs, sku, "5.00")
+    first = eventually(lambda: catalogue_copy(outputs, sku), timeout_s=30, every_s=0.25)
     assert first["price"] == Decimal("5.00")
     status, answer = order(api, sku, quantity=2)
     assert status == 202, answer
     assert stored_order(outputs, answer["orderId"])["total"] == Decimal("10.00")
     # And when inventory changes the price, the next order is priced with the new one
-    set_price(lambda_client, outputs, sku, "7.50")
+    seed_product(lambda_client, outputs, sku, "7.50")
     second = eventually(
-        lambda: (copy := copied(outputs, sku)) and copy["price"] == Decimal("7.50") and copy,
+        lambda: (
+            (copy := catalogue_copy(outputs, sku)) and copy["price"] == Decimal("7.50") and copy
+        ),
         timeout_s=30,
         every_s=0.25,
     )

@@ -14,11 +14,10 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
-from tests.integration.support import KeyedApi, eventually
+from tests.integration.support import KeyedApi, eventually, stocked_product
 from tests.sample_events import fresh_entry
 
 ROOT = Path(__file__).resolve().parents[2]
-IN_STOCK = "SKU-MUG-001"
 ALSO_IN_STOCK = "SKU-STK-004"
 SOLD_OUT = "SKU-OOS-008"
 UNTOUCHED = "SKU-BAG-005"
@@ -31,7 +30,22 @@ def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
     return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
 
 
-def place(api: KeyedApi, token: str = "tok_ok", sku: str = IN_STOCK, quantity: int = 1) -> str:
+@pytest.fixture
+def in_stock(lambda_client: Any, outputs: dict[str, str]) -> str:
+    """A SKU of the test's own with 100 in stock at 12.50: orders that complete sell stock, and
+    a seeded product would run out after enough runs on one emulator."""
+    return stocked_product(lambda_client, outputs, price="12.50", available=100)
+
+
+def ordering_one(entry: dict[str, Any], sku: str) -> dict[str, Any]:
+    """The OrderPlaced PutEvents `entry`, ordering one `sku` at 12.50 instead of its lines."""
+    detail = json.loads(entry["Detail"])
+    detail["data"]["items"] = [{"sku": sku, "quantity": 1, "unitPrice": "12.50"}]
+    detail["data"]["total"] = "12.50"
+    return {**entry, "Detail": json.dumps(detail)}
+
+
+def place(api: KeyedApi, sku: str, token: str = "tok_ok", quantity: int = 1) -> str:
     body = {
         "customerId": "it-customer",
         "items": [{"sku": sku, "quantity": quantity}],
@@ -87,23 +101,25 @@ def history_types(order: dict[str, Any]) -> list[str]:
     return [event["type"] for event in order["history"]]
 
 
-def test_happy_path_confirms_the_order(api: KeyedApi, outputs: dict[str, str]) -> None:
-    before = stock(outputs, IN_STOCK)
+def test_happy_path_confirms_the_order(
+    api: KeyedApi, outputs: dict[str, str], in_stock: str
+) -> None:
+    before = stock(outputs, in_stock)
 
     # When an order is placed through the API with a good payment token
-    order_id = place(api, "tok_ok", IN_STOCK, 2)
+    order_id = place(api, in_stock, "tok_ok", 2)
 
     # Then the saga confirms it, and the read model tells how it got there
     order = settled(api, order_id)
     assert order["status"] == "CONFIRMED"
-    assert order["items"][0]["sku"] == IN_STOCK
+    assert order["items"][0]["sku"] == in_stock
     types = history_types(order)
     assert types[0] == "OrderPlaced"
     assert types[-1] == "OrderConfirmed"
     assert {"InventoryReserved", "PaymentAuthorized", "ShipmentScheduled"} <= set(types)
     # the shipment is reported before the saga is told, so before the order is confirmed
     assert types.index("ShipmentScheduled") < types.index("OrderConfirmed")
-    assert stock(outputs, IN_STOCK)["available"] == before["available"] - 2
+    assert stock(outputs, in_stock)["available"] == before["available"] - 2
 
 
 def test_out_of_stock_cancels_and_leaves_stock_unchanged(
@@ -133,7 +149,7 @@ def test_declined_payment_cancels_and_releases_the_reservation(
 ) -> None:
     before = stock(outputs, ALSO_IN_STOCK)
 
-    order_id = place(api, "tok_decline", ALSO_IN_STOCK, 3)
+    order_id = place(api, ALSO_IN_STOCK, "tok_decline", 3)
 
     order = settled(api, order_id)
     assert order["status"] == "CANCELLED"
@@ -142,8 +158,8 @@ def test_declined_payment_cancels_and_releases_the_reservation(
     assert stock(outputs, ALSO_IN_STOCK) == before
 
 
-def test_flaky_payment_is_retried_to_confirmation(api: KeyedApi) -> None:
-    order_id = place(api, "tok_flaky")
+def test_flaky_payment_is_retried_to_confirmation(api: KeyedApi, in_stock: str) -> None:
+    order_id = place(api, in_stock, "tok_flaky")
 
     order = settled(api, order_id, timeout_s=120)
 
@@ -151,15 +167,11 @@ def test_flaky_payment_is_retried_to_confirmation(api: KeyedApi) -> None:
 
 
 def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorization(
-    api: KeyedApi, outputs: dict[str, str]
+    api: KeyedApi, outputs: dict[str, str], in_stock: str
 ) -> None:
-    before = stock(outputs, IN_STOCK)
-    entry = fresh_entry("order-placed")
-    detail = json.loads(entry["Detail"])
-    detail["data"]["items"] = [{"sku": IN_STOCK, "quantity": 1, "unitPrice": "12.50"}]
-    detail["data"]["total"] = "12.50"
-    entry["Detail"] = json.dumps(detail)
-    order_id = detail["data"]["orderId"]
+    before = stock(outputs, in_stock)
+    entry = ordering_one(fresh_entry("order-placed"), in_stock)
+    order_id = json.loads(entry["Detail"])["subject"]
 
     # When the very same OrderPlaced event is delivered twice
     since = datetime.now(UTC) - timedelta(seconds=5)
@@ -171,7 +183,7 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
     order = settled(api, order_id)
     assert order["status"] == "CONFIRMED"
     assert history_types(order).count("OrderConfirmed") == 1
-    assert stock(outputs, IN_STOCK)["available"] == before["available"] - 1
+    assert stock(outputs, in_stock)["available"] == before["available"] - 1
     assert len(items_for(outputs, "PaymentsTableName", f"AUTH#{order_id}")) == 1
     assert len(items_for(outputs, "ProductsTableName", f"RESERVATION#{order_id}")) == 1
     # And the second execution stopped at RecordOrder, before reserving or waiting for a
@@ -238,9 +250,12 @@ def test_malformed_event_lands_in_dlq_with_its_reason(
     assert api.http("GET", f"/orders/{order_id}")[0] == 404
 
 
-def test_order_placed_sent_with_the_aws_cli_completes(api: KeyedApi, tmp_path: Path) -> None:
-    # Given the ready-made event file, with fresh ids so reruns do not collide
-    entry = fresh_entry("order-placed")
+def test_order_placed_sent_with_the_aws_cli_completes(
+    api: KeyedApi, tmp_path: Path, in_stock: str
+) -> None:
+    # Given the ready-made event file, with fresh ids so reruns do not collide, ordering a SKU
+    # of the test's own so reruns do not run the seeded stock out
+    entry = ordering_one(fresh_entry("order-placed"), in_stock)
     order_id = json.loads(entry["Detail"])["subject"]
     entries = tmp_path / "order-placed.json"
     entries.write_text(json.dumps([entry]))
