@@ -12,7 +12,14 @@ from constructs import Construct
 from infra.contracts import ORDER_OUTCOMES, SOURCE_PREFIX
 from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import QueueWithDlq, consume, dead_letter_queue, visibility_timeout_for
+from infra.queues import (
+    RULE_MAX_EVENT_AGE,
+    RULE_RETRY_ATTEMPTS,
+    QueueWithDlq,
+    consume,
+    dead_letter_queue,
+    visibility_timeout_for,
+)
 
 CONSUMER_TIMEOUT = Duration.seconds(5)
 """A consumer writes one item per message; the queues' visibility timeout is six times this."""
@@ -130,7 +137,7 @@ class Notifications(Construct):
             targets.SnsTopic(
                 self.topic,
                 dead_letter_queue=self.rule_dlq,
-                retry_attempts=4,
-                max_event_age=Duration.hours(1),
+                retry_attempts=RULE_RETRY_ATTEMPTS,
+                max_event_age=RULE_MAX_EVENT_AGE,
             )
         )

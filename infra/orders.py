@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
@@ -23,7 +22,13 @@ from infra.contracts import (
 )
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_backups
 from infra.lambda_defaults import FunctionDefaults
-from infra.queues import QueueWithDlq, consume, dead_letter_queue, visibility_timeout_for
+from infra.queues import (
+    QueueWithDlq,
+    consume,
+    dead_letter_queue,
+    rule_target,
+    visibility_timeout_for,
+)
 
 RELAY_TIMEOUT = Duration.seconds(30)
 PROJECTOR_TIMEOUT = Duration.seconds(10)
@@ -205,16 +210,7 @@ class Orders(Construct):
                 detail={"specversion": events.Match.exists()},
             ),
         )
-        # Delivery errors (queue policy, throttling): EventBridge retries, then sends the event to
-        # the same DLQ, so everything the projector could not project is in one place.
-        rule.add_target(
-            targets.SqsQueue(
-                self.projection.queue,
-                dead_letter_queue=self.projection.dlq,
-                retry_attempts=4,
-                max_event_age=Duration.hours(1),
-            )
-        )
+        rule.add_target(rule_target(self.projection))
         return rule
 
     def _copy_prices(self, bus: events.IEventBus) -> events.Rule:
@@ -228,14 +224,7 @@ class Orders(Construct):
                 source=[INVENTORY_SOURCE], detail_type=[PRODUCT_PRICED]
             ),
         )
-        rule.add_target(
-            targets.SqsQueue(
-                self.catalogue.queue,
-                dead_letter_queue=self.catalogue.dlq,
-                retry_attempts=4,
-                max_event_age=Duration.hours(1),
-            )
-        )
+        rule.add_target(rule_target(self.catalogue))
         return rule
 
 

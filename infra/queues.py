@@ -2,6 +2,7 @@
 and every Lambda consumer reports batch item failures."""
 
 from aws_cdk import Duration, Names
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
@@ -64,6 +65,23 @@ class QueueWithDlq(Construct):
                 queue=self.dlq, max_receive_count=max_receive_count
             ),
         )
+
+
+RULE_RETRY_ATTEMPTS = 4
+RULE_MAX_EVENT_AGE = Duration.hours(1)
+"""How EventBridge retries delivering to a rule's target before it dead-letters the event."""
+
+
+def rule_target(queues: QueueWithDlq) -> targets.SqsQueue:
+    """``queues.queue`` as an EventBridge rule target. What EventBridge cannot deliver (queue
+    policy, throttling), after its retries, goes to ``queues.dlq``: everything the consumer
+    could not handle is in one place."""
+    return targets.SqsQueue(
+        queues.queue,
+        dead_letter_queue=queues.dlq,
+        retry_attempts=RULE_RETRY_ATTEMPTS,
+        max_event_age=RULE_MAX_EVENT_AGE,
+    )
 
 
 def visibility_timeout_for(function_timeout: Duration) -> Duration:

@@ -83,7 +83,7 @@ from infra.contracts import (
     error_names,
 )
 from infra.nag import ANY_FUNCTION_VERSION, default_policy, suppress
-from infra.queues import dead_letter_queue
+from infra.queues import RULE_MAX_EVENT_AGE, RULE_RETRY_ATTEMPTS, dead_letter_queue
 
 ERROR_PATH = "$.error"
 ORDER = "$.order"
@@ -448,8 +448,8 @@ class FulfilmentSaga(Construct):
             targets.SfnStateMachine(
                 self.state_machine,
                 dead_letter_queue=self.rule_dlq,
-                retry_attempts=4,
-                max_event_age=Duration.hours(1),
+                retry_attempts=RULE_RETRY_ATTEMPTS,
+                max_event_age=RULE_MAX_EVENT_AGE,
             )
         )
         return rule
