@@ -17,11 +17,9 @@ the version: publishing the same price setting again is the same event.
 Inventory consumes no bus events: its steps are invoked by the order saga.
 """
 
-import uuid
-
 from pydantic import Field
 
-from shared_kernel.cloudevents import CloudEvent, new_event, step_event
+from shared_kernel.cloudevents import CloudEvent, derived_event_id, new_event, step_event
 from shared_kernel.models import CamelModel, Money, OrderLine, Sku, StepInput
 
 SOURCE = "orderflow.inventory"
@@ -70,17 +68,13 @@ class ProductPricedData(CamelModel):
     price_version: int = Field(ge=1)
 
 
-_PRODUCT_PRICED_NAMESPACE = uuid.UUID("3b9e5c1a-7d2f-4e8b-a6c4-5f0e1d2c3b4a")
-
-
 def product_priced(data: ProductPricedData, correlation_id: str) -> CloudEvent:
     """The product's price as set at `data.price_version`; same SKU and version, same id."""
-    key = f"{data.sku}/{data.price_version}"
     return new_event(
         type=PRODUCT_PRICED,
         source=SOURCE,
         subject=data.sku,
         data=data.to_wire(),
         correlation_id=correlation_id,
-        event_id=str(uuid.uuid5(_PRODUCT_PRICED_NAMESPACE, key)),
+        event_id=derived_event_id(PRODUCT_PRICED, data.sku, str(data.price_version)),
     )

@@ -272,14 +272,19 @@ def new_event(
     )
 
 
-_STEP_EVENT_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4b5f-9c7d-0e1f2a3b4c5d")
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1d2c3b-8a4e-4b5f-9c7d-0e1f2a3b4c5d")
+
+
+def derived_event_id(*parts: str) -> str:
+    """An event id that the same `parts` always give: an event published again (a retried
+    step, a re-run seed) has the id of the first, so consumers, idempotent by id, keep one."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, "/".join(parts)))
 
 
 def step_event(step: StepInput, source: str, type: str, data: CamelModel) -> CloudEvent:
     """The event a saga step emits about `step`'s order, with an id derived from the flow, the
     order and the type: a retried step publishes the *same* event again, which every consumer
     (idempotent by event id) ignores, instead of a second event with a new id."""
-    key = f"{step.correlation_id}/{step.order_id}/{type}"
     return new_event(
         type=type,
         source=source,
@@ -287,7 +292,7 @@ def step_event(step: StepInput, source: str, type: str, data: CamelModel) -> Clo
         data=data.to_wire(),
         correlation_id=step.correlation_id,
         causation_id=step.causation_id,
-        event_id=str(uuid.uuid5(_STEP_EVENT_NAMESPACE, key)),
+        event_id=derived_event_id(step.correlation_id, step.order_id, type),
     )
 
 
