@@ -14,6 +14,7 @@ from constructs import Node
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.archive import ArchiveConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -63,6 +64,9 @@ class DeploymentConfig(BaseSettings):
     api_throttle_burst: int = Field(default=1000, ge=1)
     """Stage-wide burst."""
 
+    archive: ArchiveConfig = ArchiveConfig()
+    """The bus's event archive (``ArchiveConfig``), replayed by ``orderflow replay``."""
+
     bench_stack: bool | None = None
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
@@ -75,7 +79,7 @@ class DeploymentConfig(BaseSettings):
             raise ValueError(f"must be one of {sorted(_RETENTION)}")
         return days
 
-    @field_validator("usage_plans", "api_clients", mode="before")
+    @field_validator("usage_plans", "api_clients", "archive", mode="before")
     @classmethod
     def _json_from_context(cls, value: Any) -> Any:
         """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
@@ -139,6 +143,10 @@ class DeploymentConfig(BaseSettings):
         return f"orderflow-{self.stage}"
 
     @property
+    def archive_retention_days(self) -> int:
+        return self.archive.retention_for(self.stage)
+
+    @property
     def has_bench_stack(self) -> bool:
         return self.bench_stack if self.bench_stack is not None else not self.is_production
 
@@ -146,3 +154,4 @@ class DeploymentConfig(BaseSettings):
 def _camel_case(snake: str) -> str:
     first, *rest = snake.split("_")
     return first + "".join(word.title() for word in rest)
+

@@ -79,6 +79,11 @@ class Orders(Construct):
             failed to project, or EventBridge failed to deliver (``projection.dlq``).
         catalogue_consumer, catalogue_rule, catalogue: the consumer of ``ProductPriced``, the
             rule that feeds it, its queue and DLQ.
+        replay_rule, replay: the events a replay of the bus's archive sends to this rule (the
+            projector's events, carrying ``replay-name``) -> ``replay.queue``, which
+            ``orderflow replay`` drains and projects into a new read-model table with the
+            projector's own code. Live events never match it; a replay names it in
+            ``FilterArns``, so the live rules never see a replayed event.
     """
 
     def __init__(
@@ -139,6 +144,8 @@ class Orders(Construct):
             max_receive_count=3,
         )
         self.projector_rule = self._project_events(bus)
+        self.replay = QueueWithDlq(self, "Replay", max_receive_count=3)
+        self.replay_rule = self._collect_replayed_events(bus)
         self.catalogue = QueueWithDlq(
             self,
             "CatalogueCopy",
@@ -201,16 +208,26 @@ class Orders(Construct):
         # invokes as soon as a poll returns messages, so a lone event is projected at once.
         consume(self.projector, self.projection)
         rule = events.Rule(
-            self,
-            "ProjectEvents",
-            event_bus=bus,
-            event_pattern=events.EventPattern(
-                source=events.Match.prefix(SOURCE_PREFIX),
-                detail_type=events.Match.anything_but(*CATALOGUE_EVENTS),
-                detail={"specversion": events.Match.exists()},
-            ),
+            self, "ProjectEvents", event_bus=bus, event_pattern=_projected_events()
         )
         rule.add_target(rule_target(self.projection))
+        return rule
+
+    def _collect_replayed_events(self, bus: events.IEventBus) -> events.Rule:
+        """The projector's events, when a replay of the archive sends them again ->
+        ``replay.queue`` (no consumer: ``orderflow replay`` drains it)."""
+        rule = events.Rule(
+            self,
+            "CollectReplayedEvents",
+            event_bus=bus,
+            event_pattern=_projected_events(),
+        )
+        # EventBridge adds `replay-name` to every replayed event; CDK's EventPattern has no
+        # field for it.
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        cfn_rule.add_property_override("EventPattern.replay-name", [{"exists": True}])
+        rule.add_target(rule_target(self.replay))
         return rule
 
     def _copy_prices(self, bus: events.IEventBus) -> events.Rule:
@@ -226,6 +243,15 @@ class Orders(Construct):
         )
         rule.add_target(rule_target(self.catalogue))
         return rule
+
+
+def _projected_events() -> events.EventPattern:
+    """The events the read model is made of: every orderflow CloudEvent but the catalogue's."""
+    return events.EventPattern(
+        source=events.Match.prefix(SOURCE_PREFIX),
+        detail_type=events.Match.anything_but(*CATALOGUE_EVENTS),
+        detail={"specversion": events.Match.exists()},
+    )
 
 
 def _pending_outbox_records() -> Mapping[str, Any]:

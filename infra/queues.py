@@ -1,7 +1,7 @@
 """SQS queues the project way: every queue has a dead-letter queue, every queue enforces TLS,
 and every Lambda consumer reports batch item failures."""
 
-from aws_cdk import Duration, Names
+from aws_cdk import Duration, Names, Tags
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -15,6 +15,11 @@ DLQ_RETENTION = Duration.days(14)
 
 DEFAULT_VISIBILITY_TIMEOUT = Duration.seconds(30)
 
+ROLE_TAG = "orderflow:role"
+DEAD_LETTER_ROLE = "dead-letter"
+"""Every DLQ of the stack carries this tag: `orderflow dlq` finds them by it, whatever sends
+to them (a redrive policy, a rule target, a stream's on-failure destination, the saga)."""
+
 _LAST_STOP = (
     "a dead-letter queue (of a queue, a rule target, a stream or the saga): the last stop of a "
     "failed message, kept 14 days to be looked at and redriven; a DLQ of its own would only "
@@ -25,6 +30,7 @@ _LAST_STOP = (
 def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
     """A queue that only collects failed messages (of a queue, a rule target, ...)."""
     queue = sqs.Queue(scope, id, retention_period=DLQ_RETENTION, enforce_ssl=True)
+    Tags.of(queue).add(ROLE_TAG, DEAD_LETTER_ROLE)
     # cdk-nag knows a DLQ only from a redrive policy, not as the DLQ of a rule target, an
     # event source mapping or a state machine task.
     suppress(queue, "AwsSolutions-SQS3", _LAST_STOP)

@@ -67,4 +67,9 @@ class OrderflowStack(Stack):
             "OrderOutcomesTopicArn": f.notifications.topic.topic_arn,
             "OrderOutcomesDlqUrl": f.notifications.rule_dlq.queue_url,
             "SeedProductsFunctionName": f.inventory.seed.function_name,
+            # dead letters and replay (`orderflow dlq | redrive | replay`)
+            "ArchiveArn": self.bus.event_archive.archive_arn,
+            "ReplayRuleArn": f.orders.replay_rule.rule_arn,
+            "ReplayQueueUrl": f.orders.replay.queue.queue_url,
+            "ReplayDlqUrl": f.orders.replay.dlq.queue_url,
         }

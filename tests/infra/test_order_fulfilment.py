@@ -357,18 +357,21 @@ def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> N
         for name, rule in resources(template, "AWS::Events::Rule").items()
         for target in rule["Properties"]["Targets"]
     ]
-    assert len(targets) == 4  # projection queue, catalogue copy, order outcomes, OrderPlaced
+    # projection queue, catalogue copy, order outcomes, OrderPlaced, replayed events
+    assert len(targets) == 5
     for name, target in targets:
         assert "DeadLetterConfig" in target, name
         assert "RetryPolicy" in target, name
 
 
 def projector_rule(template: Template) -> tuple[str, Mapping[str, Any]]:
-    """The logical id and properties of the rule feeding the projector (by its pattern)."""
+    """The logical id and properties of the rule feeding the projector (by its pattern: live
+    events only, the replay rule matches replayed ones)."""
     [(name, rule)] = [
         (name, r["Properties"])
         for name, r in resources(template, "AWS::Events::Rule").items()
         if r["Properties"]["EventPattern"].get("detail") == {"specversion": [{"exists": True}]}
+        and "replay-name" not in r["Properties"]["EventPattern"]
     ]
     return name, rule
 
@@ -490,8 +493,8 @@ def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Templat
     dlqs = dead_letter_queue_ids(template)
     work_queues = {name for name in queues if name not in dlqs}
 
-    # shipment requests, customer notifications, audit, projection, catalogue copy
-    assert len(work_queues) == 5
+    # shipment requests, customer notifications, audit, projection, catalogue copy, replay
+    assert len(work_queues) == 6
     for name in work_queues:
         assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
 
