@@ -1,0 +1,40 @@
+"""The ``orderflow`` console script: global options, then one module per command group."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from orderflow_cli import dead_letters, replay
+from orderflow_cli.stack import DEFAULT_OUTPUTS, DEFAULT_STACK, OUTPUTS_ENV, STACK_ENV, StackRef
+
+app = typer.Typer(
+    name="orderflow",
+    help="Operate an orderflow deployment: dead letters, redrive, replay.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    outputs: Annotated[
+        Path,
+        typer.Option(
+            "--outputs",
+            envvar=OUTPUTS_ENV,
+            help="The stack outputs `make deploy` wrote (cdk deploy --outputs-file).",
+        ),
+    ] = DEFAULT_OUTPUTS,
+    stack: Annotated[
+        str, typer.Option("--stack", envvar=STACK_ENV, help="The stack in the outputs file.")
+    ] = DEFAULT_STACK,
+) -> None:
+    """The endpoint is AWS_ENDPOINT_URL when set (the emulator), else AWS."""
+    ctx.obj = StackRef(outputs_file=outputs, name=stack)
+
+
+dead_letters.register(app)
+replay.register(app)

@@ -1,0 +1,80 @@
+"""The deployed stack a command works on: its outputs (from ``outputs.json``), its name, and
+boto3 clients with boto3's defaults (``AWS_ENDPOINT_URL`` when set, else AWS)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, NoReturn
+
+import boto3
+import typer
+from botocore.config import Config
+from rich.console import Console
+
+OUTPUTS_ENV = "ORDERFLOW_OUTPUTS"
+STACK_ENV = "ORDERFLOW_STACK"
+DEFAULT_OUTPUTS = Path("outputs.json")
+DEFAULT_STACK = "Orderflow"
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code`` (2: bad input or setup)."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@dataclass
+class StackRef:
+    """Where the stack's outputs are; the file is read when a command first needs it."""
+
+    outputs_file: Path
+    name: str
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def outputs(self) -> dict[str, str]:
+        try:
+            stacks = json.loads(self.outputs_file.read_text())
+        except FileNotFoundError:
+            fail(
+                f"{self.outputs_file} not found: deploy first (`make deploy`), or name the "
+                f"outputs file with --outputs or {OUTPUTS_ENV}"
+            )
+        except json.JSONDecodeError as error:
+            fail(f"{self.outputs_file} is not JSON: {error}")
+        if not isinstance(stacks, dict) or self.name not in stacks:
+            found = ", ".join(stacks) if isinstance(stacks, dict) else "nothing"
+            fail(f"{self.outputs_file} has no stack {self.name!r} (it has: {found})")
+        return {str(key): str(value) for key, value in stacks[self.name].items()}
+
+    def output(self, key: str) -> str:
+        """An output of the stack; a clear error if this deployment has none of that name
+        (deployed before the feature that adds it)."""
+        if key not in self.outputs:
+            fail(
+                f"the stack {self.name!r} has no output {key}: deploy this version "
+                "(`make deploy`) first"
+            )
+        return self.outputs[key]
+
+    def client(self, service: str) -> Any:
+        """A boto3 client with boto3's defaults (region, credentials, AWS_ENDPOINT_URL)."""
+        if service not in self._clients:
+            config = Config(retries={"max_attempts": 3, "mode": "standard"})
+            self._clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        return boto3.resource(service)  # type: ignore[call-overload]
+
+
+def stack_of(ctx: typer.Context) -> StackRef:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, StackRef)
+    return obj
