@@ -88,8 +88,7 @@ def stack_queue_urls(stack: StackRef) -> dict[str, str]:
             resource["LogicalResourceId"]: resource["PhysicalResourceId"]
             for page in pages
             for resource in page["StackResourceSummaries"]
-            if resource["ResourceType"] == "AWS::SQS::Queue"
-            and resource.get("PhysicalResourceId")
+            if resource["ResourceType"] == "AWS::SQS::Queue" and resource.get("PhysicalResourceId")
         }
     except ClientError as error:
         fail(f"cannot list the resources of stack {stack.name!r}: {error}")
@@ -101,9 +100,7 @@ def rule_dead_letter_targets(stack: StackRef) -> dict[str, list[tuple[str, str]]
     bus = stack.output("BusName")
     found: dict[str, list[tuple[str, str]]] = {}
     for rule in _all(events.list_rules, "Rules", EventBusName=bus):
-        targets = _all(
-            events.list_targets_by_rule, "Targets", Rule=rule["Name"], EventBusName=bus
-        )
+        targets = _all(events.list_targets_by_rule, "Targets", Rule=rule["Name"], EventBusName=bus)
         for target in targets:
             dlq = target.get("DeadLetterConfig", {}).get("Arn")
             if dlq:
@@ -253,8 +250,8 @@ def describe_body(message: dict[str, Any]) -> str:
     """One line on what the message is (an EventBridge event: its type and subject)."""
     body = _json_body(message)
     if isinstance(body, dict):
-        event = body.get("event") if isinstance(body.get("event"), dict) else body
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else event
+        event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else body
+        detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else event
         kind = event.get("detail-type") or detail.get("type")
         subject = detail.get("subject")
         if kind or subject:
@@ -456,9 +453,7 @@ def move_by_hand(sqs: Any, dlq: DeadLetterQueue, destination_url: str) -> int:
             moved += 1
 
 
-def redrive(
-    stack: StackRef, wanted: str, *, dry_run: bool, wait_s: float = 60
-) -> RedriveResult:
+def redrive(stack: StackRef, wanted: str, *, dry_run: bool, wait_s: float = 60) -> RedriveResult:
     sqs = stack.client("sqs")
     dlq = resolve(find_dead_letter_queues(stack), stack, wanted)
     destination = destination_of(dlq)

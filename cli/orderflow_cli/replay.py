@@ -1,6 +1,394 @@
-"""placeholder"""
+"""``orderflow replay``: rebuild the read model from the bus's archive into a new table, and
+compare it with the live one.
+
+How: a new DynamoDB table with the orders table's keys; EventBridge ``StartReplay`` of the
+archive (``ArchiveArn``) for the window, to the bus with ``FilterArns`` = the replay rule
+(``ReplayRuleArn``: the projector's events, carrying ``replay-name``), which delivers them to
+``ReplayQueueUrl``; this command drains that queue and records each event in the new table
+with the projector's own code (``orders.logic.projection.project`` and
+``orders.dal.repository.OrdersRepository``), the same parse (``from_eventbridge``) included.
+Nothing live sees a replayed event: the replay names only the replay rule.
+
+What is compared, per order whose ``OrderPlaced`` is in the window (an order placed before
+``--from`` cannot be rebuilt from it: it is listed as skipped, not compared):
+
+- the view (status, reason, customer, items, total, placedAt): ``lastSequence`` and
+  ``updatedAt`` are bookkeeping of the projector run, not content;
+- the history as ``GET /orders/{id}`` shows it (``orders.logic.read_model.order_details``):
+  the status derived from it, and its events in the read model's own order (by ``sequence``),
+  each with its id, type, source, time and data. The sequence numbers themselves are not
+  compared: live, they follow the order in which events reached the projector; the replay
+  records an order's events in the order of their CloudEvent time (ties: arrival), so the two
+  agree unless the live projector recorded an event after a later one (a failed projection
+  retried), which then shows as a difference in the order of events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from botocore.exceptions import ClientError
+from rich.table import Table
+
+from orderflow_cli.stack import StackRef, console, fail, stack_of
+
+
+def _import_projection() -> None:
+    """The projector's code lives in ``functions/`` (the root of every Lambda bundle), which
+    is not a package of its own: make it importable, from the repository this CLI is
+    installed (editable) from."""
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    if functions.is_dir() and str(functions) not in sys.path:
+        sys.path.append(str(functions))
+
+
+_import_projection()
+
+from orders import events as order_events  # noqa: E402
+from orders.dal.repository import HISTORY_PREFIX, VIEW_SK, OrdersRepository  # noqa: E402
+from orders.logic.projection import project  # noqa: E402
+from orders.logic.read_model import order_details  # noqa: E402
+from shared_kernel.cloudevents import CloudEvent, from_eventbridge  # noqa: E402
+from shared_kernel.errors import MalformedEventError  # noqa: E402
+
+VIEW_FIELDS = ("status", "reason", "customerId", "items", "total", "placedAt")
+REPLAY_DONE = {"COMPLETED"}
+REPLAY_FAILED = {"FAILED", "CANCELLED"}
+
+
+def parse_time(value: str) -> datetime:
+    """ISO 8601 (``2026-12-01T02:00:00Z``; without an offset: UTC) or ``now``."""
+    if value == "now":
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 time ({error})") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --- the new read model ----------------------------------------------------------------------
+
+
+def create_table(stack: StackRef, name: str) -> None:
+    """A table with the orders table's keys (``pk``, ``sk``), on demand, waited for."""
+    dynamodb = stack.client("dynamodb")
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": "orderflow:role", "Value": "replayed-read-model"}],
+    )
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+
+
+@dataclass
+class Drained:
+    events: list[CloudEvent] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+    other_replays: int = 0
+
+
+def start_replay(
+    stack: StackRef, name: str, start: datetime, end: datetime, wait_s: float
+) -> dict[str, Any]:
+    """StartReplay of the archive to the bus, for the replay rule only; waits (bounded) until
+    EventBridge says it has sent every event of the window."""
+    events = stack.client("events")
+    archive_arn = stack.output("ArchiveArn")
+    archive = events.describe_archive(ArchiveName=archive_arn.rsplit("/", 1)[-1])
+    try:
+        events.start_replay(
+            ReplayName=name,
+            EventSourceArn=archive_arn,
+            EventStartTime=start,
+            EventEndTime=end,
+            Destination={
+                "Arn": archive["EventSourceArn"],
+                "FilterArns": [stack.output("ReplayRuleArn")],
+            },
+        )
+    except ClientError as error:
+        fail(f"StartReplay refused: {error}", code=1)
+    deadline = time.monotonic() + wait_s
+    while True:
+        replay = events.describe_replay(ReplayName=name)
+        if replay["State"] in REPLAY_DONE:
+            return dict(replay)
+        if replay["State"] in REPLAY_FAILED:
+            fail(f"replay {name} {replay['State']}: {replay.get('StateReason', '')}", code=1)
+        if time.monotonic() > deadline:
+            fail(f"replay {name} still {replay['State']} after {wait_s:.0f} s", code=1)
+        time.sleep(1)
+
+
+def drain(stack: StackRef, replay_name: str, quiet_s: float, wait_s: float) -> Drained:
+    """Receive the replay queue until it has been empty for ``quiet_s`` (EventBridge delivers
+    a completed replay's events asynchronously; nothing says how many there are). Messages of
+    another replay (an earlier run that did not finish) are deleted and counted."""
+    sqs = stack.client("sqs")
+    url = stack.output("ReplayQueueUrl")
+    drained = Drained()
+    deadline = time.monotonic() + wait_s
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_s:
+        if time.monotonic() > deadline:
+            fail(f"the replay queue was still receiving events after {wait_s:.0f} s", code=1)
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=60
+        ).get("Messages", [])
+        if messages:
+            quiet_since = time.monotonic()
+        for message in messages:
+            body = json.loads(message["Body"])
+            if body.get("replay-name") != replay_name:
+                drained.other_replays += 1
+            else:
+                try:
+                    drained.events.append(from_eventbridge(body))
+                except MalformedEventError as error:
+                    drained.malformed.append(f"{body.get('id')}: {error}")
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return drained
+
+
+def rebuild(repository: OrdersRepository, replayed: Iterable[CloudEvent]) -> int:
+    """Record each event as the projector does, an order's events in the order of their time
+    (a stable sort: events of one time keep their arrival order); returns how many were new."""
+    ordered = sorted(replayed, key=lambda event: event.time)
+    return sum(project(event, repository) for event in ordered)
+
+
+# --- comparison ------------------------------------------------------------------------------
+
+
+def read_model_items(table: Any) -> dict[str, list[dict[str, Any]]]:
+    """Order id -> its read-model items (view and history) of a whole table."""
+    orders: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    scan: dict[str, Any] = {}
+    while True:
+        page = table.scan(**scan)
+        for item in page.get("Items", []):
+            if str(item["pk"]).startswith("ORDER#") and _is_read_model(item):
+                orders[str(item["pk"]).removeprefix("ORDER#")].append(item)
+        if "LastEvaluatedKey" not in page:
+            return dict(orders)
+        scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def order_items(table: Any, order_id: str) -> list[dict[str, Any]]:
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
+        "ConsistentRead": True,
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = table.query(**query)
+        items += [item for item in page.get("Items", []) if _is_read_model(item)]
+        if "LastEvaluatedKey" not in page:
+            return items
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _is_read_model(item: dict[str, Any]) -> bool:
+    return item["sk"] == VIEW_SK or str(item["sk"]).startswith(HISTORY_PREFIX)
+
+
+def comparable(order_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the comparison looks at (see the module's docstring), as plain JSON values."""
+    view = next((item for item in items if item["sk"] == VIEW_SK), {})
+    history = [item for item in items if str(item["sk"]).startswith(HISTORY_PREFIX)]
+    details = order_details(order_id, None, history)
+    shown = details.model_dump(mode="json", by_alias=True) if details else {}
+    return {
+        "view": _plain({name: view.get(name) for name in VIEW_FIELDS}),
+        "status": shown.get("status"),
+        "history": [
+            {key: entry[key] for key in ("id", "type", "source", "time", "data")}
+            for entry in shown.get("history", [])
+        ],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals and sets as JSON values, so two reads compare equal."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def differences(live: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:
+    """What differs between two ``comparable`` orders, one line each."""
+    found = []
+    for name in VIEW_FIELDS:
+        if live["view"][name] != rebuilt["view"][name]:
+            found.append(
+                f"view.{name}: live {live['view'][name]!r}, rebuilt {rebuilt['view'][name]!r}"
+            )
+    if live["status"] != rebuilt["status"]:
+        found.append(f"status: live {live['status']}, rebuilt {rebuilt['status']}")
+    live_events = {entry["id"]: entry for entry in live["history"]}
+    rebuilt_events = {entry["id"]: entry for entry in rebuilt["history"]}
+    for event_id in live_events.keys() - rebuilt_events.keys():
+        found.append(f"event {event_id} ({live_events[event_id]['type']}) only in the live model")
+    for event_id in rebuilt_events.keys() - live_events.keys():
+        found.append(f"event {event_id} ({rebuilt_events[event_id]['type']}) only rebuilt")
+    for event_id in live_events.keys() & rebuilt_events.keys():
+        if live_events[event_id] != rebuilt_events[event_id]:
+            found.append(
+                f"event {event_id} differs: {live_events[event_id]} vs {rebuilt_events[event_id]}"
+            )
+    common = live_events.keys() & rebuilt_events.keys()
+    live_order = [entry["type"] for entry in live["history"] if entry["id"] in common]
+    rebuilt_order = [entry["type"] for entry in rebuilt["history"] if entry["id"] in common]
+    if live_order != rebuilt_order:
+        found.append(f"order of events: live {live_order}, rebuilt {rebuilt_order}")
+    return found
+
+
+@dataclass
+class Comparison:
+    compared: int = 0
+    skipped: list[str] = field(default_factory=list)  # placed before the window
+    differing: dict[str, list[str]] = field(default_factory=dict)
+
+
+def compare(live_table: Any, rebuilt_table: Any) -> Comparison:
+    """Every order rebuilt from an OrderPlaced in the window, against the live read model."""
+    result = Comparison()
+    for order_id, items in sorted(read_model_items(rebuilt_table).items()):
+        rebuilt = comparable(order_id, items)
+        if not any(e["type"] == order_events.ORDER_PLACED for e in rebuilt["history"]):
+            result.skipped.append(order_id)
+            continue
+        result.compared += 1
+        live = comparable(order_id, order_items(live_table, order_id))
+        if found := differences(live, rebuilt):
+            result.differing[order_id] = found
+    return result
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def replay_command(
+    ctx: typer.Context,
+    *,
+    start: Annotated[
+        str, typer.Option("--from", help="Start of the window (ISO 8601, UTC if no offset).")
+    ],
+    end: Annotated[str, typer.Option("--to", help="End of the window (ISO 8601, or now).")] = "now",
+    into_new_read_model: Annotated[
+        bool,
+        typer.Option(
+            "--into-new-read-model",
+            help="Rebuild the read model into a new table and compare it with the live one "
+            "(the only target a replay has for now; required, so that it is said).",
+        ),
+    ] = False,
+    table: Annotated[
+        str | None,
+        typer.Option(help="Name of the new table (default: <orders table>-replay-<time>)."),
+    ] = None,
+    drop: Annotated[
+        bool, typer.Option("--drop/--keep", help="Delete the new table after comparing.")
+    ] = False,
+    quiet: Annotated[
+        float, typer.Option(min=0.5, help="Seconds the replay queue stays empty before done.")
+    ] = 5,
+    wait: Annotated[float, typer.Option(min=1, help="Bound on each wait, in seconds.")] = 600,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    """Replay the bus's archive between --from and --to into a freshly created read-model
+    table, and compare it with the live one. Exit code 1 if any order differs."""
+    if not into_new_read_model:
+        fail("say where to replay: --into-new-read-model (the only target for now)")
+    window_start, window_end = parse_time(start), parse_time(end)
+    if window_start >= window_end:
+        fail(f"--from ({window_start.isoformat()}) must be before --to ({window_end.isoformat()})")
+    stack = stack_of(ctx)
+    live_name = stack.output("OrdersTableName")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    name = table or f"{live_name}-replay-{stamp}"
+    replay_name = f"orderflow-read-model-{stamp}"
+    create_table(stack, name)
+    dynamodb = stack.resource("dynamodb")
+    try:
+        replay = start_replay(stack, replay_name, window_start, window_end, wait)
+        drained = drain(stack, replay_name, quiet, wait)
+        recorded = rebuild(OrdersRepository(name, dynamodb), drained.events)
+        result = compare(dynamodb.Table(live_name), dynamodb.Table(name))
+    finally:
+        if drop:
+            stack.client("dynamodb").delete_table(TableName=name)
+    report = {
+        "replay": replay_name,
+        "state": replay["State"],
+        "window": {"from": window_start.isoformat(), "to": window_end.isoformat()},
+        "table": name,
+        "kept": not drop,
+        "eventsReplayed": len(drained.events),
+        "eventsRecorded": recorded,
+        "malformed": drained.malformed,
+        "otherReplaysDiscarded": drained.other_replays,
+        "ordersCompared": result.compared,
+        "ordersSkipped": result.skipped,
+        "differences": result.differing,
+    }
+    if as_json:
+        console.print_json(json.dumps(report))
+    else:
+        _print(report)
+    if result.differing or drained.malformed:
+        raise typer.Exit(1)
+
+
+def _print(report: dict[str, Any]) -> None:
+    console.print(
+        f"replay {report['replay']} ({report['state']}): {report['eventsReplayed']} events "
+        f"from {report['window']['from']} to {report['window']['to']}, "
+        f"{report['eventsRecorded']} recorded"
+        + f" into table {report['table']}"
+        + (" (kept)" if report["kept"] else " (dropped)")
+    )
+    if report["otherReplaysDiscarded"]:
+        console.print(f"discarded {report['otherReplaysDiscarded']} events of earlier replays")
+    for line in report["malformed"]:
+        console.print(f"[red]malformed[/]: {line}")
+    if report["ordersSkipped"]:
+        console.print(
+            f"{len(report['ordersSkipped'])} order(s) placed before --from, not compared: "
+            + ", ".join(report["ordersSkipped"][:10])
+            + (" …" if len(report["ordersSkipped"]) > 10 else "")
+        )
+    if not report["differences"]:
+        console.print(f"[green]0 differences[/] in {report['ordersCompared']} order(s)")
+        return
+    table = Table(title=f"{len(report['differences'])} of {report['ordersCompared']} orders differ")
+    table.add_column("order")
+    table.add_column("difference")
+    for order_id, lines in report["differences"].items():
+        for line in lines:
+            table.add_row(order_id, line)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("replay")(replay_command)
