@@ -46,8 +46,9 @@ $(VENVS)/%/bin/python:
 	$(PYTHON313) -m venv $(VENVS)/$*
 	$(VENVS)/$*/bin/pip install --quiet --upgrade pip
 
-$(VENVS)/dev/.installed: requirements.txt | $(VENVS)/dev/bin/python
+$(VENVS)/dev/.installed: requirements.txt cli/pyproject.toml | $(VENVS)/dev/bin/python
 	$(DEV)/pip install --quiet -r requirements.txt
+	$(DEV)/pip install --quiet --no-deps -e cli  # the `orderflow` console script (cli/)
 	@touch $@
 
 $(VENVS)/emulator/.installed: emulator/requirements.txt emulator/constraints.txt emulator/hostexec/pyproject.toml | $(VENVS)/emulator/bin/python
@@ -102,7 +103,7 @@ test: lint unit infra integration
 lint: $(VENVS)/dev/.installed
 	$(DEV)/ruff check .
 	$(DEV)/ruff format --check .
-	$(DEV)/mypy app.py infra functions emulator bench tests tools
+	$(DEV)/mypy app.py infra functions emulator bench tests tools cli
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
 	  $(DEV)/python -m infra.app "$$out" && \
 	  $(DEV)/cfn-lint --ignore-checks W3005 -- "$$out"/*.template.json && \

@@ -154,4 +154,3 @@ class DeploymentConfig(BaseSettings):
 def _camel_case(snake: str) -> str:
     first, *rest = snake.split("_")
     return first + "".join(word.title() for word in rest)
-

@@ -207,9 +207,7 @@ class Orders(Construct):
         # Up to 10 events per invocation (an order makes ~5), and no batching window: Lambda
         # invokes as soon as a poll returns messages, so a lone event is projected at once.
         consume(self.projector, self.projection)
-        rule = events.Rule(
-            self, "ProjectEvents", event_bus=bus, event_pattern=_projected_events()
-        )
+        rule = events.Rule(self, "ProjectEvents", event_bus=bus, event_pattern=_projected_events())
         rule.add_target(rule_target(self.projection))
         return rule
 

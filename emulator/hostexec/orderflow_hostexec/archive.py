@@ -22,6 +22,7 @@ checked (``patches.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +71,7 @@ def _archive_provider_class() -> type:
     )
     from localstack.utils.strings import short_uid
 
-    class ArchiveProvider(ResourceProvider):  # type: ignore[misc, type-arg]
+    class ArchiveProvider(ResourceProvider):
         TYPE = ARCHIVE_TYPE
         SCHEMA = ARCHIVE_SCHEMA
 
@@ -100,10 +101,8 @@ def _archive_provider_class() -> type:
         def delete(self, request: Any) -> Any:
             model = request.previous_state
             client = request.aws_client_factory.events
-            try:
+            with contextlib.suppress(client.exceptions.ResourceNotFoundException):
                 client.delete_archive(ArchiveName=model["ArchiveName"])
-            except client.exceptions.ResourceNotFoundException:
-                pass
             return ProgressEvent(status=OperationStatus.SUCCESS, resource_model={})
 
     return ArchiveProvider
@@ -176,7 +175,7 @@ def honour_replay_filter_arns() -> None:
 
     original = EventsProvider._process_rules
 
-    def _process_rules(
+    def _process_rules(  # noqa: PLR0917 (LocalStack's signature)
         self: Any,
         rule: Any,
         region: str,
