@@ -31,6 +31,9 @@ EVENTBRIDGE_ATTRIBUTES = ("RULE_ARN", "TARGET_ARN", "ERROR_CODE", "ERROR_MESSAGE
 """Message attributes EventBridge sets on an event it dead-letters after a target's retries."""
 
 PEEK_BATCH = 10
+PEEK_VISIBILITY_S = 30
+"""How long a peeked message is hidden at most (it is made visible again as soon as the
+command has read the messages it shows)."""
 
 
 @dataclass
@@ -121,6 +124,7 @@ def _all(call: Callable[..., Any], key: str, **kwargs: Any) -> list[Any]:
 
 def find_dead_letter_queues(stack: StackRef) -> list[DeadLetterQueue]:
     """Every DLQ of the stack, by logical id."""
+    stack.output("BusName")  # the outputs first: a clear error before any AWS call
     sqs = stack.client("sqs")
     queues = stack_queue_urls(stack)
     attributes = {
@@ -159,24 +163,37 @@ def find_dead_letter_queues(stack: StackRef) -> list[DeadLetterQueue]:
 
 
 def peek(sqs: Any, url: str, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` messages of the queue, left in it: each receive has a visibility timeout
-    of 0, so every message is visible again at once (its receive count still goes up by one:
-    SQS counts every receive, and a DLQ has no redrive policy for that count to trigger)."""
+    """Up to ``limit`` messages of the queue, left in it. Each is received with a short
+    visibility timeout (so that the next receive returns others), then made visible again at
+    once (``ChangeMessageVisibility`` 0); should the command die in between, they are visible
+    again after ``PEEK_VISIBILITY_S``. SQS still counts each receive in the message's
+    ``ApproximateReceiveCount`` (a DLQ has no redrive policy for that count to trigger)."""
     seen: dict[str, dict[str, Any]] = {}
-    while len(seen) < limit:
-        messages = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(PEEK_BATCH, limit - len(seen)),
-            VisibilityTimeout=0,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        new = [message for message in messages if message["MessageId"] not in seen]
-        if not new:
-            break
-        for message in new:
-            seen[message["MessageId"]] = message
+    try:
+        while len(seen) < limit:
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(PEEK_BATCH, limit - len(seen)),
+                VisibilityTimeout=PEEK_VISIBILITY_S,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            new = [message for message in messages if message["MessageId"] not in seen]
+            if not new:
+                break
+            for message in new:
+                seen[message["MessageId"]] = message
+    finally:
+        handles = [message["ReceiptHandle"] for message in seen.values()]
+        for first in range(0, len(handles), PEEK_BATCH):
+            sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for index, handle in enumerate(handles[first : first + PEEK_BATCH])
+                ],
+            )
     return list(seen.values())
 
 
@@ -286,8 +303,8 @@ def dlq_command(
 ) -> None:
     """Every DLQ of the stack: its depth, its source, and per message why it failed.
 
-    Messages are peeked, not consumed: received with a visibility timeout of 0, so they stay
-    in the queue (SQS still counts each receive in ApproximateReceiveCount).
+    Messages are peeked, not consumed: received, then made visible again at once
+    (ChangeMessageVisibility 0); SQS still counts each receive in ApproximateReceiveCount.
     """
     stack = stack_of(ctx)
     sqs = stack.client("sqs")
@@ -296,13 +313,13 @@ def dlq_command(
         peeked = peek(sqs, dlq.url, messages) if dlq.visible and messages else []
         report.append({**dlq.to_json(), "messages": [message_report(m) for m in peeked]})
     if as_json:
-        console.print_json(json.dumps({"deadLetterQueues": report}))
+        console().print_json(json.dumps({"deadLetterQueues": report}))
         return
     _print_dlqs(report)
 
 
 def _print_dlqs(report: list[dict[str, Any]]) -> None:
-    overview = Table(title="Dead-letter queues (messages peeked: visibility timeout 0)")
+    overview = Table(title="Dead-letter queues (messages peeked: made visible again at once)")
     for column in ("queue", "depth", "in flight", "messages come from"):
         overview.add_column(column)
     for dlq in report:
@@ -321,7 +338,7 @@ def _print_dlqs(report: list[dict[str, Any]]) -> None:
             str(dlq["inFlight"]),
             sources,
         )
-    console.print(overview)
+    console().print(overview)
     for dlq in report:
         if not dlq["messages"]:
             continue
@@ -336,13 +353,15 @@ def _print_dlqs(report: list[dict[str, Any]]) -> None:
                 message["about"],
                 f"[bold]{message['reason']['kind']}[/]: {message['reason']['summary']}",
             )
-        console.print(table)
+        console().print(table)
 
 
 # --- redrive ---------------------------------------------------------------------------------
 
 MOVE_TASK_DONE = {"COMPLETED", "CANCELLED", "FAILED"}
 MOVE_TASK_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented"}
+"""Error codes of an SQS that does not implement StartMessageMoveTask: the messages are then
+moved by receive, send, delete, and the command says so."""
 
 
 @dataclass
@@ -417,6 +436,8 @@ def move_with_task(sqs: Any, dlq: DeadLetterQueue, destination: str, wait_s: flo
         handle = sqs.start_message_move_task(SourceArn=dlq.arn, DestinationArn=destination)[
             "TaskHandle"
         ]
+    except NotImplementedError:  # an in-process emulator (moto) that lacks it
+        return None
     except ClientError as error:
         if error.response["Error"]["Code"] in MOVE_TASK_UNSUPPORTED:
             return None
@@ -508,14 +529,14 @@ def redrive_command(
     """
     result = redrive(stack_of(ctx), queue, dry_run=dry_run, wait_s=wait)
     if as_json:
-        console.print_json(json.dumps(result.to_json()))
+        console().print_json(json.dumps(result.to_json()))
     elif dry_run:
-        console.print(
+        console().print(
             f"dry run: {result.depth_before} message(s) in {result.queue} would move to "
             f"{_short(result.destination)}; nothing moved"
         )
     else:
-        console.print(
+        console().print(
             f"{result.method}: {result.status}, {result.moved} message(s) moved from "
             f"{result.queue} to {_short(result.destination)} (DLQ depth {result.depth_before}"
             f" -> {result.depth_after})" + (f"; {result.note}" if result.note else "")

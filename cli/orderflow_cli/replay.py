@@ -353,7 +353,7 @@ def replay_command(
         "differences": result.differing,
     }
     if as_json:
-        console.print_json(json.dumps(report))
+        console().print_json(json.dumps(report))
     else:
         _print(report)
     if result.differing or drained.malformed:
@@ -361,7 +361,7 @@ def replay_command(
 
 
 def _print(report: dict[str, Any]) -> None:
-    console.print(
+    console().print(
         f"replay {report['replay']} ({report['state']}): {report['eventsReplayed']} events "
         f"from {report['window']['from']} to {report['window']['to']}, "
         f"{report['eventsRecorded']} recorded"
@@ -369,17 +369,17 @@ def _print(report: dict[str, Any]) -> None:
         + (" (kept)" if report["kept"] else " (dropped)")
     )
     if report["otherReplaysDiscarded"]:
-        console.print(f"discarded {report['otherReplaysDiscarded']} events of earlier replays")
+        console().print(f"discarded {report['otherReplaysDiscarded']} events of earlier replays")
     for line in report["malformed"]:
-        console.print(f"[red]malformed[/]: {line}")
+        console().print(f"[red]malformed[/]: {line}")
     if report["ordersSkipped"]:
-        console.print(
+        console().print(
             f"{len(report['ordersSkipped'])} order(s) placed before --from, not compared: "
             + ", ".join(report["ordersSkipped"][:10])
             + (" …" if len(report["ordersSkipped"]) > 10 else "")
         )
     if not report["differences"]:
-        console.print(f"[green]0 differences[/] in {report['ordersCompared']} order(s)")
+        console().print(f"[green]0 differences[/] in {report['ordersCompared']} order(s)")
         return
     table = Table(title=f"{len(report['differences'])} of {report['ordersCompared']} orders differ")
     table.add_column("order")
@@ -387,7 +387,7 @@ def _print(report: dict[str, Any]) -> None:
     for order_id, lines in report["differences"].items():
         for line in lines:
             table.add_row(order_id, line)
-    console.print(table)
+    console().print(table)
 
 
 def register(app: typer.Typer) -> None:

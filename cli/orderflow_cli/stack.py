@@ -19,13 +19,16 @@ STACK_ENV = "ORDERFLOW_STACK"
 DEFAULT_OUTPUTS = Path("outputs.json")
 DEFAULT_STACK = "Orderflow"
 
-console = Console()
-errors = Console(stderr=True)
+
+def console() -> Console:
+    """Standard output, as wide as the terminal is when the command prints (``COLUMNS``)."""
+    return Console()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` on stderr and exit with ``code`` (2: bad input or setup)."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` on stderr, unwrapped, and exit with ``code`` (2: bad input or setup;
+    1: AWS said no)."""
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
 
