@@ -116,6 +116,7 @@ def test_a_poison_message_is_listed_with_its_reason_and_redriven_back(
     assert [t["target"] for t in listed["ruleTargets"]] == [queue_arn]
     reason = listed["message"]["reason"]
     assert reason["kind"] == "redrive"
+    assert reason["sourceQueue"] == queue_arn  # SQS's DeadLetterQueueSourceArn
     assert listed["message"]["receiveCount"] >= 3
     # peeking left it there
     assert depth(dlq) == listed["depth"]
