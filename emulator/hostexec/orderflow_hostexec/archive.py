@@ -10,7 +10,8 @@ LocalStack 2026.3 has the archive and replay APIs, but:
   positional arguments``) as soon as the archive held an event: the archive keeps each
   event's ``time`` as a string, and both selected them and put them again as if it were a
   datetime. Events are selected by their time, parsed, between the replay's start and end
-  (LocalStack's rounding to the minute kept), and put again with that time.
+  (exactly, as on AWS: LocalStack rounded the window to the minute), and put again with that
+  time.
 - ``events.replay-filter-arns``: a replay sent its events to every rule of the bus,
   ``Destination.FilterArns`` ignored; on AWS only the listed rules receive them. Without
   this, replaying the archive for the read model would also start sagas and notify customers
@@ -132,13 +133,10 @@ def event_time(value: Any) -> datetime:
 
 
 def in_window(time: Any, start: datetime, end: datetime) -> bool:
-    """Whether an event of ``time`` falls in [start, end], all three rounded down to the
-    minute (LocalStack's choice, kept)."""
-
-    def minute(value: datetime) -> datetime:
-        return event_time(value).replace(second=0, microsecond=0)
-
-    return minute(start) <= minute(event_time(time)) <= minute(end)
+    """Whether an event of ``time`` falls in [start, end], as on AWS ("only events that
+    occurred between EventStartTime and EventEndTime"). LocalStack rounded all three down to
+    the minute, replaying up to a minute of other events on either side."""
+    return event_time(start) <= event_time(time) <= event_time(end)
 
 
 def select_replay_window() -> None:

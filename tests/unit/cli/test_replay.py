@@ -62,7 +62,7 @@ def test_a_read_model_rebuilt_from_events_in_any_arrival_order_equals_the_live_o
     replayed = [*confirmed, *cancelled]
     random.Random(7).shuffle(replayed)  # a replay delivers in no particular order
 
-    assert replay.rebuild(rebuilt, replayed) == 8
+    assert replay.rebuild(rebuilt, replayed) == (8, [])
     result = compare()
 
     assert result.compared == 2
@@ -138,7 +138,25 @@ def test_a_replayed_event_recorded_twice_counts_once(
     _, rebuilt = tables
     events = order_events("ord-1")
 
-    assert replay.rebuild(rebuilt, [*events, events[1]]) == 4
+    assert replay.rebuild(rebuilt, [*events, events[1]]) == (4, [])
+
+
+def test_a_malformed_event_is_reported_and_not_recorded_as_the_projector_does(
+    tables: tuple[OrdersRepository, OrdersRepository],
+) -> None:
+    live, rebuilt = tables
+    events = order_events("ord-1")
+    for event in events:
+        project(event, live)
+    malformed = from_eventbridge(delivered(fresh_entry("malformed-order-placed", "ord-2")))
+
+    recorded, refused = replay.rebuild(rebuilt, [*events, malformed])
+
+    assert recorded == 4
+    [reason] = refused
+    assert reason.startswith(f"{malformed.id} (OrderPlaced ord-2): ")
+    assert "data.items" in reason
+    assert compare().differing == {}
 
 
 @pytest.fixture
@@ -174,4 +192,14 @@ def test_a_time_without_an_offset_is_utc() -> None:
     assert replay.parse_time("2026-12-01T10:00:00").isoformat() == "2026-12-01T10:00:00+00:00"
     assert replay.parse_time("2026-12-01T10:00:00Z") == replay.parse_time(
         "2026-12-01T11:00:00+01:00"
+    )
+
+
+def test_the_window_is_widened_to_whole_seconds_as_event_times_have_no_fraction() -> None:
+    start = replay.parse_time("2026-12-01T10:00:00.700Z")
+    end = replay.parse_time("2026-12-01T10:05:00.200Z")
+
+    assert replay.whole_seconds(start, end) == (
+        replay.parse_time("2026-12-01T10:00:00Z"),
+        replay.parse_time("2026-12-01T10:05:01Z"),
     )
