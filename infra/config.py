@@ -21,6 +21,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.timeouts import SagaTimeouts
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -67,6 +68,10 @@ class DeploymentConfig(BaseSettings):
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
     stage but prod."""
+
+    saga_timeouts: SagaTimeouts = SagaTimeouts()
+    """The saga's waits and timeouts (``infra/timeouts.py``); context
+    ``orderflow:sagaTimeouts`` takes JSON, e.g. ``{"shipment_seconds": 120}``."""
 
     @field_validator("log_retention_days")
     @classmethod
