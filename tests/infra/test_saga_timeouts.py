@@ -58,7 +58,7 @@ def test_the_environment_sets_them_too(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert config_from({}).saga_timeouts == SagaTimeouts(shipment_seconds=120)
     # the context wins over the environment
-    context = {"orderflow:sagaTimeouts": {"shipment_seconds": 90}}
+    context: dict[str, object] = {"orderflow:sagaTimeouts": {"shipment_seconds": 90}}
     assert config_from(context).saga_timeouts.shipment_seconds == 90
 
 
