@@ -220,11 +220,14 @@ def _time_scale(request: Any, **kwargs: Any) -> Any:
 
     if request.method == "POST":
         try:
-            body = json.loads(request.get_data() or b"null")
+            try:
+                body = json.loads(request.get_data() or b"null")
+            except json.JSONDecodeError as error:
+                raise ValueError(f"the body is not JSON ({error})") from None
             if not isinstance(body, dict) or "factor" not in body:
                 raise ValueError('the body must be {"factor": <number in (0, 1]>}')
             SCALE.set(body["factor"])
-        except ValueError as error:  # json.JSONDecodeError is one
+        except ValueError as error:
             return Response.for_json({"error": str(error)}, status=400)
     return {"factor": SCALE.factor, "timeoutFloorSeconds": TIMEOUT_FLOOR_S}
 
