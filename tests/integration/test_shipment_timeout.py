@@ -164,7 +164,8 @@ def test_an_unanswered_shipment_times_out_and_compensates_in_seconds(
     types = [event["type"] for event in order["history"]]
     assert {"InventoryReserved", "PaymentAuthorized", "InventoryReleased"} <= set(types), types
     assert "ShipmentScheduled" not in types
-    assert took < SHIPMENT_TIMEOUT_S / 3
+    # (measured: 9-22 s, the high end with every step's Lambda environment cold)
+    assert took < SHIPMENT_TIMEOUT_S * 2 / 3
     assert stock(outputs, sku) == before
 
     # and the execution went ScheduleShipment -(States.Timeout)-> VoidPayment ->
@@ -184,10 +185,18 @@ def test_an_unanswered_shipment_times_out_and_compensates_in_seconds(
     ]
     [timed_out] = [e for e in events if e["type"] == "TaskTimedOut"]
     assert timed_out["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+    [waited_from] = [
+        e["timestamp"]
+        for e in events
+        if e.get("stateEnteredEventDetails", {}).get("name") == "ScheduleShipment"
+    ]
+    waited = (timed_out["timestamp"] - waited_from).total_seconds()
+    print(f"ScheduleShipment waited {waited:.2f} s (unscaled: {SHIPMENT_TIMEOUT_S} s)")
+    assert SHIPMENT_TIMEOUT_S * fast_time <= waited < SHIPMENT_TIMEOUT_S * fast_time + 5
     [scheduled] = [
         e["taskScheduledEventDetails"]
         for e in events
-        if e["type"] == "TaskScheduled" and "sqs" in e["taskScheduledEventDetails"]["resource"]
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "sqs"
     ]
     assert scheduled["timeoutInSeconds"] == SHIPMENT_TIMEOUT_S
     assert json.loads(execution["output"])["outcome"]["status"] == "CANCELLED"
