@@ -27,10 +27,11 @@ DLQ = "arn:aws:sqs:us-east-1:000000000000:it-dlq"
 
 
 def client_error(code: str, status: int) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "SendMessage",
-    )
+    response: Any = {
+        "Error": {"Code": code, "Message": "no"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "SendMessage")
 
 
 @pytest.mark.parametrize(
