@@ -21,6 +21,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.reconciler_config import ReconcilerConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -67,6 +68,10 @@ class DeploymentConfig(BaseSettings):
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
     stage but prod."""
+
+    reconciler: ReconcilerConfig = ReconcilerConfig()
+    """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler_config``;
+    context ``orderflow:reconciler`` takes a JSON object)."""
 
     @field_validator("log_retention_days")
     @classmethod
