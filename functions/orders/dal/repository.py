@@ -256,10 +256,15 @@ class OrdersRepository:
             raise
         return True
 
-    def get_outbox_event(self, event_id: str) -> CloudEvent | None:
-        """The CloudEvent an outbox item carries (PENDING or SENT), or None."""
+    def get_outbox_event(self, event_id: str) -> tuple[CloudEvent, datetime | None] | None:
+        """The CloudEvent an outbox item carries and when it was SENT (None: still PENDING),
+        or None if there is no such item."""
         item = self._table.get_item(Key=outbox_key(event_id), ConsistentRead=True).get("Item")
-        return None if item is None else CloudEvent.model_validate_json(str(item["event"]))
+        if item is None:
+            return None
+        sent_at = item.get("sentAt") if item.get("status") == OUTBOX_SENT else None
+        event = CloudEvent.model_validate_json(str(item["event"]))
+        return event, None if sent_at is None else datetime.fromisoformat(str(sent_at))
 
     # -- reconciliation (reconciler) ----------------------------------------------------
 

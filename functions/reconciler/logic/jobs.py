@@ -159,7 +159,7 @@ class OrderStore(Protocol):
         self, created_before: datetime, start: Cursor, limit: int
     ) -> Page[OrderRecord]: ...
 
-    def get_outbox_event(self, event_id: str) -> CloudEvent | None: ...
+    def get_outbox_event(self, event_id: str) -> tuple[CloudEvent, datetime | None] | None: ...
 
     def reclaim_saga(self, order: OrderRecord, execution_id: str, fence: Fence) -> bool: ...
 
@@ -234,8 +234,10 @@ class StalledOrdersJob:
     * Claimed by an execution that ended with the order still PENDING (a compensation failed
       for good): cancelled, reason ``SAGA_FAILED`` (restarting a saga that compensated halfway
       would run it forward again).
-    * Never started (no claim, or the claimed execution does not exist): the saga is started
-      again from the order's OrderPlaced (its outbox item), named ``reconcile-<n>-<orderId>``,
+    * Never started (no claim, or the claimed execution does not exist): if its OrderPlaced is
+      still PENDING in the outbox, or was SENT less than the SLA ago (the outbox job may just
+      have published it), left to the saga's rule; otherwise the saga is started again from
+      that OrderPlaced, named ``reconcile-<n>-<orderId>``,
       after a fenced write hands the order's claim to that execution; after
       ``max_restarts`` restarts, or with no OrderPlaced to start from, cancelled with
       ``SAGA_NOT_STARTED``. A cancellation writes OrderCancelled to the outbox in the same
@@ -271,12 +273,23 @@ class StalledOrdersJob:
                 return self._cancel(order, DEFAULT_REASON, fence)
         if order.saga_restarts >= self._max_restarts:
             return self._cancel(order, SAGA_NOT_STARTED, fence)
-        placed = (
+        return self._restart(order, fence)
+
+    def _restart(self, order: OrderRecord, fence: Fence) -> str:
+        """Start the saga again from the order's OrderPlaced, unless it is still on its way."""
+        outbox = (
             self._store.get_outbox_event(order.placed_event_id) if order.placed_event_id else None
         )
-        if placed is None:
+        if outbox is None:  # nothing to start the saga from
             return self._cancel(order, SAGA_NOT_STARTED, fence)
+        placed, sent_at = outbox
+        if sent_at is None:
+            return "awaiting_outbox"  # the outbox job publishes it; the rule starts the saga
+        if sent_at > self._clock() - self._sla:
+            return "awaiting_saga"  # published recently (by the outbox job): give it the SLA
         name = execution_name(order.order_id, order.saga_restarts + 1)
+        # The fenced write first (the claim goes to the new execution), then the start, which
+        # Step Functions does once per name.
         if not self._store.reclaim_saga(order, self._saga.execution_arn(name), fence):
             return "changed_meanwhile"
         self._saga.start(name, bus_envelope(placed, self._saga.state_machine_arn))
