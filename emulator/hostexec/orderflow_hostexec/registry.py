@@ -2,7 +2,7 @@
 them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
-- ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``);
+- ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``, ``schedules.py``);
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
 
@@ -12,11 +12,22 @@ it is checked.
 
 from __future__ import annotations
 
-from orderflow_hostexec import behaviour, event_sources, gateway, kit, stepfunctions, telemetry
+from orderflow_hostexec import (
+    behaviour,
+    event_sources,
+    gateway,
+    kit,
+    schedules,
+    stepfunctions,
+    telemetry,
+)
 from orderflow_hostexec.patches import Patch
 
 KIT: tuple[Patch, ...] = kit.PATCHES
-BEHAVIOUR_FIXES: tuple[Patch, ...] = behaviour.PATCHES
+BEHAVIOUR_FIXES: tuple[Patch, ...] = (
+    *behaviour.PATCHES,
+    *schedules.PATCHES,  # the reconciler's part
+)
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
     *stepfunctions.PATCHES,
