@@ -104,4 +104,4 @@ def test_per_stage_settings_come_from_context_as_json() -> None:
 )
 def test_inconsistent_settings_are_refused(settings: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
-        DeploymentConfig(reconciler=settings)  # type: ignore[arg-type]
+        DeploymentConfig(reconciler=settings)
