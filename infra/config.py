@@ -22,6 +22,7 @@ from infra.plans import (
     UsagePlanSpec,
 )
 from infra.timeouts import SagaTimeouts
+from infra.reconciler_config import ReconcilerConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -72,6 +73,9 @@ class DeploymentConfig(BaseSettings):
     saga_timeouts: SagaTimeouts = SagaTimeouts()
     """The saga's waits and timeouts (``infra/timeouts.py``); context
     ``orderflow:sagaTimeouts`` takes JSON, e.g. ``{"shipment_seconds": 120}``."""
+    reconciler: ReconcilerConfig = ReconcilerConfig()
+    """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler_config``;
+    context ``orderflow:reconciler`` takes a JSON object)."""
 
     @field_validator("log_retention_days")
     @classmethod

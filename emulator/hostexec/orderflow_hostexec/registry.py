@@ -3,7 +3,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
-  ``event_delivery.py``), and the tests' Step Functions time scale (``time_scale.py``);
+  ``event_delivery.py``, ``schedules.py``), and the tests' Step Functions time scale
+  (``time_scale.py``);
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
 
@@ -19,6 +20,7 @@ from orderflow_hostexec import (
     event_sources,
     gateway,
     kit,
+    schedules,
     stepfunctions,
     telemetry,
     time_scale,
@@ -30,6 +32,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
     *event_delivery.PATCHES,  # rule targets' RetryPolicy and DeadLetterConfig
+    *schedules.PATCHES,  # a disabled schedule rule fires nothing
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
