@@ -21,8 +21,8 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
-from infra.timeouts import SagaTimeouts
 from infra.reconciler_config import ReconcilerConfig
+from infra.timeouts import SagaTimeouts
 
 CONTEXT_PREFIX = "orderflow:"
 
