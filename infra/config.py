@@ -22,6 +22,8 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.reconciler_config import ReconcilerConfig
+from infra.timeouts import SagaTimeouts
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -71,6 +73,13 @@ class DeploymentConfig(BaseSettings):
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
     stage but prod."""
+
+    saga_timeouts: SagaTimeouts = SagaTimeouts()
+    """The saga's waits and timeouts (``infra/timeouts.py``); context
+    ``orderflow:sagaTimeouts`` takes JSON, e.g. ``{"shipment_seconds": 120}``."""
+    reconciler: ReconcilerConfig = ReconcilerConfig()
+    """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler_config``;
+    context ``orderflow:reconciler`` takes a JSON object)."""
 
     @field_validator("log_retention_days")
     @classmethod

@@ -9,6 +9,7 @@ from infra.lambda_defaults import FunctionDefaults
 from infra.notifications import Notifications
 from infra.orders import Orders
 from infra.payments import Payments
+from infra.reconciler import Reconciler
 from infra.saga import FulfilmentSaga, SagaSteps
 from infra.shipping import Shipping
 
@@ -20,6 +21,7 @@ class OrderFulfilment(Construct):
         inventory, orders, payments, shipping, notifications: the services.
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
+        reconciler: the scheduled reconciler (stuck outbox items, orders, reservations).
     """
 
     def __init__(
@@ -51,6 +53,15 @@ class OrderFulfilment(Construct):
             get_order=self.orders.get_order,
             list_products=self.inventory.list_products,
             config=defaults.config,
+        )
+        self.reconciler = Reconciler(
+            self,
+            "Reconciler",
+            orders_table=self.orders.table,
+            products_table=self.inventory.table,
+            state_machine=self.saga.state_machine,
+            bus=bus,
+            defaults=defaults,
         )
 
     def _saga_steps(self) -> SagaSteps:

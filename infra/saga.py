@@ -7,7 +7,8 @@ ResultPath: the state accumulates, each result under its own key)::
     ReserveInventory   input: $.order                                -> $.reservation
     AuthorizePayment   input: $.order                                -> $.payment
     ScheduleShipment   SQS {orderId, items, taskToken, correlationId, causationId}, waits for
-                       the shipping worker's SendTaskSuccess (60 s)  -> $.shipment
+                       the shipping worker's SendTaskSuccess (``SagaTimeouts.shipment``,
+                       60 s by default; infra/timeouts.py)         -> $.shipment
     ConfirmOrder       input: $.order                                -> $.outcome
     CommitInventory    input: $.order                                -> $.reservation
     OrderFulfilled     Succeed
@@ -135,9 +136,6 @@ SQS_RETRY: dict[str, Any] = {
 }
 """A message the saga sends (shipment request, malformed event): 3 retries from 1 s."""
 
-SHIPMENT_TIMEOUT = Duration.seconds(60)
-"""How long ScheduleShipment waits for the shipping worker before compensating."""
-
 
 @dataclass(frozen=True)
 class SagaSteps:
@@ -200,9 +198,10 @@ class FulfilmentSaga(Construct):
             bus: the bus OrderPlaced is published to.
             steps: the functions of the steps and compensations, the shipment queue and its
                 worker.
-            config: the stage (log level and retention).
+            config: the stage (log level and retention, the saga's timeouts).
         """
         super().__init__(scope, id)
+        self._timeouts = config.saga_timeouts
         self.malformed_events = dead_letter_queue(self, "MalformedEvents")
         self.log_group = logs.LogGroup(
             self,
@@ -216,7 +215,7 @@ class FulfilmentSaga(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition(steps)),
             # Ample for the retries' backoff (a compensation may take ~4 minutes).
-            timeout=Duration.minutes(30),
+            timeout=config.saga_timeouts.execution,
             tracing_enabled=True,
             # Failures only: every state's input and output is in the execution history already,
             # and logging ALL costs a log write per state transition.
@@ -357,8 +356,9 @@ class FulfilmentSaga(Construct):
         )
 
     def _schedule_shipment(self, queue: sqs.IQueue) -> tasks.SqsSendMessage:
-        """Sends the shipment request with a task token and waits (``SHIPMENT_TIMEOUT``) for
-        the shipping worker's ``SendTaskSuccess``."""
+        """Sends the shipment request with a task token and waits (``SagaTimeouts.shipment``,
+        and its heartbeat if one is set) for the shipping worker's ``SendTaskSuccess``."""
+        heartbeat = self._timeouts.shipment_heartbeat
         schedule = tasks.SqsSendMessage(
             self,
             "ScheduleShipment",
@@ -373,7 +373,8 @@ class FulfilmentSaga(Construct):
                     "causationId": sfn.JsonPath.string_at("$.order.causationId"),
                 }
             ),
-            task_timeout=sfn.Timeout.duration(SHIPMENT_TIMEOUT),
+            task_timeout=sfn.Timeout.duration(self._timeouts.shipment),
+            heartbeat_timeout=None if heartbeat is None else sfn.Timeout.duration(heartbeat),
             result_path="$.shipment",
         )
         schedule.add_retry(**SQS_RETRY)

@@ -67,6 +67,10 @@ class OrderflowStack(Stack):
             "OrderOutcomesTopicArn": f.notifications.topic.topic_arn,
             "OrderOutcomesDlqUrl": f.notifications.rule_dlq.queue_url,
             "SeedProductsFunctionName": f.inventory.seed.function_name,
+            # reconciler
+            "ReconcilerFunctionName": f.reconciler.function.function_name,
+            "ReconcilerLeaseTableName": f.reconciler.lease_table.table_name,
+            "ReconcilerRuleName": f.reconciler.rule.rule_name,
             # dead letters and replay (`orderflow dlq | redrive | replay`)
             "ArchiveArn": self.bus.event_archive.archive_arn,
             "ReplayRuleArn": f.orders.replay_rule.rule_arn,

@@ -87,6 +87,16 @@ class Order(CamelModel):
     updated_at: datetime
 
 
+class OrderRecord(Order):
+    """The stored order with its saga bookkeeping (read by the reconciler): the execution that
+    claimed its saga, how often the saga was restarted, and the id of its OrderPlaced event
+    (whose outbox item carries the payment token a restarted saga needs)."""
+
+    saga_execution: str | None = None
+    saga_restarts: int = Field(default=0, ge=0)
+    placed_event_id: str | None = None
+
+
 class RecordOrderInput(CamelModel):
     """What the saga passes its first step: the event that started it, and who it is."""
 

@@ -1,4 +1,7 @@
-"""Small helpers for reading DynamoDB's conditional-write failures."""
+"""Small helpers for reading DynamoDB's conditional-write failures, and a scan's page."""
+
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -15,3 +18,12 @@ def cancellation_codes(exc: ClientError) -> list[str] | None:
         return None
     reasons = exc.response.get("CancellationReasons") or []
     return [str(reason.get("Code", "None")) for reason in reasons]
+
+
+@dataclass(frozen=True)
+class Page[T]:
+    """One page of a scan: its items, and where the next page starts (None: the scan is done).
+    The key is plain strings (``{"pk": ..., "sk": ...}``), so it can be stored and resumed."""
+
+    items: list[T]
+    next_key: dict[str, Any] | None

@@ -7,6 +7,14 @@ and applied by ``startup.py`` after every patch's targets have been checked (``p
 - ``lambda.custom-log-groups``: Lambda writes a function's logs to ``LoggingConfig.LogGroup``
   when the function names one (CDK does, for a log group with a retention); LocalStack always
   uses ``/aws/lambda/<name>``, so the app's log groups stayed empty.
+- ``stepfunctions.closed-task-tokens``: ``SendTaskSuccess`` / ``SendTaskFailure`` /
+  ``SendTaskHeartbeat`` with the token of a task that is no longer waiting (it timed out, or
+  was answered) fail with ``TaskTimedOut``, as on Step Functions ("the task token has either
+  expired or the task associated with the token has already been closed"). LocalStack
+  accepted the answer without a word while the execution still ran (its callback endpoints'
+  ``consumer_error`` is never set), and answered ``InvalidToken`` once the execution had
+  ended: the shipping worker treats ``InvalidToken`` as a malformed request, so a late answer
+  to a saga that had compensated went to the shipment DLQ instead of being dropped.
 """
 
 from __future__ import annotations
@@ -40,6 +48,82 @@ def _configuration_has_logging_config() -> str | None:
     return None
 
 
+_SFN = "localstack.services.stepfunctions"
+_CALLBACK = f"{_SFN}.asl.eval.callback.callback"
+_ANSWERS = ("send_task_success", "send_task_failure", "send_task_heartbeat")
+
+
+def close_answered_task_tokens() -> None:
+    from localstack.aws.api.stepfunctions import InvalidToken, TaskTimedOut
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service.state_task_service_callback import (  # noqa: E501
+        StateTaskServiceCallback,
+    )
+    from localstack.services.stepfunctions.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+    )
+    from localstack.services.stepfunctions.provider import StepFunctionsProvider
+
+    integration_pattern = StateTaskServiceCallback._eval_integration_pattern
+
+    def _eval_integration_pattern(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: Any,
+        state_credentials: Any,
+    ) -> None:
+        token = (env.states.context_object.context_object_data.get("Task") or {}).get("Token")
+        try:
+            integration_pattern(
+                self, env, resource_runtime_part, normalised_parameters, state_credentials
+            )
+        finally:
+            # the task waits no more (answered, timed out, failed): a later answer is late
+            if token and (endpoint := env.callback_pool_manager.get(token)) is not None:
+                endpoint.report(CallbackConsumerTimeout())
+
+    StateTaskServiceCallback._eval_integration_pattern = _eval_integration_pattern
+
+    def knew(provider: Any, context: Any, token: str) -> bool:
+        """Whether any execution, running or ended, issued ``token``."""
+        for execution in provider._get_executions(context):
+            worker = getattr(execution, "exec_worker", None)
+            pool = getattr(getattr(worker, "env", None), "callback_pool_manager", None)
+            if pool is not None and pool.get(token) is not None:
+                return True
+        return False
+
+    def closing(answer: Any) -> Any:
+        def send(self: Any, context: Any, task_token: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return answer(self, context, task_token, *args, **kwargs)
+            except InvalidToken:
+                if knew(self, context, task_token):  # its execution has ended
+                    raise TaskTimedOut(
+                        "Task Timed Out: 'Provided task does not exist anymore'"
+                    ) from None
+                raise
+
+        return send
+
+    for name in _ANSWERS:
+        setattr(StepFunctionsProvider, name, closing(getattr(StepFunctionsProvider, name)))
+
+
+def _answers_take_a_token() -> str | None:
+    import inspect
+
+    from localstack.services.stepfunctions.provider import StepFunctionsProvider
+
+    for name in _ANSWERS:
+        parameters = list(inspect.signature(getattr(StepFunctionsProvider, name)).parameters)
+        if parameters[:3] != ["self", "context", "task_token"]:
+            return f"StepFunctionsProvider.{name} takes ({', '.join(parameters)})"
+        if "InvalidToken" not in inspect.getsource(getattr(StepFunctionsProvider, name)):
+            return f"StepFunctionsProvider.{name} no longer raises InvalidToken"
+    return None
+
+
 PATCHES = (
     Patch(
         name="lambda.custom-log-groups",
@@ -60,5 +144,32 @@ PATCHES = (
         ),
         apply=honour_custom_log_groups,
         check=_configuration_has_logging_config,
+    ),
+    Patch(
+        name="stepfunctions.closed-task-tokens",
+        kind="behaviour",
+        purpose="answering a task token whose task no longer waits fails with TaskTimedOut",
+        targets=(
+            Target(
+                f"{_SFN}.asl.component.state.state_execution.state_task.service."
+                "state_task_service_callback",
+                "StateTaskServiceCallback._eval_integration_pattern",
+                parameters=(
+                    "self",
+                    "env",
+                    "resource_runtime_part",
+                    "normalised_parameters",
+                    "state_credentials",
+                ),
+            ),
+            Target(_CALLBACK, "CallbackEndpoint.report", parameters=("self", "consumer_error")),
+            Target(_CALLBACK, "CallbackConsumerTimeout", shape="class"),
+            Target(f"{_SFN}.provider", "StepFunctionsProvider._get_executions"),
+            *(Target(f"{_SFN}.provider", f"StepFunctionsProvider.{name}") for name in _ANSWERS),
+            Target("localstack.aws.api.stepfunctions", "TaskTimedOut", shape="class"),
+            Target("localstack.aws.api.stepfunctions", "InvalidToken", shape="class"),
+        ),
+        apply=close_answered_task_tokens,
+        check=_answers_take_a_token,
     ),
 )

@@ -2,7 +2,9 @@
 them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
-- ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``, ``archive.py``);
+- ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
+  ``event_delivery.py``, ``schedules.py``, ``archive.py``), and the tests' Step Functions
+  time scale (``time_scale.py``);
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
 
@@ -15,17 +17,23 @@ from __future__ import annotations
 from orderflow_hostexec import (
     archive,
     behaviour,
+    event_delivery,
     event_sources,
     gateway,
     kit,
+    schedules,
     stepfunctions,
     telemetry,
+    time_scale,
 )
 from orderflow_hostexec.patches import Patch
 
 KIT: tuple[Patch, ...] = kit.PATCHES
 BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
+    *time_scale.PATCHES,  # Step Functions time scaling, for tests
+    *event_delivery.PATCHES,  # rule targets' RetryPolicy and DeadLetterConfig
+    *schedules.PATCHES,  # a disabled schedule rule fires nothing
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (

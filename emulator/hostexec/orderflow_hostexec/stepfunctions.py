@@ -62,6 +62,11 @@ def reuse_task_clients() -> None:
         return client
 
     boto_client.boto_client_for = boto_client_for
+    # Task states import ``boto_client_for`` by name: those imported already (another patch's
+    # targets may import the provider) are bound to LocalStack's, and rebound here.
+    for name, module in list(sys.modules.items()):
+        if name.startswith(_ASL) and getattr(module, "boto_client_for", None) is build:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
 
 
 def cheap_typed_props_repr() -> None:
@@ -74,22 +79,9 @@ def cheap_typed_props_repr() -> None:
     TypedProps.__repr__ = __repr__
 
 
-def _task_clients_not_bound_yet() -> str | None:
-    """Task states import ``boto_client_for`` by name: a module imported before the patch
-    would keep LocalStack's. They are imported with the provider, after start-up."""
-    from localstack.services.stepfunctions.asl.utils import boto_client
-
+def _task_clients_keyed_by_role() -> str | None:
     if "role_arn" not in getattr(_CREDENTIALS.resolve(), "__annotations__", {}):
         return "StateCredentials has no role_arn (the cache key)"
-    early = sorted(
-        name
-        for name, module in list(sys.modules.items())
-        if name.startswith(_ASL)
-        and module is not boto_client
-        and getattr(module, "boto_client_for", None) is boto_client.boto_client_for
-    )
-    if early:
-        return f"imported boto_client_for before the patch: {', '.join(early)}"
     return None
 
 
@@ -134,7 +126,7 @@ PATCHES = (
             _CREDENTIALS,
         ),
         apply=reuse_task_clients,
-        check=_task_clients_not_bound_yet,
+        check=_task_clients_keyed_by_role,
     ),
     Patch(
         name="stepfunctions.typed-props-repr",

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from inventory.errors import InventoryBusy, OutOfStock
 from inventory.models import Product, ProductWrite, Reservation, ReservationStatus
 from shared_kernel import aws
-from shared_kernel.dynamodb import cancellation_codes
+from shared_kernel.dynamodb import Page, cancellation_codes
+from shared_kernel.fencing import Fence, fenced, raise_if_fenced
 from shared_kernel.models import OrderLine
 
 if TYPE_CHECKING:
@@ -85,10 +86,13 @@ class InventoryRepository:
             raise InventoryBusy(f"reservation of {order_id} cancelled: {codes}") from exc
         return reservation
 
-    def settle(self, reservation: Reservation, target: ReservationStatus) -> Reservation:
+    def settle(
+        self, reservation: Reservation, target: ReservationStatus, fence: Fence | None = None
+    ) -> Reservation:
         """RESERVED -> `target` (RELEASED: reserved stock back to available; COMMITTED:
         reserved stock to sold), on condition that it is still RESERVED; returns the stored
-        reservation (the concurrent winner's outcome when the condition failed)."""
+        reservation (the concurrent winner's outcome when the condition failed). With a
+        `fence`, the transaction also checks the writer's lease (FencedOff when taken over)."""
         source_field, target_field = _STOCK_MOVES[target]
         order_id = reservation.order_id
         now = _now()
@@ -112,16 +116,39 @@ class InventoryRepository:
             self._move_stock(line, source_field, target_field) for line in reservation.lines
         ]
         try:
-            self._client.transact_write_items(TransactItems=actions)
+            self._client.transact_write_items(TransactItems=fenced(actions, fence))
         except ClientError as exc:
             codes = cancellation_codes(exc)
             if codes is None:
                 raise
+            raise_if_fenced(codes, fence)
             stored = self.get_reservation(order_id) if codes[0] == CONDITION_FAILED else None
             if stored is not None:  # settled concurrently: report what won
                 return stored
             raise InventoryBusy(f"settling reservation of {order_id} cancelled: {codes}") from exc
         return reservation.model_copy(update={"status": target, "updated_at": now})
+
+    def live_reservations(
+        self, updated_before: datetime, start: dict[str, Any] | None, limit: int
+    ) -> Page[Reservation]:
+        """One page of a scan for reservations still RESERVED that were last changed before
+        `updated_before` (the reconciler's). `limit` is the number of items read."""
+        request: dict[str, Any] = {
+            "FilterExpression": "sk = :sk AND #status = :reserved AND updatedAt < :before",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":sk": RESERVATION_SK,
+                ":reserved": ReservationStatus.RESERVED.value,
+                ":before": updated_before.isoformat(),
+            },
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = self._table.scan(**request)
+        items = [Reservation.model_validate(item) for item in page.get("Items", [])]
+        return Page(items, page.get("LastEvaluatedKey"))
 
     def _move_stock(self, line: OrderLine, source_field: str, target_field: str) -> dict[str, Any]:
         """Move `line.quantity` units from one counter to another, never below zero."""

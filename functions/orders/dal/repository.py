@@ -1,7 +1,9 @@
 """Orders table access (single table, stream NEW_AND_OLD_IMAGES for the outbox relay).
 
 Items (every key is a string):
-  order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order)
+  order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order),
+                                                              placedEventId, sagaExecution (the
+                                                              claim), sagaRestarts (reconciler)
   view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total,
                                                               reason, lastSequence (the clock)
   history  pk=ORDER#<orderId>   sk=EVENT#<eventId>            one per event about the order,
@@ -22,12 +24,15 @@ from orders.models import (
     OUTBOX_PREFIX,
     OUTBOX_SK,
     Order,
+    OrderRecord,
     OrderStatus,
+    OutboxItem,
     ViewChange,
 )
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
-from shared_kernel.dynamodb import cancellation_codes, is_condition_failure
+from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure
+from shared_kernel.fencing import Fence, fenced, raise_if_fenced
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -77,7 +82,8 @@ class OrdersRepository:
             {
                 "Put": {
                     "TableName": self._table_name,
-                    "Item": _order_item(order),
+                    # placedEventId: where a restarted saga finds its OrderPlaced (reconciler)
+                    "Item": {**_order_item(order), "placedEventId": placed.id},
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -122,12 +128,18 @@ class OrdersRepository:
         return Order.model_validate(stored)
 
     def settle_order(
-        self, order: Order, target: OrderStatus, reason: str | None, outcome: CloudEvent
+        self,
+        order: Order,
+        target: OrderStatus,
+        reason: str | None,
+        outcome: CloudEvent,
+        fence: Fence | None = None,
     ) -> Order | None:
         """PENDING -> `target` together with the outcome's outbox item, in one transaction.
 
         Returns the settled order, or None when the order was no longer PENDING (a concurrent
-        step settled it first; the caller re-reads and decides).
+        step settled it first; the caller re-reads and decides). With a `fence`, the
+        transaction also checks the writer's lease (FencedOff when it was taken over).
         """
         now = datetime.now(UTC)
         names = {"#status": "status"}
@@ -154,9 +166,10 @@ class OrdersRepository:
             self._outbox_put(outcome),
         ]
         try:
-            self._client.transact_write_items(TransactItems=actions)
+            self._client.transact_write_items(TransactItems=fenced(actions, fence))
         except ClientError as exc:
             codes = cancellation_codes(exc)
+            raise_if_fenced(codes, fence)
             if codes and codes[0] == CONDITION_FAILED:
                 return None
             raise
@@ -181,45 +194,162 @@ class OrdersRepository:
             }
         }
 
-    def mark_outbox_sent(self, event_id: str) -> bool:
+    def mark_outbox_sent(self, event_id: str, fence: Fence | None = None) -> bool:
         """PENDING -> SENT; False when it was not PENDING any more (already sent: the relay's
         stream record was a duplicate delivery)."""
+        return self._update_outbox(
+            event_id,
+            "SET #status = :sent, sentAt = :now",
+            {":sent": OUTBOX_SENT, ":now": datetime.now(UTC).isoformat()},
+            fence,
+        )
+
+    def record_outbox_failure(self, event_id: str, error: str, fence: Fence | None = None) -> None:
+        """Count a failed relay attempt and keep its error, so a stuck item is visible."""
+        self._update_outbox(
+            event_id,
+            "SET lastError = :error, lastAttemptAt = :now ADD attempts :one",
+            {":error": error[:1000], ":now": datetime.now(UTC).isoformat(), ":one": 1},
+            fence,
+        )
+
+    def claim_outbox_retry(self, event_id: str, fence: Fence) -> bool:
+        """Record that the reconciler is about to publish a stuck PENDING item again
+        (``reconciledAt``, ``reconcilerToken``, one more ``attempts``); False when it is not
+        PENDING any more. Changing ``attempts`` keeps the relay from relaying this MODIFY too
+        (logic.outbox.should_relay)."""
+        return self._update_outbox(
+            event_id,
+            "SET reconciledAt = :now, reconcilerToken = :token ADD attempts :one",
+            {":now": datetime.now(UTC).isoformat(), ":token": fence.token, ":one": 1},
+            fence,
+        )
+
+    def _update_outbox(
+        self, event_id: str, update: str, values: dict[str, Any], fence: Fence | None
+    ) -> bool:
+        """`update` on the outbox item if it is still PENDING (False if not); with a `fence`,
+        in a transaction that also checks the writer's lease."""
+        request: dict[str, Any] = {
+            "Key": outbox_key(event_id),
+            "UpdateExpression": update,
+            "ConditionExpression": "#status = :pending",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {**values, ":pending": OUTBOX_PENDING},
+        }
+        return self._conditional_update(request, fence)
+
+    def _conditional_update(self, request: dict[str, Any], fence: Fence | None) -> bool:
+        """One conditional update; False when its condition failed. With a `fence` it is a
+        transaction with the lease's check (FencedOff when that failed)."""
         try:
-            self._table.update_item(
-                Key=outbox_key(event_id),
-                UpdateExpression="SET #status = :sent, sentAt = :now",
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":sent": OUTBOX_SENT,
-                    ":pending": OUTBOX_PENDING,
-                    ":now": datetime.now(UTC).isoformat(),
-                },
-            )
+            if fence is None:
+                self._table.update_item(**request)
+            else:
+                update = {"TableName": self._table_name, **request}
+                self._client.transact_write_items(TransactItems=fenced([{"Update": update}], fence))
         except ClientError as exc:
-            if is_condition_failure(exc):
+            codes = cancellation_codes(exc)
+            raise_if_fenced(codes, fence)
+            if is_condition_failure(exc) or (codes and codes[0] == CONDITION_FAILED):
                 return False
             raise
         return True
 
-    def record_outbox_failure(self, event_id: str, error: str) -> None:
-        """Count a failed relay attempt and keep its error, so a stuck item is visible."""
-        try:
-            self._table.update_item(
-                Key=outbox_key(event_id),
-                UpdateExpression=("SET lastError = :error, lastAttemptAt = :now ADD attempts :one"),
-                ConditionExpression="#status = :pending",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":error": error[:1000],
-                    ":now": datetime.now(UTC).isoformat(),
-                    ":one": 1,
-                    ":pending": OUTBOX_PENDING,
-                },
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+    def get_outbox_event(self, event_id: str) -> tuple[CloudEvent, datetime | None] | None:
+        """The CloudEvent an outbox item carries and when it was SENT (None: still PENDING),
+        or None if there is no such item."""
+        item = self._table.get_item(Key=outbox_key(event_id), ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        sent_at = item.get("sentAt") if item.get("status") == OUTBOX_SENT else None
+        event = CloudEvent.model_validate_json(str(item["event"]))
+        return event, None if sent_at is None else datetime.fromisoformat(str(sent_at))
+
+    # -- reconciliation (reconciler) ----------------------------------------------------
+
+    def pending_outbox(
+        self, created_before: datetime, start: dict[str, Any] | None, limit: int
+    ) -> Page[OutboxItem]:
+        """One page of a scan for outbox items still PENDING that were written before
+        `created_before`. `limit` is the number of items read (before the filter)."""
+        page = self._scan(
+            "sk = :sk AND #status = :pending AND createdAt < :before",
+            {":sk": OUTBOX_SK, ":pending": OUTBOX_PENDING, ":before": created_before.isoformat()},
+            start,
+            limit,
+        )
+        return Page([OutboxItem.model_validate(item) for item in page.items], page.next_key)
+
+    def stalled_orders(
+        self, created_before: datetime, start: dict[str, Any] | None, limit: int
+    ) -> Page[OrderRecord]:
+        """One page of a scan for orders still PENDING that were created before
+        `created_before`, with their saga bookkeeping."""
+        page = self._scan(
+            "sk = :sk AND #status = :pending AND createdAt < :before",
+            {
+                ":sk": ORDER_SK,
+                ":pending": OrderStatus.PENDING.value,
+                ":before": created_before.isoformat(),
+            },
+            start,
+            limit,
+        )
+        return Page([OrderRecord.model_validate(item) for item in page.items], page.next_key)
+
+    def _scan(
+        self, condition: str, values: dict[str, Any], start: dict[str, Any] | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "FilterExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = self._table.scan(**request)
+        return Page(list(page.get("Items", [])), page.get("LastEvaluatedKey"))
+
+    def get_order_record(self, order_id: str) -> OrderRecord | None:
+        item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
+        return None if item is None else OrderRecord.model_validate(item)
+
+    def reclaim_saga(self, order: OrderRecord, execution_id: str, fence: Fence) -> bool:
+        """Hand a PENDING order's saga claim to `execution_id` (a restart) and count the
+        restart, on condition that nothing changed since `order` was read (status, claim,
+        restarts); False otherwise. The restarted execution's RecordOrder then finds the claim
+        its own."""
+        values: dict[str, Any] = {
+            ":me": execution_id,
+            ":pending": OrderStatus.PENDING.value,
+            ":restarts": order.saga_restarts + 1,
+            ":seen_restarts": order.saga_restarts,
+            ":now": datetime.now(UTC).isoformat(),
+        }
+        condition = "#status = :pending AND "
+        if order.saga_execution is None:
+            condition += "attribute_not_exists(sagaExecution)"
+        else:
+            condition += "sagaExecution = :seen"
+            values[":seen"] = order.saga_execution
+        if order.saga_restarts:
+            condition += " AND sagaRestarts = :seen_restarts"
+        else:
+            condition += " AND attribute_not_exists(sagaRestarts)"
+            del values[":seen_restarts"]
+        request: dict[str, Any] = {
+            "Key": order_key(order.order_id),
+            "UpdateExpression": (
+                "SET sagaExecution = :me, sagaRestarts = :restarts, sagaRestartedAt = :now"
+            ),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        return self._conditional_update(request, fence)
 
     # -- read model ---------------------------------------------------------------------
 

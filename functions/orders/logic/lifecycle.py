@@ -14,6 +14,9 @@ REASON_BY_ERROR = {
     "States.HeartbeatTimeout": "SHIPMENT_TIMEOUT",
 }
 DEFAULT_REASON = "SAGA_FAILED"
+SAGA_NOT_STARTED = "SAGA_NOT_STARTED"
+"""The reconciler's reason for an order whose saga never ran (its OrderPlaced never started an
+execution, or a restart did not either) within its bound of restarts."""
 
 
 class Transition(Enum):

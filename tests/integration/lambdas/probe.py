@@ -48,3 +48,18 @@ def _importable(name):
     except ImportError:
         return False
     return True
+
+
+def record_span(event, context):
+    """An SQS consumer that works ``sleep`` seconds per batch and reports when it ran (its
+    start and end, its process) to the ``results`` queue named in each message."""
+    import json
+
+    import boto3
+
+    started = time.time()
+    bodies = [json.loads(record["body"]) for record in event["Records"]]
+    time.sleep(max(body.get("sleep", 0) for body in bodies))
+    span = {"pid": os.getpid(), "start": started, "end": time.time(), "batch": len(bodies)}
+    boto3.client("sqs").send_message(QueueUrl=bodies[0]["results"], MessageBody=json.dumps(span))
+    return {"batchItemFailures": []}

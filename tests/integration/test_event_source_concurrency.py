@@ -1,0 +1,109 @@
+"""How many batches of one SQS event-source mapping the emulator runs at once.
+
+AWS runs up to ``ScalingConfig.MaximumConcurrency`` (2-1000) batches of a mapping concurrently.
+LocalStack 2026.3 accepts the setting and does not read it; from its source, each mapping has
+one poller thread (``EsmWorker.poller_loop``) that receives a batch, invokes the function
+synchronously (``SqsPoller.handle_messages``) and only then polls again, so it never runs more
+than one batch of a mapping at a time, and every ``MaximumConcurrency`` (at least 2) holds.
+This test pins that: a LocalStack that polls a mapping concurrently fails it, and the kit then
+has to enforce ``MaximumConcurrency`` (docs/parts/emulator-kit.md)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from emulator.clients import client
+from tests.integration.support import eventually
+
+MESSAGES = 8
+WORK_S = 0.4
+
+
+@pytest.fixture
+def queues(emulator: None) -> Iterator[dict[str, str]]:
+    sqs = client("sqs")
+    name = f"it-esm-{uuid.uuid4().hex[:10]}"
+    work = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    results = sqs.create_queue(QueueName=f"{name}-results")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=work, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    try:
+        yield {"work": work, "arn": arn, "results": results}
+    finally:
+        sqs.delete_queue(QueueUrl=work)
+        sqs.delete_queue(QueueUrl=results)
+
+
+def max_overlap(spans: list[dict[str, float]]) -> int:
+    """The most spans running at one instant."""
+    edges = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+    running = most = 0
+    for _, step in edges:  # an end sorts before a start at the same instant
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_one_sqs_mapping_runs_one_batch_at_a_time(
+    lambda_client: Any, make_function: Callable[..., str], queues: dict[str, str]
+) -> None:
+    # Given a mapping with MaximumConcurrency 2 and a batch size of 1, to a function that works
+    # 0.4 s per batch
+    function = make_function("probe.record_span", timeout=10)
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=queues["arn"],
+        FunctionName=function,
+        BatchSize=1,
+        ScalingConfig={"MaximumConcurrency": 2},
+    )["UUID"]
+    sqs = client("sqs")
+    try:
+        eventually(
+            lambda: (
+                lambda_client.get_event_source_mapping(UUID=mapping)["State"] == "Enabled" or None
+            ),
+            timeout_s=30,
+        )
+        assert lambda_client.get_event_source_mapping(UUID=mapping)["ScalingConfig"] == {
+            "MaximumConcurrency": 2
+        }
+
+        # When 8 messages arrive at once
+        started = time.monotonic()
+        body = json.dumps({"results": queues["results"], "sleep": WORK_S})
+        sqs.send_message_batch(
+            QueueUrl=queues["work"],
+            Entries=[{"Id": str(i), "MessageBody": body} for i in range(MESSAGES)],
+        )
+        spans: list[dict[str, float]] = []
+
+        def all_reported() -> list[dict[str, float]] | None:
+            for message in sqs.receive_message(
+                QueueUrl=queues["results"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", []):
+                spans.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=queues["results"], ReceiptHandle=message["ReceiptHandle"]
+                )
+            return spans if sum(int(s["batch"]) for s in spans) >= MESSAGES else None
+
+        eventually(all_reported, timeout_s=60)
+        took = time.monotonic() - started
+    finally:
+        lambda_client.delete_event_source_mapping(UUID=mapping)
+
+    # Then the batches ran one after another: never two at once, one environment reused
+    overlap = max_overlap(spans)
+    print(
+        f"\n{len(spans)} batches of {MESSAGES} messages in {took:.1f} s; at most {overlap} "
+        f"at once; {len({s['pid'] for s in spans})} environment(s)"
+    )
+    assert overlap == 1
+    assert took >= len(spans) * WORK_S
