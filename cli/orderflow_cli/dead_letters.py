@@ -228,11 +228,12 @@ def failure_reason(message: dict[str, Any]) -> dict[str, Any]:
         }
     body = _json_body(message)
     if isinstance(body, dict) and "reason" in body and "event" in body:
+        reason = _error_message(body["reason"])
         return {
             "kind": "malformed-event",
-            "summary": f"{body.get('error', 'malformed')}: {body['reason']}",
+            "summary": f"{body.get('error', 'malformed')}: {reason}",
             "error": body.get("error"),
-            "reason": body["reason"],
+            "reason": reason,
         }
     if isinstance(body, dict) and "requestContext" in body and "responseContext" in body:
         request, response = body["requestContext"], body["responseContext"]
@@ -254,6 +255,18 @@ def failure_reason(message: dict[str, Any]) -> dict[str, Any]:
         ),
         "sourceQueue": source,
     }
+
+
+def _error_message(cause: Any) -> Any:
+    """A Step Functions error cause is the Lambda error as JSON (``errorMessage``,
+    ``errorType``, ``stackTrace``): its message, without the trace."""
+    try:
+        parsed = json.loads(cause) if isinstance(cause, str) else cause
+    except ValueError:
+        return cause
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return parsed["errorMessage"]
+    return cause
 
 
 def _json_body(message: dict[str, Any]) -> Any:

@@ -203,6 +203,26 @@ def test_dlq_says_why_each_message_failed_and_leaves_it_there(stack: dict[str, s
     assert dlqs_by_id(stack)["WorkDlq"]["messages"][0]["messageId"] == redriven["messageId"]
 
 
+def test_a_malformed_event_s_reason_is_the_error_message_of_the_step_s_cause(
+    stack: dict[str, str],
+) -> None:
+    # what the saga's ReportMalformedEvent sends: the Catch's Cause, the Lambda error as JSON
+    cause = {
+        "errorMessage": "malformed event: data.items: Field required",
+        "errorType": "MalformedEventError",
+        "stackTrace": ["  File handler.py, line 1"],
+    }
+    send(
+        stack["MalformedEventsQueueUrl"],
+        {"error": "MalformedEventError", "reason": json.dumps(cause), "event": {}},
+    )
+
+    [message] = dlqs_by_id(stack)["MalformedEvents"]["messages"]
+
+    assert message["reason"]["reason"] == "malformed event: data.items: Field required"
+    assert "stackTrace" not in message["reason"]["summary"]
+
+
 def test_dlq_shows_at_most_the_messages_asked_for(stack: dict[str, str]) -> None:
     for number in range(15):
         send(stack["WorkDlqUrl"], {"n": number})
