@@ -11,7 +11,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.plans import (
@@ -21,6 +21,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.resilience import ResilienceConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -67,6 +68,19 @@ class DeploymentConfig(BaseSettings):
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
     stage but prod."""
+
+    # --- resilience (issue 9, parts 1 and 2) ---
+    resilience: ResilienceConfig = Field(default=None, validate_default=True)
+    """The payment provider's client, its circuit breaker and the bulkheads
+    (``infra/resilience.py``): the stage's defaults (``ResilienceConfig.for_stage``), with what
+    ``orderflow:resilience`` (JSON, any subset) overrides."""
+
+    @field_validator("resilience", mode="before")
+    @classmethod
+    def _stage_resilience(cls, value: Any, info: ValidationInfo) -> ResilienceConfig:
+        return ResilienceConfig.for_stage(info.data.get("stage", "dev"), value)
+
+    # --- end resilience ---
 
     @field_validator("log_retention_days")
     @classmethod
