@@ -12,11 +12,19 @@ it is checked.
 
 from __future__ import annotations
 
-from orderflow_hostexec import behaviour, event_sources, gateway, kit, stepfunctions, telemetry
+from orderflow_hostexec import (
+    behaviour,
+    concurrency,  # issue 9 bulkheads: reserved concurrency from CFN
+    event_sources,
+    gateway,
+    kit,
+    stepfunctions,
+    telemetry,
+)
 from orderflow_hostexec.patches import Patch
 
 KIT: tuple[Patch, ...] = kit.PATCHES
-BEHAVIOUR_FIXES: tuple[Patch, ...] = behaviour.PATCHES
+BEHAVIOUR_FIXES: tuple[Patch, ...] = (*behaviour.PATCHES, *concurrency.PATCHES)
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
     *stepfunctions.PATCHES,

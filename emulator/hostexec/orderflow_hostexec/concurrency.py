@@ -1,0 +1,82 @@
+"""Behaviour fix: a function's ``ReservedConcurrentExecutions`` in a CloudFormation template is
+applied, as on AWS.
+
+LocalStack 2026.3's ``AWS::Lambda::Function`` resource provider declares the property but never
+applies it: a deployed function has no reserved concurrency however the template says, and the
+bulkheads (issue 9, docs/parts/bulkheads.md) would exist on AWS only. Lambda's own
+``PutFunctionConcurrency`` works, and LocalStack throttles on it; the patch calls it (or
+``DeleteFunctionConcurrency`` when an update removed the property) once the provider has
+created or updated the function.
+
+- ``lambda.cfn-reserved-concurrency``: ``LambdaFunctionProvider.create`` / ``update``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from orderflow_hostexec.patches import Patch, Target
+
+_PROVIDER = "localstack.services.lambda_.resource_providers.aws_lambda_function"
+_RESERVED = "ReservedConcurrentExecutions"
+
+
+def _apply_reservation(request: Any, event: Any, *, updating: bool) -> None:
+    from localstack.services.cloudformation.resource_provider import OperationStatus
+
+    if event.status is not OperationStatus.SUCCESS:
+        return
+    model = event.resource_model or {}
+    name = model.get("FunctionName") or request.desired_state.get("FunctionName")
+    client = request.aws_client_factory.lambda_
+    reserved = request.desired_state.get(_RESERVED)
+    if reserved is not None:
+        client.put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=int(reserved)
+        )
+    elif updating and (request.previous_state or {}).get(_RESERVED) is not None:
+        client.delete_function_concurrency(FunctionName=name)
+
+
+def apply_reserved_concurrency() -> None:
+    from localstack.services.lambda_.resource_providers.aws_lambda_function import (
+        LambdaFunctionProvider,
+    )
+
+    create, update = LambdaFunctionProvider.create, LambdaFunctionProvider.update
+
+    @functools.wraps(create)
+    def create_with_reservation(self: Any, request: Any) -> Any:
+        event = create(self, request)
+        _apply_reservation(request, event, updating=False)
+        return event
+
+    @functools.wraps(update)
+    def update_with_reservation(self: Any, request: Any) -> Any:
+        event = update(self, request)
+        _apply_reservation(request, event, updating=True)
+        return event
+
+    LambdaFunctionProvider.create = create_with_reservation  # type: ignore[method-assign]
+    LambdaFunctionProvider.update = update_with_reservation  # type: ignore[method-assign]
+
+
+PATCHES = (
+    Patch(
+        name="lambda.cfn-reserved-concurrency",
+        kind="behaviour",
+        purpose="a template's ReservedConcurrentExecutions is applied to the function, as on AWS",
+        targets=(
+            Target(_PROVIDER, "LambdaFunctionProvider", shape="class"),
+            Target(_PROVIDER, "LambdaFunctionProvider.create", parameters=("self", "request")),
+            Target(_PROVIDER, "LambdaFunctionProvider.update", parameters=("self", "request")),
+            Target(
+                "localstack.services.cloudformation.resource_provider",
+                "OperationStatus",
+                shape="class",
+            ),
+        ),
+        apply=apply_reserved_concurrency,
+    ),
+)
