@@ -58,8 +58,8 @@ def apply_reserved_concurrency() -> None:
         _apply_reservation(request, event, updating=True)
         return event
 
-    LambdaFunctionProvider.create = create_with_reservation  # type: ignore[method-assign]
-    LambdaFunctionProvider.update = update_with_reservation  # type: ignore[method-assign]
+    LambdaFunctionProvider.create = create_with_reservation
+    LambdaFunctionProvider.update = update_with_reservation
 
 
 PATCHES = (
