@@ -154,9 +154,16 @@ def test_a_slow_provider_does_not_slow_order_intake(
     place(api, sku)  # warm POST /orders up (a cold start is not what is measured)
     # Given POST /orders' latency with the provider up
     up = [intake_latency() for _ in range(5)]
-    # When the provider turns slow (each call abandoned at the 1.5 s deadline) and sagas are
-    # busy authorising
+    # When the provider turns slow: sagas' calls are held to the 1.5 s deadline until the
+    # breaker opens, then one probe per cool-down is (AuthorizePayment's reservation bounds them)
+    before = counter(breaker(outputs), "opens")
     provider_mode("slow")
+    load = [intake_latency() for _ in range(4)]
+
+    def slow_calls_happened() -> bool:
+        return counter(breaker(outputs), "opens") > before
+
+    eventually(slow_calls_happened, timeout_s=60)
     slow = [intake_latency() for _ in range(5)]
     # Then intake answers 202 (place() checks) about as fast as with the provider up
     up_median = statistics.median(latency for latency, _ in up)
@@ -165,7 +172,7 @@ def test_a_slow_provider_does_not_slow_order_intake(
 
     # and, with the provider back, every order ends (none stays PENDING)
     provider_mode("up")
-    for _, order_id in up + slow:
+    for _, order_id in up + load + slow:
         assert settled(api, order_id, timeout_s=90)["status"] in {"CONFIRMED", "CANCELLED"}
 
 
