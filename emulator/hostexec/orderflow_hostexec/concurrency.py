@@ -9,6 +9,11 @@ bulkheads (issue 9, docs/parts/bulkheads.md) would exist on AWS only. Lambda's o
 created or updated the function.
 
 - ``lambda.cfn-reserved-concurrency``: ``LambdaFunctionProvider.create`` / ``update``.
+- ``stepfunctions.lambda-service-errors``: a Lambda task whose invocation LocalStack's Lambda
+  refuses in process (a throttle beyond the reservation: ``TooManyRequestsException``) failed
+  with the error name ``Exception``, which no Retry names; on AWS it is
+  ``Lambda.TooManyRequestsException`` (retried by the saga's ``TRANSIENT_RETRY``). The patch
+  names it ``Lambda.<code>`` as LocalStack already does for a botocore ``ClientError``.
 """
 
 from __future__ import annotations
@@ -62,6 +67,42 @@ def apply_reserved_concurrency() -> None:
     LambdaFunctionProvider.update = update_with_reservation
 
 
+_SFN_LAMBDA = (
+    "localstack.services.stepfunctions.asl.component.state.state_execution.state_task."
+    "service.state_task_service_lambda"
+)
+
+
+def name_lambda_service_errors() -> None:
+    from botocore.exceptions import ClientError
+    from localstack.aws.api.core import ServiceException
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service.state_task_service_lambda import (  # noqa: E501
+        StateTaskServiceLambda,
+    )
+
+    original = StateTaskServiceLambda._from_error
+
+    @functools.wraps(original)
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, ServiceException):
+            ex = ClientError(
+                {
+                    "Error": {"Code": ex.code, "Message": ex.message},
+                    "ResponseMetadata": {
+                        "HTTPStatusCode": ex.status_code,
+                        "RequestId": "",
+                        "HTTPHeaders": {},
+                        "HostId": "",
+                        "RetryAttempts": 0,
+                    },
+                },
+                "Invoke",
+            )
+        return original(self, env, ex)
+
+    StateTaskServiceLambda._from_error = _from_error
+
+
 PATCHES = (
     Patch(
         name="lambda.cfn-reserved-concurrency",
@@ -78,5 +119,20 @@ PATCHES = (
             ),
         ),
         apply=apply_reserved_concurrency,
+    ),
+    Patch(
+        name="stepfunctions.lambda-service-errors",
+        kind="behaviour",
+        purpose="a Lambda task refused by Lambda (throttled) fails as Lambda.<code>, as on AWS",
+        targets=(
+            Target(_SFN_LAMBDA, "StateTaskServiceLambda", shape="class"),
+            Target(
+                _SFN_LAMBDA,
+                "StateTaskServiceLambda._from_error",
+                parameters=("self", "env", "ex"),
+            ),
+            Target("localstack.aws.api.core", "ServiceException", shape="class"),
+        ),
+        apply=name_lambda_service_errors,
     ),
 )
