@@ -80,6 +80,12 @@ def name_lambda_service_errors() -> None:
         StateTaskServiceLambda,
     )
 
+    target = Target(
+        _SFN_LAMBDA, "StateTaskServiceLambda._from_error", parameters=("self", "env", "ex")
+    )
+    problem = target.mismatch()
+    if problem:
+        raise RuntimeError(f"orderflow patch 'stepfunctions.lambda-service-errors': {problem}")
     original = StateTaskServiceLambda._from_error
 
     @functools.wraps(original)
@@ -120,19 +126,17 @@ PATCHES = (
         ),
         apply=apply_reserved_concurrency,
     ),
+)
+
+AFTER_PERFORMANCE_HOOKS = (
     Patch(
         name="stepfunctions.lambda-service-errors",
         kind="behaviour",
         purpose="a Lambda task refused by Lambda (throttled) fails as Lambda.<code>, as on AWS",
-        targets=(
-            Target(_SFN_LAMBDA, "StateTaskServiceLambda", shape="class"),
-            Target(
-                _SFN_LAMBDA,
-                "StateTaskServiceLambda._from_error",
-                parameters=("self", "env", "ex"),
-            ),
-            Target("localstack.aws.api.core", "ServiceException", shape="class"),
-        ),
+        # The task module is imported when applied, not when checked: importing it earlier
+        # would bind LocalStack's boto_client_for before 'stepfunctions.task-clients' (applied
+        # before this one: registry.ALL) replaces it. Its shape is checked when applied.
+        targets=(Target("localstack.aws.api.core", "ServiceException", shape="class"),),
         apply=name_lambda_service_errors,
     ),
 )

@@ -31,4 +31,6 @@ PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *gateway.PATCHES,
     *event_sources.PATCHES,
 )
-ALL: tuple[Patch, ...] = (*KIT, *BEHAVIOUR_FIXES, *PERFORMANCE_HOOKS)
+# issue 9: behaviour fixes that must be applied after the performance hooks (concurrency.py)
+LATE_BEHAVIOUR_FIXES: tuple[Patch, ...] = concurrency.AFTER_PERFORMANCE_HOOKS
+ALL: tuple[Patch, ...] = (*KIT, *BEHAVIOUR_FIXES, *PERFORMANCE_HOOKS, *LATE_BEHAVIOUR_FIXES)
