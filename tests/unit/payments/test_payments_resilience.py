@@ -107,7 +107,8 @@ def test_an_outage_opens_the_breaker_then_calls_fail_fast(
     log_lines: LogLines,
     mode: str,
 ) -> None:
-    payments_table, lambda_context = TABLE_ENV["PAYMENTS_TABLE"], FakeLambdaContext()
+    payments_table = TABLE_ENV["PAYMENTS_TABLE"]
+    lambda_context: Any = FakeLambdaContext()
     # Given the provider is down (or too slow, or its mode is unreadable)
     set_mode(mode)
     # When orders are authorised: the first THRESHOLD calls reach it and fail transiently
