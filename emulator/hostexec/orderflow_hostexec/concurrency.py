@@ -9,11 +9,11 @@ bulkheads (issue 9, docs/parts/bulkheads.md) would exist on AWS only. Lambda's o
 created or updated the function.
 
 - ``lambda.cfn-reserved-concurrency``: ``LambdaFunctionProvider.create`` / ``update``.
-- ``stepfunctions.lambda-service-errors``: a Lambda task whose invocation LocalStack's Lambda
-  refuses in process (a throttle beyond the reservation: ``TooManyRequestsException``) failed
-  with the error name ``Exception``, which no Retry names; on AWS it is
-  ``Lambda.TooManyRequestsException`` (retried by the saga's ``TRANSIENT_RETRY``). The patch
-  names it ``Lambda.<code>`` as LocalStack already does for a botocore ``ClientError``.
+- ``stepfunctions.lambda-service-errors``: a Lambda task (``Resource`` = the function ARN)
+  whose invocation Lambda refuses (throttled beyond its reservation:
+  ``TooManyRequestsException``) failed with the error name ``Exception``, which no Retry
+  names; on AWS it is ``Lambda.TooManyRequestsException`` (retried by the saga's
+  ``TRANSIENT_RETRY``). The patch names it ``Lambda.<code>``.
 """
 
 from __future__ import annotations
@@ -67,46 +67,54 @@ def apply_reserved_concurrency() -> None:
     LambdaFunctionProvider.update = update_with_reservation
 
 
-_SFN_LAMBDA = (
-    "localstack.services.stepfunctions.asl.component.state.state_execution.state_task."
-    "service.state_task_service_lambda"
-)
+_SFN_LAMBDA = "localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_lambda"  # noqa: E501
 
 
 def name_lambda_service_errors() -> None:
     from botocore.exceptions import ClientError
     from localstack.aws.api.core import ServiceException
-    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service.state_task_service_lambda import (  # noqa: E501
-        StateTaskServiceLambda,
+    from localstack.aws.api.stepfunctions import (
+        EventDetails,
+        HistoryEventType,
+        LambdaFunctionFailedEventDetails,
+    )
+    from localstack.services.stepfunctions.asl.component.common.error_name.custom_error_name import (  # noqa: E501
+        CustomErrorName,
+    )
+    from localstack.services.stepfunctions.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+    )
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_lambda import (  # noqa: E501
+        StateTaskLambda,
     )
 
-    target = Target(
-        _SFN_LAMBDA, "StateTaskServiceLambda._from_error", parameters=("self", "env", "ex")
-    )
+    target = Target(_SFN_LAMBDA, "StateTaskLambda._from_error", parameters=("self", "env", "ex"))
     problem = target.mismatch()
     if problem:
         raise RuntimeError(f"orderflow patch 'stepfunctions.lambda-service-errors': {problem}")
-    original = StateTaskServiceLambda._from_error
+    original = StateTaskLambda._from_error
 
     @functools.wraps(original)
     def _from_error(self: Any, env: Any, ex: Exception) -> Any:
         if isinstance(ex, ServiceException):
-            ex = ClientError(
-                {
-                    "Error": {"Code": ex.code, "Message": ex.message},
-                    "ResponseMetadata": {
-                        "HTTPStatusCode": ex.status_code,
-                        "RequestId": "",
-                        "HTTPHeaders": {},
-                        "HostId": "",
-                        "RetryAttempts": 0,
-                    },
-                },
-                "Invoke",
-            )
-        return original(self, env, ex)
+            code, message = ex.code, ex.message
+        elif isinstance(ex, ClientError):
+            code, message = ex.response["Error"]["Code"], ex.response["Error"]["Message"]
+        else:
+            return original(self, env, ex)
+        error = f"Lambda.{code}"  # LocalStack says "Exception"; Lambda's error, as on AWS
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error),
+            event_type=HistoryEventType.LambdaFunctionFailed,
+            event_details=EventDetails(
+                lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                    error=error, cause=message
+                )
+            ),
+        )
 
-    StateTaskServiceLambda._from_error = _from_error
+    StateTaskLambda._from_error = _from_error
 
 
 PATCHES = (
