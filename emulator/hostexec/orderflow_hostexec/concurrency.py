@@ -73,11 +73,7 @@ _SFN_LAMBDA = "localstack.services.stepfunctions.asl.component.state.state_execu
 def name_lambda_service_errors() -> None:
     from botocore.exceptions import ClientError
     from localstack.aws.api.core import ServiceException
-    from localstack.aws.api.stepfunctions import (
-        EventDetails,
-        HistoryEventType,
-        LambdaFunctionFailedEventDetails,
-    )
+    from localstack.aws.api.stepfunctions import HistoryEventType, LambdaFunctionFailedEventDetails
     from localstack.services.stepfunctions.asl.component.common.error_name.custom_error_name import (  # noqa: E501
         CustomErrorName,
     )
@@ -87,6 +83,7 @@ def name_lambda_service_errors() -> None:
     from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_lambda import (  # noqa: E501
         StateTaskLambda,
     )
+    from localstack.services.stepfunctions.asl.eval.event.event_detail import EventDetails
 
     target = Target(_SFN_LAMBDA, "StateTaskLambda._from_error", parameters=("self", "env", "ex"))
     problem = target.mismatch()
