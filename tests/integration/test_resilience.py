@@ -158,12 +158,15 @@ def test_a_slow_provider_does_not_slow_order_intake(
     # breaker opens, then one probe per cool-down is (AuthorizePayment's reservation bounds them)
     before = counter(breaker(outputs), "opens")
     provider_mode("slow")
-    load = [intake_latency() for _ in range(4)]
+    load = [intake_latency() for _ in range(3)]
 
     def slow_calls_happened() -> bool:
-        return counter(breaker(outputs), "opens") > before
+        if counter(breaker(outputs), "opens") > before:
+            return True
+        load.append(intake_latency())  # more sagas, until enough calls met the slow mode
+        return False
 
-    eventually(slow_calls_happened, timeout_s=60)
+    eventually(slow_calls_happened, timeout_s=60, every_s=1)
     slow = [intake_latency() for _ in range(5)]
     # Then intake answers 202 (place() checks) about as fast as with the provider up
     up_median = statistics.median(latency for latency, _ in up)
