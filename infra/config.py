@@ -11,7 +11,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from constructs import Node
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
@@ -23,6 +23,7 @@ from infra.plans import (
     UsagePlanSpec,
 )
 from infra.reconciler_config import ReconcilerConfig
+from infra.resilience import ResilienceConfig
 from infra.timeouts import SagaTimeouts
 
 CONTEXT_PREFIX = "orderflow:"
@@ -80,6 +81,18 @@ class DeploymentConfig(BaseSettings):
     reconciler: ReconcilerConfig = ReconcilerConfig()
     """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler_config``;
     context ``orderflow:reconciler`` takes a JSON object)."""
+    # --- resilience (issue 9, parts 1 and 2) ---
+    resilience: ResilienceConfig = Field(default=None, validate_default=True)
+    """The payment provider's client, its circuit breaker and the bulkheads
+    (``infra/resilience.py``): the stage's defaults (``ResilienceConfig.for_stage``), with what
+    ``orderflow:resilience`` (JSON, any subset) overrides."""
+
+    @field_validator("resilience", mode="before")
+    @classmethod
+    def _stage_resilience(cls, value: Any, info: ValidationInfo) -> ResilienceConfig:
+        return ResilienceConfig.for_stage(info.data.get("stage", "dev"), value)
+
+    # --- end resilience ---
 
     @field_validator("log_retention_days")
     @classmethod

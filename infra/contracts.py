@@ -16,7 +16,7 @@ from orders import events as orders_events
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
 from orders.models import OUTBOX_PENDING, OUTBOX_SK
 from payments import events as payments_events
-from payments.errors import PaymentDeclined, ProviderUnavailable
+from payments.errors import CircuitOpen, PaymentDeclined, ProviderUnavailable
 from shared_kernel.errors import BusinessError, MalformedEventError, TransientError
 from shared_kernel.observability import METRICS_NAMESPACE
 from shared_kernel.publisher import PublishError
@@ -36,6 +36,7 @@ __all__ = [
     "PRODUCT_PRICED",
     "SOURCE_PREFIX",
     "BusinessError",
+    "CircuitOpen",
     "InventoryBusy",
     "MalformedEventError",
     "OrderNotFound",

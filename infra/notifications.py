@@ -20,6 +20,7 @@ from infra.queues import (
     dead_letter_queue,
     visibility_timeout_for,
 )
+from infra.resilience import reserve
 
 CONSUMER_TIMEOUT = Duration.seconds(5)
 """A consumer writes one item per message; the queues' visibility timeout is six times this."""
@@ -79,7 +80,9 @@ class Subscriber(Construct):
             "Handler", module, description, timeout=CONSUMER_TIMEOUT
         )
         self.table.grant_write_data(self.handler)
-        consume(self.handler, self.queues)
+        bulkheads = defaults.config.resilience.bulkheads
+        consume(self.handler, self.queues, max_concurrency=bulkheads.max_concurrency)
+        reserve(self.handler, bulkheads.queue_consumer, bulkheads)
 
 
 class Notifications(Construct):

@@ -29,6 +29,7 @@ from infra.queues import (
     rule_target,
     visibility_timeout_for,
 )
+from infra.resilience import reserve
 
 RELAY_TIMEOUT = Duration.seconds(30)
 PROJECTOR_TIMEOUT = Duration.seconds(10)
@@ -106,6 +107,7 @@ class Orders(Construct):
         """
         super().__init__(scope, id)
         config = defaults.config
+        self._bulkheads = config.resilience.bulkheads
         self.table = domain_table(
             self, "Table", config=config, stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES
         )
@@ -206,7 +208,9 @@ class Orders(Construct):
         """Every orderflow CloudEvent on the bus -> ``projection.queue`` -> ``projector``."""
         # Up to 10 events per invocation (an order makes ~5), and no batching window: Lambda
         # invokes as soon as a poll returns messages, so a lone event is projected at once.
-        consume(self.projector, self.projection)
+        bulkheads = self._bulkheads
+        consume(self.projector, self.projection, max_concurrency=bulkheads.max_concurrency)
+        reserve(self.projector, bulkheads.queue_consumer, bulkheads)
         rule = events.Rule(self, "ProjectEvents", event_bus=bus, event_pattern=_projected_events())
         rule.add_target(rule_target(self.projection))
         return rule
@@ -230,7 +234,9 @@ class Orders(Construct):
 
     def _copy_prices(self, bus: events.IEventBus) -> events.Rule:
         """Inventory's ``ProductPriced`` -> ``catalogue.queue`` -> ``catalogue_consumer``."""
-        consume(self.catalogue_consumer, self.catalogue)
+        bulkheads = self._bulkheads
+        consume(self.catalogue_consumer, self.catalogue, max_concurrency=bulkheads.max_concurrency)
+        reserve(self.catalogue_consumer, bulkheads.queue_consumer, bulkheads)
         rule = events.Rule(
             self,
             "CopyPrices",

@@ -1,20 +1,27 @@
 """Payments: the payments table and the saga's authorise / void steps."""
 
 from aws_cdk import aws_events as events
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
+from infra.resilience import reserve
+
+PROVIDER_MODES = ("up", "down", "slow")
 
 
 class Payments(Construct):
     """Authorisations against a simulated provider (table ``PAYMENTS_TABLE``:
-    ``AUTH#<orderId>``/``AUTH``, ``PROVIDER#<orderId>``/``ATTEMPTS``).
+    ``AUTH#<orderId>``/``AUTH``, ``PROVIDER#<orderId>``/``ATTEMPTS``, and the circuit breaker's
+    ``BREAKER#payment-provider``/``BREAKER``).
 
     Attributes:
         table: the payments table.
-        authorize: saga step AuthorizePayment.
-        void: saga compensation VoidPayment.
+        authorize: saga step AuthorizePayment (reserved concurrency: a bulkhead).
+        void: saga compensation VoidPayment (reserved concurrency: a bulkhead).
+        provider_mode: SSM parameter ``/orderflow/<stage>/payments/provider-mode`` (``up``,
+            ``down`` or ``slow``; created ``up``), read by AuthorizePayment.
     """
 
     def __init__(
@@ -52,3 +59,30 @@ class Payments(Construct):
         for step in (self.authorize, self.void):
             self.table.grant_read_write_data(step)
             bus.grant_put_events_to(step)
+
+        # --- resilience: the provider's mode, its client and breaker, the bulkheads ---
+        resilience = defaults.config.resilience
+        self.provider_mode = ssm.StringParameter(
+            self,
+            "ProviderMode",
+            parameter_name=f"/orderflow/{defaults.config.stage}/payments/provider-mode",
+            string_value="up",
+            allowed_pattern=f"^({'|'.join(PROVIDER_MODES)})$",
+            description="orderflow: the simulated payment provider's mode: up, down or slow",
+        )
+        self.provider_mode.grant_read(self.authorize)
+        provider, breaker = resilience.provider, resilience.breaker
+        for name, value in {
+            "PROVIDER_MODE_PARAMETER": self.provider_mode.parameter_name,
+            "PROVIDER_MODE_MAX_AGE_SECONDS": provider.mode_max_age_seconds,
+            "PROVIDER_CALL_DEADLINE_MS": provider.call_deadline_ms,
+            "PROVIDER_SLOW_LATENCY_MS": provider.slow_latency_ms,
+            "BREAKER_FAILURE_THRESHOLD": breaker.failure_threshold,
+            "BREAKER_WINDOW_SECONDS": breaker.window_seconds,
+            "BREAKER_COOLDOWN_SECONDS": breaker.cooldown_seconds,
+            "BREAKER_PROBE_LEASE_SECONDS": breaker.probe_lease_seconds,
+        }.items():
+            self.authorize.add_environment(name, str(value))
+        bulkheads = resilience.bulkheads
+        reserve(self.authorize, bulkheads.authorize_payment, bulkheads)
+        reserve(self.void, bulkheads.void_payment, bulkheads)

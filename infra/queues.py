@@ -95,12 +95,23 @@ def visibility_timeout_for(function_timeout: Duration) -> Duration:
     return Duration.seconds(6 * function_timeout.to_seconds())
 
 
-def consume(function: lambda_.IFunction, queues: QueueWithDlq, *, batch_size: int = 10) -> None:
+def consume(
+    function: lambda_.IFunction,
+    queues: QueueWithDlq,
+    *,
+    max_concurrency: int,
+    batch_size: int = 10,
+) -> None:
     """``function`` polls ``queues.queue`` in batches, reporting the records it failed; a record
-    that keeps failing moves to ``queues.dlq`` by the queue's redrive policy."""
+    that keeps failing moves to ``queues.dlq`` by the queue's redrive policy.
+    ``max_concurrency`` (at least 2) caps the concurrent invocations the event source makes
+    (``MaximumConcurrency``, a bulkhead: a flood on this queue waits in the queue)."""
     function.add_event_source(
         event_sources.SqsEventSource(
-            queues.queue, batch_size=batch_size, report_batch_item_failures=True
+            queues.queue,
+            batch_size=batch_size,
+            report_batch_item_failures=True,
+            max_concurrency=max_concurrency,
         )
     )
     # SqsEventSource names its mapping after the queue

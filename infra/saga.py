@@ -26,6 +26,8 @@ last step done; each compensation undoes one step and falls through to the next)
 
     ReserveInventory:  OutOfStock -> CancelOrder; anything else -> ReleaseInventory
     AuthorizePayment:  PaymentDeclined -> ReleaseInventory; anything else -> VoidPayment
+                       (ProviderUnavailable or CircuitOpen once their retries are spent:
+                       CancelOrder's reason is PAYMENT_UNAVAILABLE)
     ScheduleShipment, ConfirmOrder: anything (States.Timeout included) -> VoidPayment
 
 "Anything else" starts one compensation earlier than strictly needed: a step that timed out
@@ -70,6 +72,7 @@ from infra.config import DeploymentConfig
 from infra.contracts import (
     ORDER_PLACED,
     ORDERS_SOURCE,
+    CircuitOpen,
     InventoryBusy,
     MalformedEventError,
     OrderNotFound,
@@ -90,7 +93,7 @@ ERROR_PATH = "$.error"
 ORDER = "$.order"
 """Where RecordOrder puts the order; the input of every later step."""
 
-TRANSIENT_ERRORS = error_names(ProviderUnavailable, PublishError, InventoryBusy)
+TRANSIENT_ERRORS = error_names(ProviderUnavailable, CircuitOpen, PublishError, InventoryBusy)
 """Domain errors that a retry may fix (``shared_kernel.errors.TransientError``); each step
 retries those it raises (its handler's ``raises``, checked by tests/infra/test_contracts.py)."""
 
@@ -248,7 +251,8 @@ class FulfilmentSaga(Construct):
             "AuthorizePayment",
             steps.authorize_payment,
             "$.payment",
-            transient=(ProviderUnavailable, PublishError),
+            # CircuitOpen: the breaker failed the call fast; spent retries -> PAYMENT_UNAVAILABLE
+            transient=(ProviderUnavailable, CircuitOpen, PublishError),
         )
         _catch(authorize, undo.release, PaymentDeclined)
         _catch(authorize, undo.void)

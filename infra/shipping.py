@@ -7,6 +7,7 @@ from constructs import Construct
 from infra.domain import DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 from infra.queues import QueueWithDlq, consume, visibility_timeout_for
+from infra.resilience import reserve
 
 SCHEDULER_TIMEOUT = Duration.seconds(10)
 
@@ -59,4 +60,6 @@ class Shipping(Construct):
         )
         self.table.grant_read_write_data(self.scheduler)
         bus.grant_put_events_to(self.scheduler)
-        consume(self.scheduler, self.requests)
+        bulkheads = defaults.config.resilience.bulkheads
+        consume(self.scheduler, self.requests, max_concurrency=bulkheads.max_concurrency)
+        reserve(self.scheduler, bulkheads.queue_consumer, bulkheads)

@@ -1,6 +1,6 @@
 """The ``Orderflow`` stack: shared resources, one construct per service, and the outputs."""
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.api import pascal_case
@@ -8,6 +8,7 @@ from infra.bus import OrderflowBus
 from infra.config import DeploymentConfig
 from infra.fulfilment import OrderFulfilment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
+from infra.resilience import ReservationBudget
 
 
 class OrderflowStack(Stack):
@@ -27,6 +28,8 @@ class OrderflowStack(Stack):
         self.bus = OrderflowBus(self, "Bus", config=config)
         self.fulfilment = OrderFulfilment(self, "Fulfilment", bus=self.bus, defaults=defaults)
         self._add_outputs()
+        # bulkheads: reservations the account cannot afford are dropped, not failed on
+        Aspects.of(self).add(ReservationBudget(config.resilience.bulkheads))
 
     def _add_outputs(self) -> None:
         outputs = {"BusName": self.bus.event_bus_name, **self._fulfilment_outputs()}
@@ -48,6 +51,7 @@ class OrderflowStack(Stack):
             "OrdersTableName": f.orders.table.table_name,
             "ProductsTableName": f.inventory.table.table_name,
             "PaymentsTableName": f.payments.table.table_name,
+            "ProviderModeParameterName": f.payments.provider_mode.parameter_name,
             "ShipmentsTableName": f.shipping.table.table_name,
             "NotificationsTableName": f.notifications.customer.table.table_name,
             "AuditTableName": f.notifications.audit.table.table_name,

@@ -14,4 +14,18 @@ class PaymentDeclined(BusinessError):
 
 
 class ProviderUnavailable(TransientError):
-    """The payment provider could not be reached or answered 5xx; retry later."""
+    """The payment provider could not be reached, answered 5xx, or did not answer within the
+    client's call deadline; retry later."""
+
+
+class CircuitOpen(TransientError):
+    """The circuit breaker in front of a dependency is open: the call failed fast, without
+    reaching it. Transient: the saga retries with backoff, and cancels with reason
+    PAYMENT_UNAVAILABLE when its retries are spent."""
+
+    def __init__(self, dependency: str, retry_after_seconds: float) -> None:
+        super().__init__(
+            f"circuit open for {dependency}: failing fast (retry in {retry_after_seconds:.1f}s)"
+        )
+        self.dependency = dependency
+        self.retry_after_seconds = retry_after_seconds

@@ -1,5 +1,6 @@
 """Payments' domain and I/O models."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -38,3 +39,23 @@ class PaymentOutput(CamelModel):
     status: AuthorizationStatus | None  # None: void found no payment
     authorization_id: str | None = None
     amount: Money | None = None
+
+
+class BreakerState(StrEnum):
+    CLOSED = "CLOSED"
+    OPEN = "OPEN"
+    HALF_OPEN = "HALF_OPEN"
+
+
+@dataclass(frozen=True)
+class BreakerRecord:
+    """The shared state of one dependency's breaker; times are epoch seconds."""
+
+    state: BreakerState = BreakerState.CLOSED
+    failures: int = 0  # counted in the current window (CLOSED), or that opened it
+    window_started: float = 0.0
+    opened_at: float = 0.0
+    probe_until: float = 0.0  # the HALF_OPEN probe's lease
+    version: int = 0  # 0: never written; each write adds 1 (the compare-and-set)
+    opens: int = 0  # times it opened (lifetime)
+    probes: int = 0  # probes admitted (lifetime)

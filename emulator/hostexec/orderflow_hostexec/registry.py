@@ -3,8 +3,9 @@ them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
-  ``event_delivery.py``, ``schedules.py``, ``archive.py``), and the tests' Step Functions
-  time scale (``time_scale.py``);
+  ``event_delivery.py``, ``schedules.py``, ``archive.py``, ``concurrency.py``), and the
+  tests' Step Functions time scale (``time_scale.py``);
+- ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from orderflow_hostexec import (
     archive,
     behaviour,
+    concurrency,
     event_delivery,
     event_sources,
     gateway,
@@ -35,6 +37,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *event_delivery.PATCHES,  # rule targets' RetryPolicy and DeadLetterConfig
     *schedules.PATCHES,  # a disabled schedule rule fires nothing
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
+    *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
@@ -42,4 +45,6 @@ PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *gateway.PATCHES,
     *event_sources.PATCHES,
 )
-ALL: tuple[Patch, ...] = (*KIT, *BEHAVIOUR_FIXES, *PERFORMANCE_HOOKS)
+# behaviour fixes that must be applied after the performance hooks (concurrency.py)
+LATE_BEHAVIOUR_FIXES: tuple[Patch, ...] = concurrency.AFTER_PERFORMANCE_HOOKS
+ALL: tuple[Patch, ...] = (*KIT, *BEHAVIOUR_FIXES, *PERFORMANCE_HOOKS, *LATE_BEHAVIOUR_FIXES)

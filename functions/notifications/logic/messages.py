@@ -10,6 +10,7 @@ CHANNEL = "email"
 REASON_TEXT = {
     "OUT_OF_STOCK": "an item you ordered is out of stock",
     "PAYMENT_DECLINED": "your payment was declined",
+    "PAYMENT_UNAVAILABLE": "we could not reach our payment provider (you were not charged)",
     "SHIPMENT_TIMEOUT": "we could not schedule its delivery in time",
     "SHIPMENT_NOT_SCHEDULED": "we could not schedule its delivery",
 }

@@ -9,6 +9,10 @@ from orders.models import OrderStatus, StepError
 REASON_BY_ERROR = {
     "OutOfStock": "OUT_OF_STOCK",
     "PaymentDeclined": "PAYMENT_DECLINED",
+    # payments' transient errors, once the saga's retries are spent (the provider is down,
+    # too slow, or its circuit breaker is open)
+    "ProviderUnavailable": "PAYMENT_UNAVAILABLE",
+    "CircuitOpen": "PAYMENT_UNAVAILABLE",
     "ShipmentNotScheduled": "SHIPMENT_NOT_SCHEDULED",
     "States.Timeout": "SHIPMENT_TIMEOUT",
     "States.HeartbeatTimeout": "SHIPMENT_TIMEOUT",

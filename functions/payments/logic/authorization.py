@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from payments import events
-from payments.errors import PaymentDeclined
+from payments.errors import PaymentDeclined, ProviderUnavailable
+from payments.logic.breaker import CircuitBreaker
 from payments.models import Authorization, AuthorizationStatus, AuthorizePaymentInput
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.models import StepInput
@@ -29,6 +30,22 @@ class PaymentProvider(Protocol):
     def authorize(self, order_id: str, amount: Decimal, token: str) -> str: ...
 
 
+class GuardedProvider:
+    """A ``PaymentProvider`` behind a circuit breaker: ``ProviderUnavailable`` (down, timed
+    out) counts as a failure; an authorisation or a decline (the provider answered) as a
+    success. Raises ``CircuitOpen`` without calling the provider while the breaker is open."""
+
+    def __init__(self, provider: PaymentProvider, breaker: CircuitBreaker) -> None:
+        self._provider = provider
+        self._breaker = breaker
+
+    def authorize(self, order_id: str, amount: Decimal, token: str) -> str:
+        return self._breaker.call(
+            lambda: self._provider.authorize(order_id, amount, token),
+            is_failure=lambda error: isinstance(error, ProviderUnavailable),
+        )
+
+
 def authorize(
     order_id: str,
     amount: Decimal,
@@ -39,7 +56,8 @@ def authorize(
     """The order's authorisation; the provider is called only if the order has no outcome yet.
 
     A stored DECLINED outcome raises PaymentDeclined again without a new provider call; a stored
-    AUTHORIZED (or VOIDED) one is returned as is. ProviderUnavailable propagates (retry).
+    AUTHORIZED (or VOIDED) one is returned as is. ProviderUnavailable and CircuitOpen
+    propagate (retry).
     """
     existing = store.get_authorization(order_id)
     if existing is None:

@@ -157,6 +157,8 @@ def test_confirm_order_confirms_once_and_queues_order_confirmed_once(orders_tabl
         ({"error": {"Error": "PaymentDeclined", "Cause": "{}"}}, "PAYMENT_DECLINED"),
         ({"error": {"Error": "OutOfStock"}}, "OUT_OF_STOCK"),
         ({"error": {"Error": "States.Timeout"}}, "SHIPMENT_TIMEOUT"),
+        ({"error": {"Error": "CircuitOpen"}}, "PAYMENT_UNAVAILABLE"),
+        ({"error": {"Error": "ProviderUnavailable"}}, "PAYMENT_UNAVAILABLE"),
         ({"error": {"Error": "Lambda.Unknown"}}, "SAGA_FAILED"),
         ({"reason": "CUSTOMER_REQUEST", "error": {"Error": "OutOfStock"}}, "CUSTOMER_REQUEST"),
         ({}, "SAGA_FAILED"),

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from payments.errors import PaymentDeclined, ProviderUnavailable
-from payments.provider import SimulatedPaymentProvider
+from payments.provider import ProviderMode, SimulatedPaymentProvider
 
 
 class MemoryAttempts:
@@ -64,3 +64,42 @@ def test_each_call_waits_the_configured_latency():
     waits: list[float] = []
     provider(latency_ms=40, sleep=waits.append).authorize("order-1", Decimal("1.00"), "tok_ok")
     assert waits == [0.04]
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def in_mode(mode: ProviderMode, sleeps: Sleeps, **options) -> SimulatedPaymentProvider:
+    settings = {"latency_ms": 30, "slow_latency_ms": 30_000, "call_deadline_ms": 1_500, **options}
+    return SimulatedPaymentProvider(MemoryAttempts(), mode=lambda: mode, sleep=sleeps, **settings)
+
+
+def test_up_answers_after_its_latency() -> None:
+    sleeps = Sleeps()
+    assert in_mode(ProviderMode.UP, sleeps).authorize("o", Decimal(1), "tok_ok").startswith("auth-")
+    assert sleeps == [0.03]
+
+
+@pytest.mark.parametrize("token", ["tok_ok", "tok_decline", "tok_flaky"])
+def test_down_fails_every_call_transiently_whatever_the_token(token: str) -> None:
+    sleeps = Sleeps()
+    with pytest.raises(ProviderUnavailable, match="provider down"):
+        in_mode(ProviderMode.DOWN, sleeps).authorize("o", Decimal(1), token)
+
+
+def test_slow_is_abandoned_at_the_call_deadline() -> None:
+    # Given a provider that answers in 30 s and a client that waits 1.5 s
+    sleeps = Sleeps()
+    # When a call is made, it fails transiently once the deadline passes, not after 30 s
+    with pytest.raises(ProviderUnavailable, match=r"did not answer within 1.5s"):
+        in_mode(ProviderMode.SLOW, sleeps).authorize("o", Decimal(1), "tok_ok")
+    assert sleeps == [1.5]
+
+
+def test_a_slow_answer_within_the_deadline_is_waited_for() -> None:
+    sleeps = Sleeps()
+    provider = in_mode(ProviderMode.SLOW, sleeps, call_deadline_ms=60_000)
+    assert provider.authorize("o", Decimal(1), "tok_ok").startswith("auth-")
+    assert sleeps == [30.0]
