@@ -6,7 +6,7 @@ one poller thread (``EsmWorker.poller_loop``) that receives a batch, invokes the
 synchronously (``SqsPoller.handle_messages``) and only then polls again, so it never runs more
 than one batch of a mapping at a time, and every ``MaximumConcurrency`` (at least 2) holds.
 This test pins that: a LocalStack that polls a mapping concurrently fails it, and the kit then
-has to enforce ``MaximumConcurrency`` (docs/parts/emulator-kit.md)."""
+has to enforce ``MaximumConcurrency`` (docs/resilience/emulator-kit.md)."""
 
 from __future__ import annotations
 

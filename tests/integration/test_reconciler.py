@@ -4,7 +4,7 @@ holder is fenced off, and each job repairs a stuck state made by hand.
 The schedule rule is disabled while these tests run (``paused_schedule``), so the only
 invocations are the tests' own: each test invokes the function directly and asserts on what
 it returned and what changed. (That the rule fires on the emulator is checked by hand, see
-docs/parts/reconciler.md: schedule rules fire every minute.)
+docs/resilience/reconciler.md: schedule rules fire every minute.)
 """
 
 from __future__ import annotations

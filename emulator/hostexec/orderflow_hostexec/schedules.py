@@ -8,7 +8,7 @@ rule whose state is ``DISABLED`` does nothing; enabling the rule again resumes i
 job keeps running, as the rule's schedule does on AWS).
 
 Found by the reconciler's integration tests, which pause its schedule so that their own
-invocations are the only ones (docs/parts/reconciler.md).
+invocations are the only ones (docs/resilience/reconciler.md).
 """
 
 from __future__ import annotations
