@@ -18,14 +18,14 @@ class OrderflowBus(events.EventBus):
 
     Attributes:
         event_archive: every orderflow event published to the bus (``source`` prefix
-            ``orderflow.``), kept ``config.archive_retention_days`` (0: indefinitely) to be
+            ``orderflow.``), kept ``config.archive.retention_days`` (0: indefinitely) to be
             replayed; replayed events are not archived again (EventBridge's archive rule
             excludes events that carry ``replay-name``).
     """
 
     def __init__(self, scope: Construct, id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, id, event_bus_name=config.bus_name)
-        days = config.archive_retention_days
+        days = config.archive.retention_days
         self.event_archive = self.archive(
             "Archive",
             archive_name=config.bus_name,

@@ -22,8 +22,9 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
-from infra.reconciler_config import ReconcilerConfig
+from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
+from infra.sections import ConfigSection, deep_merge
 from infra.timeouts import SagaTimeouts
 
 CONTEXT_PREFIX = "orderflow:"
@@ -67,32 +68,32 @@ class DeploymentConfig(BaseSettings):
     api_throttle_burst: int = Field(default=1000, ge=1)
     """Stage-wide burst."""
 
-    archive: ArchiveConfig = ArchiveConfig()
-    """The bus's event archive (``ArchiveConfig``), replayed by ``orderflow replay``."""
+    archive: ArchiveConfig = Field(default_factory=dict, validate_default=True)
+    """The bus's event archive (``infra/archive.py``), replayed by ``orderflow replay``;
+    context ``orderflow:archive``, e.g. ``{"retention_days": 30}``."""
 
     bench_stack: bool | None = None
     """Add the benchmark's ``OrderflowBench`` stack to the app (``make bench`` deploys it: the
     baseline API, ``GET /products`` with the application's rate limiting off). Default: every
     stage but prod."""
 
-    saga_timeouts: SagaTimeouts = SagaTimeouts()
+    # The settings sections (``infra/sections.py``): each defaults per stage
+    # (``stage_defaults``), and its context key takes a JSON object (any subset, snake_case
+    # keys) merged onto those defaults (``_section_from_stage_and_context``).
+
+    saga_timeouts: SagaTimeouts = Field(default_factory=dict, validate_default=True)
     """The saga's waits and timeouts (``infra/timeouts.py``); context
-    ``orderflow:sagaTimeouts`` takes JSON, e.g. ``{"shipment_seconds": 120}``."""
-    reconciler: ReconcilerConfig = ReconcilerConfig()
-    """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler_config``;
-    context ``orderflow:reconciler`` takes a JSON object)."""
-    # --- resilience (issue 9, parts 1 and 2) ---
-    resilience: ResilienceConfig = Field(default=None, validate_default=True)
+    ``orderflow:sagaTimeouts``, e.g. ``{"shipment_seconds": 120}``."""
+
+    reconciler: ReconcilerConfig = Field(default_factory=dict, validate_default=True)
+    """The reconciler's schedule, lease, grace period, SLA and bound
+    (``infra/reconciliation.py``); context ``orderflow:reconciler``, e.g.
+    ``{"order_sla_seconds": 900}``."""
+
+    resilience: ResilienceConfig = Field(default_factory=dict, validate_default=True)
     """The payment provider's client, its circuit breaker and the bulkheads
-    (``infra/resilience.py``): the stage's defaults (``ResilienceConfig.for_stage``), with what
-    ``orderflow:resilience`` (JSON, any subset) overrides."""
-
-    @field_validator("resilience", mode="before")
-    @classmethod
-    def _stage_resilience(cls, value: Any, info: ValidationInfo) -> ResilienceConfig:
-        return ResilienceConfig.for_stage(info.data.get("stage", "dev"), value)
-
-    # --- end resilience ---
+    (``infra/resilience.py``); context ``orderflow:resilience``, e.g.
+    ``{"bulkheads": {"account_concurrency": 10}}``."""
 
     @field_validator("log_retention_days")
     @classmethod
@@ -101,11 +102,30 @@ class DeploymentConfig(BaseSettings):
             raise ValueError(f"must be one of {sorted(_RETENTION)}")
         return days
 
-    @field_validator("usage_plans", "api_clients", "archive", mode="before")
+    @field_validator("usage_plans", "api_clients", mode="before")
     @classmethod
     def _json_from_context(cls, value: Any) -> Any:
         """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("archive", "saga_timeouts", "reconciler", "resilience", mode="before")
+    @classmethod
+    def _section_from_stage_and_context(cls, value: Any, info: ValidationInfo) -> Any:
+        """The stage's defaults of a section, with the context's (or the environment's)
+        overrides merged in: a JSON object (``cdk -c`` hands over a string) or a dict; an
+        instance is taken as it is. Pydantic then validates the result, so an error names the
+        field (``resilience.bulkheads.queue_consumer``)."""
+        if isinstance(value, ConfigSection):
+            return value
+        if isinstance(value, str):
+            value = json.loads(value)
+        if not isinstance(value, dict):
+            return value  # not an object: refused by the section's validation
+        section = cls.model_fields[str(info.field_name)].annotation
+        assert isinstance(section, type) and issubclass(section, ConfigSection)
+        # no stage when the stage itself was refused: validate the overrides all the same
+        stage = info.data.get("stage", "")
+        return deep_merge(section.stage_defaults(stage), value)
 
     @model_validator(mode="after")
     def _plans_are_consistent(self) -> "DeploymentConfig":
@@ -163,10 +183,6 @@ class DeploymentConfig(BaseSettings):
     @property
     def bus_name(self) -> str:
         return f"orderflow-{self.stage}"
-
-    @property
-    def archive_retention_days(self) -> int:
-        return self.archive.retention_for(self.stage)
 
     @property
     def has_bench_stack(self) -> bool:

@@ -5,14 +5,14 @@ fields, e.g. ``cdk deploy -c orderflow:reconciler='{"order_sla_seconds": 900}'``
 suit every stage (dev, the emulator, prod); they are the numbers the reasoning below gives.
 """
 
-import json
-from typing import Any
+from pydantic import Field, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from infra.sections import ConfigSection
 
 
-class ReconcilerConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class ReconcilerConfig(ConfigSection):
+    """The reconciler's schedule, lease, grace period, SLA and bound (``infra/reconciler.py``
+    deploys it)."""
 
     schedule: str = Field(default="rate(1 minute)", pattern=r"^(rate|cron)\(.+\)$")
     """How often EventBridge invokes the reconciler. A minute bounds how long a stuck record
@@ -52,12 +52,6 @@ class ReconcilerConfig(BaseModel):
     max_pages: int = Field(default=10, ge=1)
     """Pages per job per run: at most 1,000 items read per job per minute; the scan resumes
     from its cursor (kept on the lease) at the next run."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _json_from_context(cls, value: Any) -> Any:
-        """``cdk -c orderflow:reconciler='{...}'`` hands over a string."""
-        return json.loads(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _lease_outlives_a_run(self) -> "ReconcilerConfig":

@@ -1,54 +1,53 @@
 """Resilience settings of a stage: the payment provider's client, its circuit breaker, and the
 bulkheads (reserved concurrency, SQS ``MaximumConcurrency``). ``DeploymentConfig.resilience``
-holds them; ``for_stage`` gives each stage's defaults, and context ``orderflow:resilience`` (a
-JSON object, snake_case keys, any subset) overrides them, e.g.
+holds them, a settings section (``infra/sections.py``): the defaults below are dev's (and every
+stage's but prod), ``stage_defaults`` gives what prod changes, and context
+``orderflow:resilience`` (a JSON object, snake_case keys, any subset) overrides them, e.g.
 ``-c orderflow:resilience='{"bulkheads": {"account_concurrency": 10}}'``.
 
-The numbers and their reasoning: docs/parts/breaker.md and docs/parts/bulkheads.md.
+The numbers and their reasoning: docs/resilience/breaker.md and docs/resilience/bulkheads.md.
 """
 
-import json
 from typing import Any
 
 from aws_cdk import Annotations, IAspect, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 from jsii import implements
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from infra.sections import ConfigSection
 
 AWS_MIN_UNRESERVED = 100
 """Lambda refuses a reservation that leaves the account fewer unreserved executions than this."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ProviderClientConfig(_Frozen):
+class ProviderClientConfig(ConfigSection):
     """The payment provider's client (AuthorizePayment)."""
 
-    call_deadline_ms: int = Field(default=2_000, ge=100, le=8_000)
+    call_deadline_ms: int = Field(default=1_500, ge=100, le=8_000)
     """A call not answered by then is abandoned and counts as a transient failure; well below
-    the AuthorizePayment timeout (10 s), so a slow provider costs a call 2 s, not 10."""
+    the AuthorizePayment timeout (10 s), so a slow provider costs a call 1.5 s (prod: 2 s), not
+    10."""
 
     slow_latency_ms: int = Field(default=30_000, ge=0)
     """The simulated provider's answer time in mode ``slow`` (longer than the deadline)."""
 
-    mode_max_age_seconds: int = Field(default=5, ge=0, le=300)
+    mode_max_age_seconds: int = Field(default=2, ge=0, le=300)
     """How long an execution environment caches the provider mode read from SSM."""
 
 
-class BreakerConfig(_Frozen):
+class BreakerConfig(ConfigSection):
     """The circuit breaker in front of the payment provider."""
 
-    failure_threshold: int = Field(default=5, ge=1)
-    window_seconds: int = Field(default=30, ge=1, le=3_600)
-    cooldown_seconds: int = Field(default=10, ge=1, le=3_600)
+    failure_threshold: int = Field(default=3, ge=1)
+    window_seconds: int = Field(default=10, ge=1, le=3_600)
+    cooldown_seconds: int = Field(default=5, ge=1, le=3_600)
     probe_lease_seconds: int = Field(default=15, ge=1, le=3_600)
     """Longer than the AuthorizePayment timeout: a live probe keeps its lease."""
 
 
-class BulkheadConfig(_Frozen):
+class BulkheadConfig(ConfigSection):
     """Concurrency limits that keep one slow dependency or one flooded queue from taking the
     capacity order intake (``POST /orders``) and the other consumers need."""
 
@@ -60,7 +59,7 @@ class BulkheadConfig(_Frozen):
     When the reservations would leave fewer than 100 unreserved, none is applied (a warning
     says so) and the deploy goes through with ``max_concurrency`` alone."""
 
-    authorize_payment: int = Field(default=5, ge=1)
+    authorize_payment: int = Field(default=3, ge=1)
     """Reserved concurrency of AuthorizePayment: how many slow provider calls can be in flight."""
 
     void_payment: int = Field(default=2, ge=1)
@@ -82,7 +81,9 @@ class BulkheadConfig(_Frozen):
         return self
 
 
-class ResilienceConfig(_Frozen):
+class ResilienceConfig(ConfigSection):
+    """The payment provider's client, its circuit breaker, and the bulkheads."""
+
     provider: ProviderClientConfig = ProviderClientConfig()
     breaker: BreakerConfig = BreakerConfig()
     bulkheads: BulkheadConfig = BulkheadConfig()
@@ -94,45 +95,28 @@ class ResilienceConfig(_Frozen):
         return self
 
     @classmethod
-    def for_stage(cls, stage: str, overrides: Any = None) -> "ResilienceConfig":
-        """The stage's defaults (``prod``, or any other stage), with ``overrides`` (a dict or
-        its JSON) merged in."""
-        base = _PROD if stage == "prod" else _DEV
-        if isinstance(overrides, str):
-            overrides = json.loads(overrides)
-        if isinstance(overrides, ResilienceConfig):
-            return overrides
-        return cls.model_validate(_merge(base.model_dump(), overrides or {}))
+    def stage_defaults(cls, stage: str) -> dict[str, Any]:
+        """The fields' defaults are dev's (and every stage's but prod): small, so the
+        emulator's tests see the breaker and the bulkheads act within seconds; prod is sized
+        for traffic (docs/resilience/bulkheads.md)."""
+        return _PROD if stage == "prod" else {}
 
 
-# dev (and every stage but prod): small, so the emulator's tests see the breaker and the
-# bulkheads act within seconds; prod: sized for traffic (docs/parts/bulkheads.md).
-_DEV = ResilienceConfig(
-    provider=ProviderClientConfig(call_deadline_ms=1_500, mode_max_age_seconds=2),
-    breaker=BreakerConfig(
-        failure_threshold=3, window_seconds=10, cooldown_seconds=5, probe_lease_seconds=15
-    ),
-    bulkheads=BulkheadConfig(authorize_payment=3, void_payment=2, queue_consumer=2),
-)
-_PROD = ResilienceConfig(
-    provider=ProviderClientConfig(call_deadline_ms=2_000, mode_max_age_seconds=5),
-    breaker=BreakerConfig(
-        failure_threshold=10, window_seconds=30, cooldown_seconds=15, probe_lease_seconds=15
-    ),
-    bulkheads=BulkheadConfig(
-        authorize_payment=50, void_payment=10, queue_consumer=10, max_concurrency=10
-    ),
-)
-
-
-def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+_PROD: dict[str, Any] = {
+    "provider": {"call_deadline_ms": 2_000, "mode_max_age_seconds": 5},
+    "breaker": {
+        "failure_threshold": 10,
+        "window_seconds": 30,
+        "cooldown_seconds": 15,
+        "probe_lease_seconds": 15,
+    },
+    "bulkheads": {
+        "authorize_payment": 50,
+        "void_payment": 10,
+        "queue_consumer": 10,
+        "max_concurrency": 10,
+    },
+}
 
 
 def reserve(function: lambda_.Function, executions: int, bulkheads: BulkheadConfig) -> None:

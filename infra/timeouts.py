@@ -6,7 +6,7 @@ Every stage (prod included) uses the defaults below unless its context overrides
 ``orderflow:usagePlans``), or the environment variable
 ``ORDERFLOW_SAGA_TIMEOUTS='{"shipment_seconds": 120}'``. Tests do not shorten them
 in the template: the emulator kit scales Step Functions time at run time instead
-(``POST /_orderflow/time-scale``, docs/parts/timeouts.md), so the template tested is the one
+(``POST /_orderflow/time-scale``, docs/resilience/timeouts.md), so the template tested is the one
 that deploys to AWS.
 
 - ``shipment_seconds`` (60): ScheduleShipment's wait for the shipping worker's
@@ -22,20 +22,17 @@ The saga has no Wait state, and its Lambda steps have no ``TimeoutSeconds`` of t
 is bounded by its function's timeout, and the Lambda service errors it then raises are retried.
 """
 
-import json
-from typing import Any
-
 from aws_cdk import Duration
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from infra.sections import ConfigSection
 
 SHIPMENT_SECONDS = 60
 EXECUTION_MINUTES = 30
 
 
-class SagaTimeouts(BaseModel):
+class SagaTimeouts(ConfigSection):
     """The saga's waits and timeouts (see the module's table)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     shipment_seconds: int = Field(default=SHIPMENT_SECONDS, ge=1, le=86_400)
     """ScheduleShipment's wait for the shipping worker (seconds)."""
@@ -45,12 +42,6 @@ class SagaTimeouts(BaseModel):
 
     execution_minutes: int = Field(default=EXECUTION_MINUTES, ge=1, le=60 * 24 * 365)
     """The whole execution's timeout (minutes), longer than the shipment's wait."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _json_from_context(cls, value: Any) -> Any:
-        """``cdk -c orderflow:sagaTimeouts='{...}'`` hands over a string."""
-        return json.loads(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _nested_in_order(self) -> "SagaTimeouts":

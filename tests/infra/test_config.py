@@ -6,7 +6,9 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 from pydantic import ValidationError
 
+from infra.archive import ArchiveConfig
 from infra.config import DeploymentConfig
+from infra.sections import ConfigSection
 from tests.infra.conftest import synth
 
 
@@ -53,3 +55,54 @@ def test_prod_keeps_its_table_and_logs() -> None:
     template.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Retain"})
     template.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"})
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "orderflow-prod"})
+
+
+def test_a_section_override_merges_onto_the_stage_defaults() -> None:
+    # Given prod, whose resilience defaults differ from dev's, and a JSON override (as `cdk -c`
+    # hands it) of one nested field
+    config = config_from(
+        {
+            "orderflow:stage": "prod",
+            "orderflow:resilience": '{"bulkheads": {"account_concurrency": 10}}',
+            "orderflow:archive": "{}",
+        }
+    )
+
+    # Then that field is overridden, and every other keeps the stage's default
+    assert config.resilience.bulkheads.account_concurrency == 10
+    assert config.resilience.bulkheads.authorize_payment == 50  # prod's, not dev's 3
+    assert config.resilience.breaker.failure_threshold == 10
+    assert config.archive.retention_days == 365
+    assert config_from({}).archive.retention_days == 7
+    assert config_from({}).resilience.bulkheads.authorize_payment == 3
+
+
+def test_a_bad_section_value_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as refused:
+        config_from({"orderflow:resilience": '{"bulkheads": {"queue_consumer": "many"}}'})
+
+    [error] = refused.value.errors()
+    assert error["loc"] == ("resilience", "bulkheads", "queue_consumer")
+    assert "resilience.bulkheads.queue_consumer" in str(refused.value)
+
+
+def test_a_section_instance_is_taken_as_it_is() -> None:
+    config = DeploymentConfig(stage="prod", archive=ArchiveConfig(retention_days=30))
+    assert config.archive.retention_days == 30
+
+
+def test_every_section_is_set_and_defaulted_the_one_way() -> None:
+    sections = {
+        name
+        for name, field in DeploymentConfig.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, ConfigSection)
+    }
+    validator = DeploymentConfig.__pydantic_decorators__.field_validators[
+        "_section_from_stage_and_context"
+    ]
+
+    assert sections == {"saga_timeouts", "reconciler", "resilience", "archive"}
+    assert set(validator.info.fields) == sections
+    for name in sections:
+        # validated even when unset, so that the stage's defaults apply
+        assert DeploymentConfig.model_fields[name].validate_default, name

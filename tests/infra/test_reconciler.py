@@ -9,7 +9,7 @@ from aws_cdk.assertions import Template
 from pydantic import ValidationError
 
 from infra.config import DeploymentConfig
-from infra.reconciler_config import ReconcilerConfig
+from infra.reconciliation import ReconcilerConfig
 from tests.infra.conftest import synth
 from tests.infra.helpers import function_ids_by_handler, function_statements, resources
 
