@@ -14,7 +14,7 @@ from constructs import Construct
 
 from infra.config import DeploymentConfig
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table
-from infra.lambda_defaults import FunctionDefaults
+from infra.lambda_defaults import FunctionDefaults, tag_function
 from infra.nag import ANY_FUNCTION_VERSION, suppress, suppress_lambda_role
 
 PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
@@ -111,6 +111,7 @@ class Inventory(Construct):
             ),
         )
         _suppress_provider_findings(provider)
+        tag_function(provider, "inventory", "seed-products-provider")
         return CustomResource(
             self,
             "SeedProducts",

@@ -26,10 +26,11 @@ from aws_cdk import (
     DockerImage,
     Duration,
     ILocalBundling,
+    Tags,
 )
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import FUNCTIONS_DIR
 from infra.config import DeploymentConfig
@@ -40,6 +41,11 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.X86_64
 DEFAULT_TIMEOUT = Duration.seconds(10)
 SHARED_PACKAGES = ("shared_kernel",)
+SERVICE_TAG = "orderflow:service"
+"""Tag of every function: its service (its folder under ``functions/``)."""
+FUNCTION_TAG = "orderflow:function"
+"""Tag of every function: its short kebab-case name (``reserve-inventory``), unique in the
+stack. Chaos experiments (AWS FIS ``resourceTags``) select their targets by these two tags."""
 """Packages under ``functions/`` bundled with every service's code by default."""
 
 # The image is never pulled: local bundling always succeeds or raises, so CDK never needs Docker.
@@ -242,7 +248,21 @@ class ServiceFunction(Construct):
                 **(environment or {}),
             },
         )
+        tag_function(self.function, service, function_tag(handler))
         _suppress_findings(self.function)
+
+
+def tag_function(scope: IConstruct, service: str, name: str) -> None:
+    """Tag the function(s) in ``scope`` with their service and short name (the tags
+    experiments select by); ``ServiceFunction`` does it for every function it makes."""
+    Tags.of(scope).add(SERVICE_TAG, service, include_resource_types=["AWS::Lambda::Function"])
+    Tags.of(scope).add(FUNCTION_TAG, name, include_resource_types=["AWS::Lambda::Function"])
+
+
+def function_tag(handler: str) -> str:
+    """A function's short kebab-case name, from its handler's module:
+    ``inventory.handlers.reserve_inventory.handler`` -> ``reserve-inventory``."""
+    return handler.rsplit(".", 2)[-2].replace("_", "-")
 
 
 _PINNED_RUNTIME = (
@@ -258,8 +278,9 @@ def _suppress_findings(function: lambda_.Function) -> None:
     suppress(
         function,
         "Serverless-LambdaDLQ",
-        "never invoked asynchronously: API Gateway, Step Functions, event source mappings and "
-        "the seed's provider invoke it synchronously, and retry or dead-letter what fails",
+        "API Gateway, Step Functions, event source mappings and the seed's provider invoke it "
+        "synchronously, and retry or dead-letter what fails; the reconciler's schedule invokes "
+        "it asynchronously with no retries on purpose: the next tick is its retry",
     )
     assert function.role is not None  # CDK creates one when none is given
     suppress_lambda_role(
