@@ -1,4 +1,4 @@
-"""Issue 9 parts 1 and 2 in the template: the provider mode parameter, the breaker's settings,
+"""In the template: the provider mode parameter, the breaker's settings,
 the saga's retry of CircuitOpen, and the bulkheads (reserved concurrency, MaximumConcurrency)."""
 
 import json

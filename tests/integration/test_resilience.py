@@ -1,4 +1,4 @@
-"""Issue 9 parts 1 and 2 on the emulator: the payment provider's circuit breaker through an
+"""On the emulator: the payment provider's circuit breaker through an
 outage, and the bulkheads (reserved concurrency, a slow provider not slowing order intake).
 
 The provider's mode is the deployed SSM parameter, changed the way an operator would

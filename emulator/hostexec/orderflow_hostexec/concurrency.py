@@ -3,7 +3,7 @@ applied, as on AWS.
 
 LocalStack 2026.3's ``AWS::Lambda::Function`` resource provider declares the property but never
 applies it: a deployed function has no reserved concurrency however the template says, and the
-bulkheads (issue 9, docs/resilience/bulkheads.md) would exist on AWS only. Lambda's own
+bulkheads (docs/resilience/bulkheads.md) would exist on AWS only. Lambda's own
 ``PutFunctionConcurrency`` works, and LocalStack throttles on it; the patch calls it (or
 ``DeleteFunctionConcurrency`` when an update removed the property) once the provider has
 created or updated the function.
