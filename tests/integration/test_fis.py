@@ -229,3 +229,46 @@ def test_templates_are_validated_like_fis(fis: Any, target: str) -> None:
     with pytest.raises(ClientError) as missing:
         fis.get_experiment(id="EXP-not-there")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_delay_as_long_as_the_timeout_times_the_invocation_out(
+    fis: Any, lambda_client: Any, make_function: Callable[..., str], experiments: list[str]
+) -> None:
+    function = make_function(timeout=1)
+    arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    lambda_client.tag_resource(Resource=arn, Tags={TAG: function})
+    template_id = _template(
+        fis,
+        function,
+        "aws:lambda:invocation-add-delay",
+        {"duration": "PT10S", "startupDelayMilliseconds": "1500"},
+    )
+    _start(fis, template_id, experiments)
+
+    error, payload, logs = _invoke(lambda_client, function)
+
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "probe invoked" not in logs
+
+
+def test_a_percentage_of_invocations_with_a_seed_and_every_fault_counted(
+    fis: Any, lambda_client: Any, target: str, experiments: list[str]
+) -> None:
+    template_id = _template(
+        fis,
+        target,
+        "aws:lambda:invocation-error",
+        {"duration": "PT30S", "invocationPercentage": "50", "preventExecution": "true"},
+    )
+    experiment_id = _start(fis, template_id, experiments)
+
+    failed = sum(_invoke(lambda_client, target)[0] is not None for _ in range(20))
+
+    assert 0 < failed < 20
+    reason = fis.get_experiment(id=experiment_id)["experiment"]["actions"]["fault"]["state"]
+    assert f"Faults injected: {failed} of 20" in reason["reason"]
+    tags = fis.list_tags_for_resource(
+        resourceArn=fis.get_experiment(id=experiment_id)["experiment"]["arn"]
+    )["tags"]
+    assert tags == {"orderflow:seed": "7"}  # the template's seed, so this run repeats

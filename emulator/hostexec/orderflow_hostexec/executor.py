@@ -251,11 +251,16 @@ class HostRuntimeExecutor(RuntimeExecutor):
         fault = FIS_FAULTS.plan(self.function_version.id.unqualified_arn())
         if fault.actions:
             log.append(f"{_utc_now()} {request_id} AWS FIS faults: {', '.join(fault.actions)}\n")
-        if fault.delay_ms:
-            time.sleep(fault.delay_ms / 1000)
+        delay_s = min(fault.delay_ms / 1000, timeout_s)  # within the invocation's time, as on AWS
+        if delay_s:
+            time.sleep(delay_s)
+        if delay_s >= timeout_s:
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+            return self._injected(request_id, log, json.dumps(timed_out).encode(), True)
         if fault.before is not None:
             return self._injected(request_id, log, *fault.before)
-        outcome = process.invoke(request, timeout_s=timeout_s)
+        outcome = process.invoke(request, timeout_s=timeout_s - delay_s)
         log.append(outcome.output)
         if fault.after is not None and not (outcome.timed_out or outcome.crashed):
             return self._injected(request_id, log, *fault.after)

@@ -218,7 +218,7 @@ class FisProvider(ServiceLifecycleHook):
             raise _validation(str(error)) from None
         if seed is None:
             seed = random.SystemRandom().randrange(2**31)
-            tags[model.SEED_TAG] = str(seed)
+        tags.setdefault(model.SEED_TAG, str(seed))  # the seed used, so the run can be repeated
         rng = random.Random(seed)
         candidates = _lambda_functions(template["_account"], template["_region"])
         resolved: dict[str, list[str]] = {}
