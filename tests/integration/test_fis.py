@@ -120,6 +120,8 @@ def test_invocation_error_until_the_experiment_is_stopped(
     fis.stop_experiment(id=experiment_id)
     assert _status(fis, experiment_id) in ("stopping", "stopped")
     eventually(lambda: _status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
+    stopped = fis.get_experiment(id=experiment_id)["experiment"]
+    assert stopped["actions"]["fault"]["state"]["status"] == "stopped"
     error, payload, _ = _invoke(lambda_client, target)
     assert error is None
     assert payload["context"]["function_name"] == target
@@ -214,6 +216,15 @@ def test_an_experiment_completes_after_its_longest_action(
     summaries = {e["id"]: e for e in json.loads(listed.stdout)["experiments"]}
     assert summaries[experiment_id]["state"]["status"] == "completed"
     assert summaries[experiment_id]["experimentTemplateId"] == template_id
+
+    fis.update_experiment_template(id=template_id, description="renamed")
+    assert fis.get_experiment_template(id=template_id)["experimentTemplate"]["description"] == (
+        "renamed"
+    )
+    fis.delete_experiment_template(id=template_id)
+    assert template_id not in {
+        t["id"] for t in fis.list_experiment_templates()["experimentTemplates"]
+    }
 
 
 def test_templates_are_validated_like_fis(fis: Any, target: str) -> None:

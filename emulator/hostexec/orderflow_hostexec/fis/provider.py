@@ -293,18 +293,21 @@ class FisProvider(ServiceLifecycleHook):
         experiment_id = run.record["id"]
         with run.lock:
             longest = max(a["_duration_s"] for a in run.record["actions"].values())
-            for action in run.record["actions"].values():
-                action["state"] = {"status": "running", "reason": "Action is running."}
-                action["startTime"] = datetime.now(UTC)
-            faults.BOARD.add(experiment_id, run.actions)
-            run.record["state"] = {"status": "running", "reason": "Experiment is running."}
+            if run.record["state"]["status"] == "initiating":  # not stopped meanwhile
+                for action in run.record["actions"].values():
+                    action["state"] = {"status": "running", "reason": "Action is running."}
+                    action["startTime"] = datetime.now(UTC)
+                faults.BOARD.add(experiment_id, run.actions)
+                run.record["state"] = {"status": "running", "reason": "Experiment is running."}
+        began = time.monotonic()
         stopped = run.stop_requested.wait(longest)
+        elapsed = time.monotonic() - began
         # actions shorter than the longest are over on the board already (their ends_at)
         faults.BOARD.remove(experiment_id)
         now = datetime.now(UTC)
         with run.lock:
             for action in run.record["actions"].values():
-                ended_early = stopped
+                ended_early = stopped and elapsed < action["_duration_s"]
                 action["state"] = (
                     {"status": "stopped", "reason": "Action was stopped."}
                     if ended_early
@@ -351,13 +354,11 @@ class FisProvider(ServiceLifecycleHook):
     def stop_experiment(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         run = self._run(request["id"])
         with run.lock:
-            running = run.record["state"]["status"] in ("initiating", "running")
-            if running:
+            if run.record["state"]["status"] in ("initiating", "running"):
                 run.record["state"] = {"status": "stopping", "reason": "Experiment is stopping."}
-        if running:
-            # the faults end now, not when the runner thread wakes
-            faults.BOARD.remove(run.record["id"])
-            run.stop_requested.set()
+                # the faults end now, not when the runner thread wakes
+                faults.BOARD.remove(run.record["id"])
+                run.stop_requested.set()
         view = self._experiment_view(run)
         for action in view["actions"].values():
             action.pop("_duration_s", None)
