@@ -41,6 +41,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 )
 
 from orderflow_hostexec.environment import ForkServer, RuntimeProcess
+from orderflow_hostexec.fis.faults import BOARD as FIS_FAULTS
 
 LOG = logging.getLogger(__name__)
 _LOCAL_ADDRESS = "127.0.0.1"
@@ -245,8 +246,24 @@ class HostRuntimeExecutor(RuntimeExecutor):
             "payload": payload["payload"],
         }
         log.append(f"START RequestId: {request_id} Version: {self.function_version.id.qualifier}\n")
-        outcome = process.invoke(request, timeout_s=timeout_s)
+        # AWS FIS Lambda actions of running experiments (fis/faults.py), as FIS's extension
+        # applies them around the handler
+        fault = FIS_FAULTS.plan(self.function_version.id.unqualified_arn())
+        if fault.actions:
+            log.append(f"{_utc_now()} {request_id} AWS FIS faults: {', '.join(fault.actions)}\n")
+        delay_s = min(fault.delay_ms / 1000, timeout_s)  # within the invocation's time, as on AWS
+        if delay_s:
+            time.sleep(delay_s)
+        if delay_s >= timeout_s:
+            message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": message}
+            return self._injected(request_id, log, json.dumps(timed_out).encode(), True)
+        if fault.before is not None:
+            return self._injected(request_id, log, *fault.before)
+        outcome = process.invoke(request, timeout_s=timeout_s - delay_s)
         log.append(outcome.output)
+        if fault.after is not None and not (outcome.timed_out or outcome.crashed):
+            return self._injected(request_id, log, *fault.after)
         if outcome.timed_out:
             message = f"RequestId: {request_id} Error: Task timed out after {timeout_s:.2f} seconds"
             body = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()
@@ -270,6 +287,20 @@ class HostRuntimeExecutor(RuntimeExecutor):
         logs = "".join(log)
         self._remember(logs)
         return InvocationResult(request_id, body, is_error=not outcome.ok, logs=logs)
+
+    def _injected(
+        self, request_id: str, log: list[str], body: bytes, is_error: bool
+    ) -> InvocationResult:
+        """An invocation answered by an AWS FIS fault instead of the handler."""
+        log.append(f"END RequestId: {request_id}\n")
+        log.append(
+            f"REPORT RequestId: {request_id}\tDuration: 0.00 ms\tBilled Duration: 0 ms\t"
+            f"Memory Size: {self.function_version.config.memory_size} MB\t"
+            f"Max Memory Used: 0 MB\n"
+        )
+        logs = "".join(log)
+        self._remember(logs)
+        return InvocationResult(request_id, body, is_error=is_error, logs=logs)
 
     # --- addresses and logs ----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from orderflow_hostexec import (
     concurrency,
     event_delivery,
     event_sources,
+    fis,
     gateway,
     kit,
     schedules,
@@ -30,7 +31,7 @@ from orderflow_hostexec import (
 )
 from orderflow_hostexec.patches import Patch
 
-KIT: tuple[Patch, ...] = kit.PATCHES
+KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES)  # fis: AWS FIS offline
 BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
