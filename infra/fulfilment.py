@@ -21,7 +21,8 @@ class OrderFulfilment(Construct):
         inventory, orders, payments, shipping, notifications: the services.
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
-        reconciler: the scheduled reconciler (stuck outbox items, orders, reservations).
+        reconciler: the scheduled reconciler (stuck outbox items, orders, reservations,
+            payments).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class OrderFulfilment(Construct):
             "Reconciler",
             orders_table=self.orders.table,
             products_table=self.inventory.table,
+            payments_table=self.payments.table,
             state_machine=self.saga.state_machine,
             bus=bus,
             defaults=defaults,

@@ -14,7 +14,7 @@ from infra.lambda_defaults import SHARED_PACKAGES, FunctionDefaults
 from infra.nag import suppress, suppress_lambda_role
 
 SERVICE = "reconciler"
-PACKAGES = (*SHARED_PACKAGES, "orders", "inventory")
+PACKAGES = (*SHARED_PACKAGES, "orders", "inventory", "payments")
 """The owning services' packages, bundled so the jobs reuse their dal and logic (their storage
 translation and rules stay theirs)."""
 
@@ -29,9 +29,10 @@ class Reconciler(Construct):
     """A schedule rule invoking the reconciler, which works only while it holds the lease in
     ``lease_table`` and fences every write with the lease's token.
 
-    Its jobs publish stuck outbox items again, restart (or cancel) stalled orders' sagas and
-    settle reservations of settled orders, through the orders and inventory tables it is given
-    (read/write), the bus (PutEvents) and the saga (StartExecution, DescribeExecution).
+    Its jobs publish stuck outbox items again, restart (or cancel) stalled orders' sagas,
+    settle reservations of settled orders and void payments of cancelled ones, through the
+    orders, inventory and payments tables it is given (read/write), the bus (PutEvents) and
+    the saga (StartExecution, DescribeExecution).
 
     Attributes:
         lease_table: the lease (one item: owner, expiry, fencing token, scan cursors).
@@ -46,6 +47,7 @@ class Reconciler(Construct):
         *,
         orders_table: dynamodb.ITable,
         products_table: dynamodb.ITable,
+        payments_table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
         bus: events.IEventBus,
         defaults: FunctionDefaults,
@@ -54,6 +56,7 @@ class Reconciler(Construct):
         Args:
             orders_table: orders and their outbox (the orders service's table).
             products_table: reservations and stock (the inventory service's table).
+            payments_table: authorisations (the payments service's table).
             state_machine: the order-fulfilment saga, restarted for stalled orders.
             bus: where stuck events are published again.
             defaults: the stack's shared config and layer.
@@ -69,6 +72,7 @@ class Reconciler(Construct):
                 "LEASE_TABLE": self.lease_table.table_name,
                 "ORDERS_TABLE": orders_table.table_name,
                 "PRODUCTS_TABLE": products_table.table_name,
+                "PAYMENTS_TABLE": payments_table.table_name,
                 "EVENT_BUS_NAME": bus.event_bus_name,
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 **settings.environment(),
@@ -78,12 +82,12 @@ class Reconciler(Construct):
         self.function = function(
             "Function",
             "reconcile",
-            "repairs stuck outbox items, orders and reservations under a lease",
+            "repairs stuck outbox items, orders, reservations and payments under a lease",
             timeout=Duration.seconds(settings.timeout_seconds),
         )
         # A failed run is not retried: the next tick runs again (every job is idempotent).
         self.function.configure_async_invoke(retry_attempts=0)
-        for table in (self.lease_table, orders_table, products_table):
+        for table in (self.lease_table, orders_table, products_table, payments_table):
             table.grant_read_write_data(self.function)
         bus.grant_put_events_to(self.function)
         state_machine.grant_start_execution(self.function)

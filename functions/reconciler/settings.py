@@ -12,13 +12,15 @@ class ReconcilerSettings(BaseSettings):
     lease_table: str  # LEASE_TABLE: the reconciler's lease (one item, never deleted)
     orders_table: str  # ORDERS_TABLE: orders and their outbox (orders' dal)
     products_table: str  # PRODUCTS_TABLE: reservations (inventory's dal)
+    payments_table: str  # PAYMENTS_TABLE: authorisations (payments' dal)
     event_bus_name: str  # EVENT_BUS_NAME: where stuck events are published again
     state_machine_arn: str  # STATE_MACHINE_ARN: the saga, restarted for stalled orders
     # LEASE_SECONDS: how long one acquisition (or renewal) holds the lease; more than the
     # function's timeout, so a holder's lease cannot lapse while it is still allowed to run
     lease_seconds: int = Field(default=90, ge=10)
-    # GRACE_SECONDS: age after which a PENDING outbox item or a RESERVED reservation of a
-    # settled order is stuck (the relay and the saga normally finish in seconds)
+    # GRACE_SECONDS: age after which a PENDING outbox item, a RESERVED reservation of a
+    # settled order or an AUTHORIZED payment of a cancelled order is stuck (the relay and the
+    # saga normally finish in seconds)
     grace_seconds: int = Field(default=120, ge=0)
     # ORDER_SLA_SECONDS: age after which a PENDING order with no running saga is stalled
     order_sla_seconds: int = Field(default=300, ge=0)

@@ -2,6 +2,7 @@
 services' tables, the saga and the bus granted by ``grant_*``, and settings that hold
 together (the lease outlives the longest run)."""
 
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,12 @@ from pydantic import ValidationError
 from infra.config import DeploymentConfig
 from infra.reconciliation import ReconcilerConfig
 from tests.infra.conftest import synth
-from tests.infra.helpers import function_ids_by_handler, function_statements, resources
+from tests.infra.helpers import (
+    as_list,
+    function_ids_by_handler,
+    function_statements,
+    resources,
+)
 
 HANDLER = "reconciler.handlers.reconcile.handler"
 
@@ -81,6 +87,29 @@ def test_the_reconciler_may_start_and_describe_executions_and_put_events_only(
     assert {"states:StartExecution", "states:DescribeExecution", "events:PutEvents"} <= actions
     assert not {action for action in actions if action.endswith("*") and ":" not in action}
     assert "states:StopExecution" not in actions and "dynamodb:DeleteTable" not in actions
+
+
+def test_the_reconciler_reads_and_writes_the_payments_table_it_is_told(
+    template: Template,
+) -> None:
+    """The payments job voids through payments' repository: PAYMENTS_TABLE names the payments
+    service's table, and the function may read and write it (grant_read_write_data)."""
+    function_id, properties = reconciler_function(template)
+    output = template.find_outputs("PaymentsTableName")["PaymentsTableName"]["Value"]
+    assert properties["Environment"]["Variables"]["PAYMENTS_TABLE"] == output
+    payments_table = output["Ref"]
+    actions = {
+        action
+        for statement in function_statements(template, function_id)
+        if payments_table in json.dumps(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:Scan",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    } <= actions
 
 
 def test_per_stage_settings_come_from_context_as_json() -> None:

@@ -65,6 +65,7 @@ class Reconciler:
         dynamodb = session().resource("dynamodb")
         self.orders_table = dynamodb.Table(outputs["OrdersTableName"])
         self.products_table = dynamodb.Table(outputs["ProductsTableName"])
+        self.payments_table = dynamodb.Table(outputs["PaymentsTableName"])
         self.lease_table = dynamodb.Table(outputs["ReconcilerLeaseTableName"])
         self.orders = OrdersRepository(outputs["OrdersTableName"], dynamodb)
 
@@ -183,6 +184,24 @@ class Reconciler:
                 "updatedAt": LONG_AGO.isoformat(),
             }
         )
+
+    def authorize_by_hand(self, order: Order) -> None:
+        """An AUTHORIZED payment of the order's total, an hour ago (its void never ran)."""
+        self.payments_table.put_item(
+            Item={
+                "pk": f"AUTH#{order.order_id}",
+                "sk": "AUTH",
+                "orderId": order.order_id,
+                "status": "AUTHORIZED",
+                "amount": order.total,
+                "authorizationId": f"auth-{order.order_id}",
+                "createdAt": LONG_AGO.isoformat(),
+                "updatedAt": LONG_AGO.isoformat(),
+            }
+        )
+
+    def payment(self, order_id: str) -> dict[str, Any]:
+        return self.item(self.payments_table, {"pk": f"AUTH#{order_id}", "sk": "AUTH"})
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -333,3 +352,24 @@ def test_a_reservation_of_a_cancelled_order_is_released_and_its_stock_restored(
     assert reservation["status"] == "RELEASED"
     assert job(reconciler.run(), "reservations")["fixed"] == 0
     assert reconciler.stock(sku) == {"available": 100, "reserved": 0, "sold": 0}
+
+
+def test_an_authorized_payment_of_a_cancelled_order_is_voided(
+    reconciler: Reconciler, sku: str
+) -> None:
+    order = reconciler.order(sku, OrderStatus.CANCELLED)
+    reconciler.order_without_saga(order, reason="SAGA_FAILED")
+    reconciler.authorize_by_hand(order)
+    confirmed = reconciler.order(sku, OrderStatus.CONFIRMED)
+    reconciler.order_without_saga(confirmed)
+    reconciler.authorize_by_hand(confirmed)
+
+    report = reconciler.run()
+
+    assert job(report, "payments")["outcomes"].get("voided", 0) >= 1
+    assert job(report, "payments")["outcomes"].get("order_confirmed", 0) >= 1
+    assert reconciler.payment(order.order_id)["status"] == "VOIDED"
+    assert reconciler.payment(confirmed.order_id)["status"] == "AUTHORIZED"
+    again = reconciler.run()
+    assert job(again, "payments")["outcomes"].get("voided", 0) == 0
+    assert reconciler.payment(order.order_id)["status"] == "VOIDED"

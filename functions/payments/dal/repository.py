@@ -13,14 +13,18 @@ from botocore.exceptions import ClientError
 
 from payments.models import Authorization, AuthorizationStatus
 from shared_kernel import aws
-from shared_kernel.dynamodb import is_condition_failure
+from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure
+from shared_kernel.fencing import CONDITION_FAILED, Fence, fenced, raise_if_fenced
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
 
+AUTHORIZATION_SK = "AUTH"
+
+
 def authorization_key(order_id: str) -> dict[str, str]:
-    return {"pk": f"AUTH#{order_id}", "sk": "AUTH"}
+    return {"pk": f"AUTH#{order_id}", "sk": AUTHORIZATION_SK}
 
 
 def attempts_key(order_id: str) -> dict[str, str]:
@@ -29,7 +33,10 @@ def attempts_key(order_id: str) -> dict[str, str]:
 
 class PaymentsRepository:
     def __init__(self, table_name: str, dynamodb: "DynamoDBServiceResource | None" = None) -> None:
-        self._table = (dynamodb or aws.dynamodb()).Table(table_name)
+        resource = dynamodb or aws.dynamodb()
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+        self._client = resource.meta.client
 
     def get_authorization(self, order_id: str) -> Authorization | None:
         item = self._table.get_item(Key=authorization_key(order_id), ConsistentRead=True).get(
@@ -55,27 +62,59 @@ class PaymentsRepository:
             raise  # pragma: no cover - records are never deleted
         return authorization
 
-    def mark_voided(self, order_id: str) -> tuple[Authorization | None, bool]:
+    def mark_voided(
+        self, order_id: str, fence: Fence | None = None
+    ) -> tuple[Authorization | None, bool]:
         """AUTHORIZED -> VOIDED; returns the record as it now is, and whether this call
-        voided it (False when the condition failed: it was not AUTHORIZED any more)."""
+        voided it (False when the condition failed: it was not AUTHORIZED any more). With a
+        `fence`, a transaction that also checks the writer's lease (FencedOff when taken
+        over)."""
+        request: dict[str, Any] = {
+            "Key": authorization_key(order_id),
+            "UpdateExpression": "SET #status = :voided, updatedAt = :now",
+            "ConditionExpression": "#status = :authorized",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":voided": AuthorizationStatus.VOIDED.value,
+                ":authorized": AuthorizationStatus.AUTHORIZED.value,
+                ":now": datetime.now(UTC).isoformat(),
+            },
+        }
         try:
-            response = self._table.update_item(
-                Key=authorization_key(order_id),
-                UpdateExpression="SET #status = :voided, updatedAt = :now",
-                ConditionExpression="#status = :authorized",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":voided": AuthorizationStatus.VOIDED.value,
-                    ":authorized": AuthorizationStatus.AUTHORIZED.value,
-                    ":now": datetime.now(UTC).isoformat(),
-                },
-                ReturnValues="ALL_NEW",
-            )
+            if fence is None:
+                response = self._table.update_item(**request, ReturnValues="ALL_NEW")
+                return Authorization.model_validate(response["Attributes"]), True
+            update = {"TableName": self._table_name, **request}
+            self._client.transact_write_items(TransactItems=fenced([{"Update": update}], fence))
         except ClientError as exc:
-            if not is_condition_failure(exc):
+            codes = cancellation_codes(exc)
+            raise_if_fenced(codes, fence)
+            if not (is_condition_failure(exc) or (codes and codes[0] == CONDITION_FAILED)):
                 raise
             return self.get_authorization(order_id), False
-        return Authorization.model_validate(response["Attributes"]), True
+        return self.get_authorization(order_id), True
+
+    def authorized_payments(
+        self, updated_before: datetime, start: dict[str, Any] | None, limit: int
+    ) -> Page[Authorization]:
+        """One page of a scan for authorisations still AUTHORIZED that were last changed
+        before `updated_before` (the reconciler's). `limit` is the number of items read."""
+        request: dict[str, Any] = {
+            "FilterExpression": "sk = :sk AND #status = :authorized AND updatedAt < :before",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":sk": AUTHORIZATION_SK,
+                ":authorized": AuthorizationStatus.AUTHORIZED.value,
+                ":before": updated_before.isoformat(),
+            },
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = self._table.scan(**request)
+        items = [Authorization.model_validate(item) for item in page.get("Items", [])]
+        return Page(items, page.get("LastEvaluatedKey"))
 
     def count_provider_attempt(self, order_id: str) -> int:
         """Atomically count one more provider call for the order; returns the new count."""

@@ -1,11 +1,12 @@
 """The reconciler's data access: its own lease table and the saga's executions, plus the
-owning services' repositories (orders' and inventory's dal: their storage translation is
+owning services' repositories (orders', inventory's and payments' dal: their storage translation is
 theirs), and the per-execution-environment instances the handler uses."""
 
 from functools import cache
 
 from inventory.dal.repository import InventoryRepository
 from orders.dal.repository import OrdersRepository
+from payments.dal.repository import PaymentsRepository
 from reconciler.dal.lease import LeaseTable
 from reconciler.dal.saga import SagaExecutions
 from reconciler.settings import get_settings
@@ -29,6 +30,11 @@ def get_inventory() -> InventoryRepository:
 
 
 @cache
+def get_payments() -> PaymentsRepository:
+    return PaymentsRepository(get_settings().payments_table)
+
+
+@cache
 def get_saga() -> SagaExecutions:
     return SagaExecutions(get_settings().state_machine_arn)
 
@@ -45,6 +51,7 @@ def reset() -> None:
         get_lease_table,
         get_orders,
         get_inventory,
+        get_payments,
         get_saga,
         get_publisher,
     ):
@@ -57,6 +64,7 @@ __all__ = [
     "get_inventory",
     "get_lease_table",
     "get_orders",
+    "get_payments",
     "get_publisher",
     "get_saga",
     "reset",

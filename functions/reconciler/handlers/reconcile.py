@@ -2,9 +2,9 @@
 
 Takes the lease (``reconciler.dal.lease``); if another invocation holds it, returns at once
 with ``acquired: false`` and the holder. Otherwise runs its jobs (``reconciler.logic.jobs``:
-outbox, stalled_orders, reservations), each within the lease and the invocation's remaining
-time, renewing the lease between jobs, then releases it. Every write is fenced by the lease's
-token. Returns the run's report (``RunReport.to_wire``); logs one line per job and counts,
+outbox, stalled_orders, reservations, payments), each within the lease and the invocation's
+remaining time, renewing the lease between jobs, then releases it. Every write is fenced by the
+lease's token. Returns the run's report (``RunReport.to_wire``); logs one line per job and counts,
 per job, what it found and fixed (metrics ``ReconcilerFound`` / ``ReconcilerFixed``, dimension
 ``job``), plus ``ReconcilerLeaseBusy`` and ``ReconcilerFencedOff``.
 """
@@ -16,8 +16,15 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from reconciler.dal import get_inventory, get_lease_table, get_orders, get_publisher, get_saga
-from reconciler.logic.jobs import Job, OutboxJob, ReservationsJob, StalledOrdersJob
+from reconciler.dal import (
+    get_inventory,
+    get_lease_table,
+    get_orders,
+    get_payments,
+    get_publisher,
+    get_saga,
+)
+from reconciler.logic.jobs import Job, OutboxJob, PaymentsJob, ReservationsJob, StalledOrdersJob
 from reconciler.logic.run import Limits, reconcile
 from reconciler.models import JobReport
 from reconciler.settings import get_settings
@@ -30,8 +37,9 @@ def now() -> datetime:
 
 def jobs() -> list[Job]:
     """The jobs, in order: the outbox first (a stuck OrderPlaced published again starts its
-    saga, so the order is not stalled), then stalled orders, then reservations (an order the
-    previous job cancelled has its reservation released in the same run)."""
+    saga, so the order is not stalled), then stalled orders, then reservations and payments (an
+    order the stalled-orders job cancelled has its reservation released and its payment
+    voided in the same run)."""
     settings = get_settings()
     grace = timedelta(seconds=settings.grace_seconds)
     return [
@@ -44,6 +52,7 @@ def jobs() -> list[Job]:
             now,
         ),
         ReservationsJob(get_inventory(), get_orders(), get_publisher(), grace, now),
+        PaymentsJob(get_payments(), get_orders(), get_publisher(), grace, now),
     ]
 
 

@@ -1,8 +1,8 @@
 """The reconciler's jobs (no I/O: the owning services' stores, the saga and the bus are
 passed in). Each job pages through the records that may be stuck and repairs each one through
 the owning service's own rules (orders' outbox relay and settlement, inventory's release and
-commit), every write fenced by the lease. Each repair is idempotent: a second run finds
-nothing, and a record a concurrent step settled meanwhile is left alone.
+commit, payments' void), every write fenced by the lease. Each repair is idempotent: a second
+run finds nothing, and a record a concurrent step settled meanwhile is left alone.
 
 A side effect that cannot be conditional (PutEvents, StartExecution) comes after a fenced
 write and is idempotent itself: events keep their id (consumers dedupe), executions have a
@@ -24,6 +24,8 @@ from orders.logic.lifecycle import DEFAULT_REASON, SAGA_NOT_STARTED
 from orders.logic.orders import settle
 from orders.logic.outbox import OutboxRelay, RelayOutcome
 from orders.models import Order, OrderRecord, OrderStatus, OutboxItem
+from payments.logic.authorization import void_payment
+from payments.models import Authorization, AuthorizationStatus
 from reconciler.models import Cursor, JobReport
 from shared_kernel.cloudevents import CloudEvent, derived_event_id
 from shared_kernel.dynamodb import Page
@@ -403,3 +405,88 @@ class ReservationsJob:
         except ReservationReleased:
             return "settled_meanwhile"
         return "committed" if committed.status is ReservationStatus.COMMITTED else "failed"
+
+
+# -- payments ----------------------------------------------------------------------------
+
+
+class PaymentStore(Protocol):
+    def authorized_payments(
+        self, updated_before: datetime, start: Cursor, limit: int
+    ) -> Page[Authorization]: ...
+
+    def get_authorization(self, order_id: str) -> Authorization | None: ...
+
+    def add_authorization(self, authorization: Authorization) -> Authorization: ...
+
+    def mark_voided(
+        self, order_id: str, fence: Fence | None = None
+    ) -> tuple[Authorization | None, bool]: ...
+
+
+@dataclass(frozen=True)
+class _FencedPayments:
+    """payments' authorisation store with its void fenced (payments.logic's port)."""
+
+    store: PaymentStore
+    fence: Fence
+
+    def get_authorization(self, order_id: str) -> Authorization | None:
+        return self.store.get_authorization(order_id)
+
+    def add_authorization(self, authorization: Authorization) -> Authorization:
+        raise NotImplementedError("the reconciler never authorises")
+
+    def mark_voided(self, order_id: str) -> tuple[Authorization | None, bool]:
+        return self.store.mark_voided(order_id, fence=self.fence)
+
+
+class PaymentsJob:
+    """Authorisations still AUTHORIZED (past the grace period) for an order that is cancelled.
+
+    * Order CANCELLED: voided and PaymentVoided published, as the VoidPayment compensation
+      does (same event id): the compensation failed for good, or the stalled-orders job
+      cancelled the order (``SAGA_FAILED``) after its saga ended without settling it.
+    * Order CONFIRMED: left (an authorised payment is what a confirmed order keeps).
+    * Order PENDING (its saga, or the stalled-orders job, will settle it) or missing: left.
+    """
+
+    name = "payments"
+    fixes = frozenset({"voided"})
+
+    def __init__(
+        self,
+        store: PaymentStore,
+        orders: OrderReader,
+        publisher: Publisher,
+        grace: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._orders = orders
+        self._publisher = publisher
+        self._grace = grace
+        self._clock = clock
+
+    def page(self, start: Cursor, limit: int) -> Page[Authorization]:
+        return self._store.authorized_payments(self._clock() - self._grace, start, limit)
+
+    def repair(self, authorization: Authorization, fence: Fence) -> str:
+        order = self._orders.get_order_record(authorization.order_id)
+        if order is None:
+            return "order_missing"
+        if order.status is OrderStatus.PENDING:
+            return "order_pending"
+        if order.status is OrderStatus.CONFIRMED:
+            return "order_confirmed"
+        step = StepInput(
+            order_id=order.order_id,
+            correlation_id=order.correlation_id,
+            causation_id=order.placed_event_id,
+        )
+        stored, voided = void_payment(step, _FencedPayments(self._store, fence), self._publisher)
+        if voided:
+            return "voided"
+        if stored is not None and stored.status is AuthorizationStatus.VOIDED:
+            return "settled_meanwhile"
+        return "failed"

@@ -1,6 +1,6 @@
-"""Fixtures of the reconciler's unit tests: the orders, products and lease tables, the saga (a
-moto state machine: executions are recorded, not run) and the bus, all on moto; and helpers
-that make a stuck state by hand."""
+"""Fixtures of the reconciler's unit tests: the orders, products, payments and lease tables,
+the saga (a moto state machine: executions are recorded, not run) and the bus, all on moto;
+and helpers that make a stuck state by hand."""
 
 import json
 import uuid
@@ -15,15 +15,24 @@ import pytest
 
 import inventory.dal
 import orders.dal
+import payments.dal
 import reconciler.dal
 from inventory.dal.repository import InventoryRepository
 from inventory.models import Product, Reservation, ReservationStatus
 from orders.dal.repository import OrdersRepository, order_key, outbox_key
 from orders.events import order_placed
 from orders.models import Order, OrderStatus, PricedLine
+from payments.dal.repository import PaymentsRepository
+from payments.models import Authorization, AuthorizationStatus
 from reconciler.dal.lease import LeaseTable
 from reconciler.dal.saga import SagaExecutions
-from reconciler.logic.jobs import Job, OutboxJob, ReservationsJob, StalledOrdersJob
+from reconciler.logic.jobs import (
+    Job,
+    OutboxJob,
+    PaymentsJob,
+    ReservationsJob,
+    StalledOrdersJob,
+)
 from reconciler.logic.run import Limits
 from shared_kernel.models import OrderLine
 from shared_kernel.publisher import EventPublisher
@@ -46,10 +55,10 @@ def _fresh(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(
         "STATE_MACHINE_ARN", f"arn:aws:states:{REGION}:123456789012:stateMachine:saga-test"
     )
-    for module in (orders.dal, inventory.dal, reconciler.dal):
+    for module in (orders.dal, inventory.dal, payments.dal, reconciler.dal):
         module.reset()
     yield
-    for module in (orders.dal, inventory.dal, reconciler.dal):
+    for module in (orders.dal, inventory.dal, payments.dal, reconciler.dal):
         module.reset()
 
 
@@ -59,6 +68,7 @@ class World:
 
     orders: OrdersRepository
     inventory: InventoryRepository
+    payments: PaymentsRepository
     leases: LeaseTable
     saga: SagaExecutions
     bus: BusSpy
@@ -69,6 +79,7 @@ class World:
             OutboxJob(self.orders, self.publisher, GRACE, clock),
             StalledOrdersJob(self.orders, self.saga, SLA, MAX_RESTARTS, clock),
             ReservationsJob(self.inventory, self.orders, self.publisher, GRACE, clock),
+            PaymentsJob(self.payments, self.orders, self.publisher, GRACE, clock),
         ]
 
     # -- hand-made states ---------------------------------------------------------------
@@ -137,6 +148,24 @@ class World:
             )
         )
 
+    def authorization(self, order_id: str, *, updated_at: datetime = LONG_AGO) -> Authorization:
+        """An AUTHORIZED payment of 10.00 for `order_id`, last changed `updated_at`."""
+        return self.payments.add_authorization(
+            Authorization(
+                order_id=order_id,
+                status=AuthorizationStatus.AUTHORIZED,
+                amount=Decimal("10.00"),
+                authorization_id=f"auth-{order_id}",
+                created_at=updated_at,
+                updated_at=updated_at,
+            )
+        )
+
+    def payment_status(self, order_id: str) -> str:
+        authorization = self.payments.get_authorization(order_id)
+        assert authorization is not None
+        return authorization.status.value
+
     def stock(self) -> dict[str, int]:
         product = self.inventory.get_product(SKU)
         assert product is not None
@@ -156,6 +185,7 @@ class World:
 def world(mocked_aws: None) -> World:
     create_table(TABLE_ENV["ORDERS_TABLE"], stream=True)
     create_table(TABLE_ENV["PRODUCTS_TABLE"])
+    create_table(TABLE_ENV["PAYMENTS_TABLE"])
     create_table(LEASE_TABLE)
     sfn = boto3.client("stepfunctions", region_name=REGION)
     machine = sfn.create_state_machine(
@@ -172,6 +202,7 @@ def world(mocked_aws: None) -> World:
     return World(
         orders=OrdersRepository(TABLE_ENV["ORDERS_TABLE"]),
         inventory=inventory_repository,
+        payments=PaymentsRepository(TABLE_ENV["PAYMENTS_TABLE"]),
         leases=LeaseTable(LEASE_TABLE),
         saga=SagaExecutions(machine),
         bus=spy,

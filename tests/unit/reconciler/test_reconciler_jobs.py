@@ -4,11 +4,15 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
 
 from orders.logic.lifecycle import DEFAULT_REASON, SAGA_NOT_STARTED
+from payments.events import PAYMENT_VOIDED
 from reconciler.logic.jobs import execution_name
 from reconciler.logic.run import Limits, reconcile
 from reconciler.models import RunReport
+from shared_kernel.cloudevents import derived_event_id
+from shared_kernel.fencing import FencedOff
 from tests.unit.domain_common.fixtures import REGION
 from tests.unit.reconciler.conftest import LIMITS, MAX_RESTARTS, World
 
@@ -198,6 +202,77 @@ def test_a_reservation_of_a_pending_or_missing_order_is_left_alone(world: World)
     assert outcomes(report, "reservations") == {"order_pending": 1, "order_missing": 1}
     assert fixed(report)["reservations"] == 0
     assert world.stock() == {"available": 6, "reserved": 4, "sold": 0}
+
+
+# -- payments ----------------------------------------------------------------------------
+
+
+def test_an_authorized_payment_of_a_cancelled_order_is_voided(world: World) -> None:
+    order = world.placed_order()
+    world.authorization(order.order_id)
+    world.set_order(order.order_id, status="CANCELLED", reason=DEFAULT_REASON)
+
+    first = run(world)
+
+    assert outcomes(first, "payments") == {"voided": 1}
+    assert world.payment_status(order.order_id) == "VOIDED"
+    # published as the VoidPayment compensation would: same type, same derived id
+    [delivered] = world.bus.delivered()
+    assert delivered["detail-type"] == PAYMENT_VOIDED
+    assert delivered["detail"]["id"] == derived_event_id(
+        order.correlation_id, order.order_id, PAYMENT_VOIDED
+    )
+    assert delivered["detail"]["data"]["authorizationId"] == f"auth-{order.order_id}"
+    second = run(world, owner="r2")
+    assert outcomes(second, "payments") == {}
+    assert len(world.bus.delivered()) == 1
+
+
+def test_an_authorized_payment_of_a_confirmed_or_pending_order_is_left_alone(
+    world: World,
+) -> None:
+    confirmed = world.placed_order()
+    world.authorization(confirmed.order_id)
+    world.set_order(confirmed.order_id, status="CONFIRMED")
+    pending = world.placed_order(created_at=datetime.now(UTC))  # not stalled yet
+    world.authorization(pending.order_id)
+
+    report = run(world)
+
+    assert outcomes(report, "payments") == {"order_confirmed": 1, "order_pending": 1}
+    assert fixed(report)["payments"] == 0
+    assert world.payment_status(confirmed.order_id) == "AUTHORIZED"
+    assert world.payment_status(pending.order_id) == "AUTHORIZED"
+    assert world.bus.delivered() == []
+
+
+def test_a_payment_within_its_grace_period_is_left_to_the_saga(world: World) -> None:
+    order = world.placed_order()
+    world.authorization(order.order_id, updated_at=datetime.now(UTC))
+    world.set_order(order.order_id, status="CANCELLED", reason=DEFAULT_REASON)
+    assert outcomes(run(world), "payments") == {}
+    assert world.payment_status(order.order_id) == "AUTHORIZED"
+
+
+def test_a_fenced_off_holders_void_is_refused_and_changes_nothing(world: World) -> None:
+    order = world.placed_order()
+    world.authorization(order.order_id)
+    world.set_order(order.order_id, status="CANCELLED", reason=DEFAULT_REASON)
+    now = datetime.now(UTC)
+    old = world.leases.acquire("a", now, MINUTE)
+    new = world.leases.acquire("b", now + 2 * MINUTE, MINUTE)
+    assert old is not None and new is not None
+    [job] = [job for job in world.jobs() if job.name == "payments"]
+    [authorization] = job.page(None, 10).items
+
+    with pytest.raises(FencedOff):
+        job.repair(authorization, old.fence)
+
+    assert world.payment_status(order.order_id) == "AUTHORIZED"
+    assert world.bus.delivered() == []
+    # the current holder's fence lets the same void through
+    assert job.repair(authorization, new.fence) == "voided"
+    assert world.payment_status(order.order_id) == "VOIDED"
 
 
 # -- bounded work ------------------------------------------------------------------------

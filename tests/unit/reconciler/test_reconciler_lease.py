@@ -63,6 +63,7 @@ def test_a_fenced_off_former_holder_cannot_write_and_nothing_changes(world: Worl
     order = world.placed_order(relayed=False)
     [placed] = world.outbox("OrderPlaced")
     reservation = world.reservation(order.order_id)
+    world.authorization(order.order_id)
     old = world.leases.acquire("a", T0, MINUTE)
     new = world.leases.acquire("b", T0 + 2 * MINUTE, MINUTE)
     assert old is not None and new is not None
@@ -81,10 +82,13 @@ def test_a_fenced_off_former_holder_cannot_write_and_nothing_changes(world: Worl
         )
     with pytest.raises(FencedOff):
         world.inventory.settle(reservation, ReservationStatus.RELEASED, fence=old.fence)
+    with pytest.raises(FencedOff):
+        world.payments.mark_voided(order.order_id, fence=old.fence)
 
     assert (world.outbox_item(event_id), world.stock()) == before
     assert world.outbox_item(event_id)["status"] == OUTBOX_PENDING
     assert "sagaExecution" not in world.order_item(order.order_id)
+    assert world.payment_status(order.order_id) == "AUTHORIZED"
     # the current holder's fence lets the same write through
     assert world.orders.mark_outbox_sent(event_id, fence=new.fence)
 
@@ -171,6 +175,7 @@ def test_a_holder_whose_lease_expired_mid_run_is_fenced_off_and_the_taker_does_t
         ("outbox", {"republished": 1}),
         ("stalled_orders", {"awaiting_saga": 1}),  # its OrderPlaced was just published
         ("reservations", {}),
+        ("payments", {}),
     ]
     assert a.acquired and a.token == 1 and a.fenced_off
     assert [job.job for job in a.jobs] == ["pause"]  # its renewal was refused: it stopped
