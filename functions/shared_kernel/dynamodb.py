@@ -1,4 +1,5 @@
-"""Small helpers for reading DynamoDB's conditional-write failures, and a scan's page."""
+"""Small helpers for reading DynamoDB's conditional-write failures, and the reconciler's scan
+for items left in a status."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -27,3 +28,29 @@ class Page[T]:
 
     items: list[T]
     next_key: dict[str, Any] | None
+
+
+def scan_stale(
+    table: Any,
+    *,
+    sk: str,
+    status: str,
+    changed_field: str,
+    before: str,
+    start: dict[str, Any] | None,
+    limit: int,
+) -> Page[dict[str, Any]]:
+    """One page of a consistent scan of ``table`` (a boto3 ``Table``) for the items of kind
+    ``sk`` still in ``status`` whose ``changed_field`` is before ``before`` (ISO time).
+    ``limit`` is the number of items read (before the filter); resume from ``next_key``."""
+    request: dict[str, Any] = {
+        "FilterExpression": f"sk = :sk AND #status = :status AND {changed_field} < :before",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":sk": sk, ":status": status, ":before": before},
+        "Limit": limit,
+        "ConsistentRead": True,
+    }
+    if start:
+        request["ExclusiveStartKey"] = start
+    page = table.scan(**request)
+    return Page(list(page.get("Items", [])), page.get("LastEvaluatedKey"))

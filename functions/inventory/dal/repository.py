@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from inventory.errors import InventoryBusy, OutOfStock
 from inventory.models import Product, ProductWrite, Reservation, ReservationStatus
 from shared_kernel import aws
-from shared_kernel.dynamodb import Page, cancellation_codes
+from shared_kernel.dynamodb import Page, cancellation_codes, scan_stale
 from shared_kernel.fencing import Fence, fenced, raise_if_fenced
 from shared_kernel.models import OrderLine
 
@@ -133,22 +133,16 @@ class InventoryRepository:
     ) -> Page[Reservation]:
         """One page of a scan for reservations still RESERVED that were last changed before
         `updated_before` (the reconciler's). `limit` is the number of items read."""
-        request: dict[str, Any] = {
-            "FilterExpression": "sk = :sk AND #status = :reserved AND updatedAt < :before",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":sk": RESERVATION_SK,
-                ":reserved": ReservationStatus.RESERVED.value,
-                ":before": updated_before.isoformat(),
-            },
-            "Limit": limit,
-            "ConsistentRead": True,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = self._table.scan(**request)
-        items = [Reservation.model_validate(item) for item in page.get("Items", [])]
-        return Page(items, page.get("LastEvaluatedKey"))
+        page = scan_stale(
+            self._table,
+            sk=RESERVATION_SK,
+            status=ReservationStatus.RESERVED.value,
+            changed_field="updatedAt",
+            before=updated_before.isoformat(),
+            start=start,
+            limit=limit,
+        )
+        return Page([Reservation.model_validate(item) for item in page.items], page.next_key)
 
     def _move_stock(self, line: OrderLine, source_field: str, target_field: str) -> dict[str, Any]:
         """Move `line.quantity` units from one counter to another, never below zero."""

@@ -31,7 +31,7 @@ from orders.models import (
 )
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
-from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure
+from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure, scan_stale
 from shared_kernel.fencing import Fence, fenced, raise_if_fenced
 
 if TYPE_CHECKING:
@@ -273,11 +273,14 @@ class OrdersRepository:
     ) -> Page[OutboxItem]:
         """One page of a scan for outbox items still PENDING that were written before
         `created_before`. `limit` is the number of items read (before the filter)."""
-        page = self._scan(
-            "sk = :sk AND #status = :pending AND createdAt < :before",
-            {":sk": OUTBOX_SK, ":pending": OUTBOX_PENDING, ":before": created_before.isoformat()},
-            start,
-            limit,
+        page = scan_stale(
+            self._table,
+            sk=OUTBOX_SK,
+            status=OUTBOX_PENDING,
+            changed_field="createdAt",
+            before=created_before.isoformat(),
+            start=start,
+            limit=limit,
         )
         return Page([OutboxItem.model_validate(item) for item in page.items], page.next_key)
 
@@ -286,32 +289,16 @@ class OrdersRepository:
     ) -> Page[OrderRecord]:
         """One page of a scan for orders still PENDING that were created before
         `created_before`, with their saga bookkeeping."""
-        page = self._scan(
-            "sk = :sk AND #status = :pending AND createdAt < :before",
-            {
-                ":sk": ORDER_SK,
-                ":pending": OrderStatus.PENDING.value,
-                ":before": created_before.isoformat(),
-            },
-            start,
-            limit,
+        page = scan_stale(
+            self._table,
+            sk=ORDER_SK,
+            status=OrderStatus.PENDING.value,
+            changed_field="createdAt",
+            before=created_before.isoformat(),
+            start=start,
+            limit=limit,
         )
         return Page([OrderRecord.model_validate(item) for item in page.items], page.next_key)
-
-    def _scan(
-        self, condition: str, values: dict[str, Any], start: dict[str, Any] | None, limit: int
-    ) -> Page[dict[str, Any]]:
-        request: dict[str, Any] = {
-            "FilterExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ConsistentRead": True,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = self._table.scan(**request)
-        return Page(list(page.get("Items", [])), page.get("LastEvaluatedKey"))
 
     def get_order_record(self, order_id: str) -> OrderRecord | None:
         item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from payments.models import Authorization, AuthorizationStatus
 from shared_kernel import aws
-from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure
+from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure, scan_stale
 from shared_kernel.fencing import CONDITION_FAILED, Fence, fenced, raise_if_fenced
 
 if TYPE_CHECKING:
@@ -99,22 +99,16 @@ class PaymentsRepository:
     ) -> Page[Authorization]:
         """One page of a scan for authorisations still AUTHORIZED that were last changed
         before `updated_before` (the reconciler's). `limit` is the number of items read."""
-        request: dict[str, Any] = {
-            "FilterExpression": "sk = :sk AND #status = :authorized AND updatedAt < :before",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {
-                ":sk": AUTHORIZATION_SK,
-                ":authorized": AuthorizationStatus.AUTHORIZED.value,
-                ":before": updated_before.isoformat(),
-            },
-            "Limit": limit,
-            "ConsistentRead": True,
-        }
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = self._table.scan(**request)
-        items = [Authorization.model_validate(item) for item in page.get("Items", [])]
-        return Page(items, page.get("LastEvaluatedKey"))
+        page = scan_stale(
+            self._table,
+            sk=AUTHORIZATION_SK,
+            status=AuthorizationStatus.AUTHORIZED.value,
+            changed_field="updatedAt",
+            before=updated_before.isoformat(),
+            start=start,
+            limit=limit,
+        )
+        return Page([Authorization.model_validate(item) for item in page.items], page.next_key)
 
     def count_provider_attempt(self, order_id: str) -> int:
         """Atomically count one more provider call for the order; returns the new count."""
