@@ -8,6 +8,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
+- ``FIS_DELIVERY_FAULTS``: kit patches that inject FIS's duplicate deliveries
+  (``fis/duplicates.py``), applied last: the EventBridge one wraps ``event_delivery``'s.
 
 Importing this module imports nothing of LocalStack's: each patch resolves its targets when
 it is checked.
@@ -29,6 +31,7 @@ from orderflow_hostexec import (
     telemetry,
     time_scale,
 )
+from orderflow_hostexec.fis import duplicates
 from orderflow_hostexec.patches import Patch
 
 KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES)  # fis: AWS FIS offline
@@ -48,4 +51,12 @@ PERFORMANCE_HOOKS: tuple[Patch, ...] = (
 )
 # behaviour fixes that must be applied after the performance hooks (concurrency.py)
 LATE_BEHAVIOUR_FIXES: tuple[Patch, ...] = concurrency.AFTER_PERFORMANCE_HOOKS
-ALL: tuple[Patch, ...] = (*KIT, *BEHAVIOUR_FIXES, *PERFORMANCE_HOOKS, *LATE_BEHAVIOUR_FIXES)
+# FIS duplicate deliveries (kind kit): after event_delivery's retry/DLQ wrapper, which they call
+FIS_DELIVERY_FAULTS: tuple[Patch, ...] = duplicates.PATCHES
+ALL: tuple[Patch, ...] = (
+    *KIT,
+    *BEHAVIOUR_FIXES,
+    *PERFORMANCE_HOOKS,
+    *LATE_BEHAVIOUR_FIXES,
+    *FIS_DELIVERY_FAULTS,
+)

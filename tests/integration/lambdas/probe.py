@@ -63,3 +63,22 @@ def record_span(event, context):
     span = {"pid": os.getpid(), "start": started, "end": time.time(), "batch": len(bodies)}
     boto3.client("sqs").send_message(QueueUrl=bodies[0]["results"], MessageBody=json.dumps(span))
     return {"batchItemFailures": []}
+
+
+def record_deliveries(event, context):
+    """An SQS consumer that reports every record it is handed (its messageId, receive count and
+    ``tag``) to the ``results`` queue named in the record's body: one report per delivery."""
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        report = {
+            "messageId": record["messageId"],
+            "receiveCount": record["attributes"]["ApproximateReceiveCount"],
+            "tag": body["tag"],
+        }
+        sqs.send_message(QueueUrl=body["results"], MessageBody=json.dumps(report))
+    return {"batchItemFailures": []}

@@ -113,6 +113,18 @@ class FaultBoard:
                     }
             return {"experiments": experiments}
 
+    def running(self, action_id: str, now: float | None = None) -> list[ActiveAction]:
+        """The actions ``action_id`` of the running experiments, within their ``duration``
+        (fis-dup: the delivery patches of ``duplicates.py`` ask it per batch or event)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return [
+                action
+                for actions in self._active.values()
+                for action in actions
+                if action.action_id == action_id and now < action.ends_at
+            ]
+
     def plan(self, function_arn: str, now: float | None = None) -> InvocationPlan:
         """What the running experiments do to this invocation of ``function_arn``."""
         now = time.monotonic() if now is None else now

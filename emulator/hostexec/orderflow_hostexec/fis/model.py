@@ -15,6 +15,14 @@ defaults as documented by AWS for the FIS Lambda extension:
   answers an API Gateway proxy response with that status instead of (or after) the handler's;
 - ``aws:fis:wait``: ``duration`` only.
 
+Offline-only actions of our own (``orderflow:...``, docs/chaos.md), each in its own block of
+``ACTIONS``; fis-dup's, applied by ``duplicates.py``:
+
+- ``orderflow:sqs:duplicate-delivery``: targets ``Functions`` (SQS event-source consumers),
+  ``duration``, ``deliveryPercentage`` (1-100, default 100): messages delivered again;
+- ``orderflow:events:duplicate-delivery``: no targets (every rule of the account and region),
+  ``duration``, ``deliveryPercentage``: events delivered to a rule target twice.
+
 The random draw for ``invocationPercentage`` (and for ``COUNT``/``PERCENT`` target selection)
 is seedable: tag ``orderflow:seed`` on the experiment (StartExperiment ``tags``) or on the
 template fixes it; without one, the seed is random and reported in the experiment's tags.
@@ -72,6 +80,14 @@ ACTIONS: Mapping[str, ActionSpec] = {
         _LAMBDA_TARGET,
     ),
     "aws:fis:wait": ActionSpec(frozenset({"duration"}), frozenset({"duration"}), None),
+    # --- fis-dup: duplicate deliveries (offline only; fis/duplicates.py) ---
+    "orderflow:sqs:duplicate-delivery": ActionSpec(
+        frozenset({"duration", "deliveryPercentage"}), frozenset({"duration"}), _LAMBDA_TARGET
+    ),
+    "orderflow:events:duplicate-delivery": ActionSpec(
+        frozenset({"duration", "deliveryPercentage"}), frozenset({"duration"}), None
+    ),
+    # --- end fis-dup ---
 }
 
 _DURATION = re.compile(r"^PT(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?$")
@@ -122,6 +138,7 @@ class ActionParameters:
     startup_delay_ms: int = 1000
     status_code: int = 0
     content_type: str = ""
+    delivery_percentage: int = 100  # fis-dup: orderflow:*:duplicate-delivery
 
 
 def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> ActionParameters:
@@ -161,6 +178,9 @@ def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> Ac
         ),
         status_code=_integer(name, "statusCode", parameters.get("statusCode", 200), 100, 599),
         content_type=str(parameters.get("contentTypeHeader", "")),
+        delivery_percentage=_integer(  # fis-dup
+            name, "deliveryPercentage", parameters.get("deliveryPercentage", 100), 1, 100
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from localstack.aws.api import CommonServiceException, RequestContext, handler
 from localstack.services.plugins import Service, ServiceLifecycleHook, aws_provider
 
-from orderflow_hostexec.fis import faults, model
+from orderflow_hostexec.fis import duplicates, faults, model
 
 
 def _validation(message: str) -> CommonServiceException:
@@ -205,6 +205,11 @@ class FisProvider(ServiceLifecycleHook):
                     f"{action['state']['reason']} Faults injected: {injected} of {seen} "
                     "invocations."
                 ).strip()
+            elif action["actionId"] in duplicates.ACTIONS:  # fis-dup
+                action["state"]["reason"] = (
+                    f"{action['state']['reason']} "
+                    f"{duplicates.reason(action['actionId'], injected, seen)}"
+                ).strip()
         record["tags"] = dict(self._tags.get(record["arn"], {}))
         return self._public(record)
 
@@ -246,16 +251,18 @@ class FisProvider(ServiceLifecycleHook):
                 "state": {"status": "pending", "reason": "Initial state."},
                 "_duration_s": parameters.duration_s,
             }
-            if target_name is not None:
+            if target_name is not None or action["actionId"] in duplicates.ACTIONS:
                 active.append(
-                    faults.ActiveAction(
+                    duplicates.active_action(  # fis-dup: DuplicateDelivery for its actions
                         experiment_id=experiment_id,
                         name=name,
                         action_id=action["actionId"],
-                        functions=frozenset(resolved[target_name]),
+                        functions=frozenset(resolved[target_name] if target_name else ()),
                         parameters=parameters,
                         draw=model.Draw(seed + len(active) + 1),
                         ends_at=started + parameters.duration_s,
+                        account=template["_account"],
+                        region=template["_region"],
                     )
                 )
         record = {
