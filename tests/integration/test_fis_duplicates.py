@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -43,14 +44,15 @@ def experiments(fis: Any) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def queues(sqs: Any) -> Iterator[Callable[[str], tuple[str, str]]]:
+def queues(sqs: Any) -> Iterator[Callable[..., tuple[str, str]]]:
     """Throwaway queues (url, arn), deleted after the test."""
     made: list[str] = []
     prefix = f"it-dup-{uuid.uuid4().hex[:10]}"
 
-    def make(name: str) -> tuple[str, str]:
+    def make(name: str, visibility_timeout: int = 30) -> tuple[str, str]:
         url = sqs.create_queue(
-            QueueName=f"{prefix}-{name}", Attributes={"VisibilityTimeout": "30"}
+            QueueName=f"{prefix}-{name}",
+            Attributes={"VisibilityTimeout": str(visibility_timeout)},
         )["QueueUrl"]
         made.append(url)
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -128,25 +130,39 @@ def _empty(sqs: Any, url: str) -> bool:
     return set(attributes.values()) == {"0"}
 
 
-def test_an_sqs_message_is_delivered_again_after_it_was_processed_until_the_stop(
+@dataclass(frozen=True)
+class Consumer:
+    """A queue (``work``) whose event source mapping feeds ``function``, which reports every
+    record it is handed to ``results``; ``experiment`` duplicates its deliveries at 100%."""
+
+    work: str
+    results: str
+    experiment: str
+
+
+@pytest.fixture
+def consumer(
     fis: Any,
     lambda_client: Any,
     make_function: Callable[..., str],
-    queues: Callable[[str], tuple[str, str]],
+    queues: Callable[..., tuple[str, str]],
     experiments: list[str],
-) -> None:
-    # Given a queue whose event source mapping feeds a function that reports every record it
-    # is handed, and an experiment duplicating that function's deliveries at 100%
-    sqs = client("sqs")
-    work, work_arn = queues("work")
-    results, _ = queues("results")
-    function = make_function("probe.record_deliveries", timeout=10)
-    arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
-    lambda_client.tag_resource(Resource=arn, Tags={TAG: function})
-    mapping = lambda_client.create_event_source_mapping(
-        EventSourceArn=work_arn, FunctionName=function, BatchSize=10
-    )["UUID"]
-    try:
+) -> Iterator[Callable[[int], Consumer]]:
+    mappings: list[str] = []
+
+    def make(visibility_timeout: int) -> Consumer:
+        work, work_arn = queues("work", visibility_timeout)
+        results, _ = queues("results")
+        function = make_function("probe.record_deliveries", timeout=10)
+        arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+        lambda_client.tag_resource(Resource=arn, Tags={TAG: function})
+        mapping = lambda_client.create_event_source_mapping(
+            EventSourceArn=work_arn,
+            FunctionName=function,
+            BatchSize=10,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+        )["UUID"]
+        mappings.append(mapping)
         eventually(
             lambda: lambda_client.get_event_source_mapping(UUID=mapping)["State"] == "Enabled",
             timeout_s=30,
@@ -164,39 +180,83 @@ def test_an_sqs_message_is_delivered_again_after_it_was_processed_until_the_stop
             },
             {"Functions": "fn"},
         )
-        reports: list[dict[str, Any]] = []
+        return Consumer(work, results, experiment_id)
 
-        def delivered(tag: str, times: int) -> list[dict[str, Any]] | None:
-            _read(sqs, results, reports)
-            mine = [r for r in reports if r["tag"] == tag]
-            return mine if len(mine) >= times and _empty(sqs, work) else None
-
-        # When one message is sent
-        sent = sqs.send_message(
-            QueueUrl=work, MessageBody=json.dumps({"results": results, "tag": "during"})
-        )["MessageId"]
-
-        # Then it is processed twice, the same message received again, then deleted
-        during = eventually(lambda: delivered("during", 2), timeout_s=30)
-        assert [(r["messageId"], r["receiveCount"]) for r in during] == [(sent, "1"), (sent, "2")]
-        assert "Duplicates injected: 1 of 2 messages delivered." in _reason(fis, experiment_id)
-
-        # And after the experiment is stopped, a message is processed once
-        _stop(fis, experiment_id)
-        sqs.send_message(
-            QueueUrl=work, MessageBody=json.dumps({"results": results, "tag": "after"})
-        )
-        after = eventually(lambda: delivered("after", 1), timeout_s=30)
-        assert [r["receiveCount"] for r in after] == ["1"]
-        assert "Duplicates injected: 1 of 2 messages delivered." in _reason(fis, experiment_id)
-    finally:
+    yield make
+    for mapping in mappings:
         lambda_client.delete_event_source_mapping(UUID=mapping)
+
+
+def _deliveries(sqs: Any, consumer: Consumer) -> Callable[[str, int], list[dict[str, Any]] | None]:
+    """``delivered(tag, n)``: the reports of the message tagged ``tag`` once there are ``n``
+    and the work queue is empty (every message deleted: none is to come back)."""
+    reports: list[dict[str, Any]] = []
+
+    def delivered(tag: str, times: int) -> list[dict[str, Any]] | None:
+        _read(sqs, consumer.results, reports)
+        mine = [r for r in reports if r["tag"] == tag]
+        return mine if len(mine) >= times and _empty(sqs, consumer.work) else None
+
+    return delivered
+
+
+def _send(sqs: Any, consumer: Consumer, tag: str, **body: Any) -> str:
+    message = {"results": consumer.results, "tag": tag, **body}
+    message_id: str = sqs.send_message(QueueUrl=consumer.work, MessageBody=json.dumps(message))[
+        "MessageId"
+    ]
+    return message_id
+
+
+def test_an_sqs_message_is_delivered_again_after_it_was_processed_until_the_stop(
+    fis: Any, sqs: Any, consumer: Callable[[int], Consumer]
+) -> None:
+    # Given a consumer whose deliveries are duplicated at 100%
+    duplicated = consumer(30)
+    delivered = _deliveries(sqs, duplicated)
+
+    # When one message is sent
+    sent = _send(sqs, duplicated, "during")
+
+    # Then it is processed twice, the same message received again, then deleted
+    during = eventually(lambda: delivered("during", 2), timeout_s=30)
+    assert [(r["messageId"], r["receiveCount"]) for r in during] == [(sent, "1"), (sent, "2")]
+    counted = "Duplicates injected: 1 of 2 messages delivered."
+    assert counted in _reason(fis, duplicated.experiment)
+
+    # And after the experiment is stopped, a message is processed once
+    _stop(fis, duplicated.experiment)
+    _send(sqs, duplicated, "after")
+    after = eventually(lambda: delivered("after", 1), timeout_s=30)
+    assert [r["receiveCount"] for r in after] == ["1"]
+    assert counted in _reason(fis, duplicated.experiment)  # nothing counted after the stop
+
+
+def test_a_message_that_failed_is_retried_then_duplicated_after_it_succeeds(
+    fis: Any, sqs: Any, consumer: Callable[[int], Consumer]
+) -> None:
+    # Given a consumer whose deliveries are duplicated at 100%, on a queue that makes a failed
+    # message visible again after 1 s
+    duplicated = consumer(1)
+    delivered = _deliveries(sqs, duplicated)
+
+    # When a message that fails its first delivery is sent
+    sent = _send(sqs, duplicated, "flaky", failFirst=True)
+
+    # Then it is retried (SQS's redelivery), succeeds, and is delivered once more after that
+    deliveries = eventually(lambda: delivered("flaky", 3), timeout_s=30)
+    assert [(r["messageId"], r["receiveCount"]) for r in deliveries] == [
+        (sent, "1"),
+        (sent, "2"),
+        (sent, "3"),
+    ]
+    assert "Duplicates injected: 1 of 3 messages delivered." in _reason(fis, duplicated.experiment)
 
 
 def test_an_event_is_delivered_twice_to_each_rule_target_with_its_dlq_until_the_stop(
     fis: Any,
     sqs: Any,
-    queues: Callable[[str], tuple[str, str]],
+    queues: Callable[..., tuple[str, str]],
     experiments: list[str],
 ) -> None:
     # Given a bus with a rule whose targets are, in order: a queue, a queue that does not exist

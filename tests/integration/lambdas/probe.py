@@ -67,18 +67,23 @@ def record_span(event, context):
 
 def record_deliveries(event, context):
     """An SQS consumer that reports every record it is handed (its messageId, receive count and
-    ``tag``) to the ``results`` queue named in the record's body: one report per delivery."""
+    ``tag``) to the ``results`` queue named in the record's body: one report per delivery. A
+    record whose body says ``failFirst`` is reported failed on its first receive."""
     import json
 
     import boto3
 
     sqs = boto3.client("sqs")
+    failures = []
     for record in event["Records"]:
         body = json.loads(record["body"])
+        receive_count = record["attributes"]["ApproximateReceiveCount"]
         report = {
             "messageId": record["messageId"],
-            "receiveCount": record["attributes"]["ApproximateReceiveCount"],
+            "receiveCount": receive_count,
             "tag": body["tag"],
         }
         sqs.send_message(QueueUrl=body["results"], MessageBody=json.dumps(report))
-    return {"batchItemFailures": []}
+        if body.get("failFirst") and receive_count == "1":
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
