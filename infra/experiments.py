@@ -272,7 +272,10 @@ def template_properties(experiment: Experiment, *, confine: dict[str, str]) -> d
         "targets": targets,
         "actions": actions,
         "stop_conditions": stop_conditions,
-        "tags": {**(body.get("tags") or {}), "orderflow:experiment": experiment.name},
+        "tags": {
+            **{key: str(value) for key, value in (body.get("tags") or {}).items()},
+            "orderflow:experiment": experiment.name,
+        },
         "experiment_options": (
             fis.CfnExperimentTemplate.ExperimentTemplateExperimentOptionsProperty(
                 account_targeting=options.get("accountTargeting"),
