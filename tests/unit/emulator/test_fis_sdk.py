@@ -234,7 +234,7 @@ def test_entries_are_drawn_per_entry_and_counted(disarm: None) -> None:
     assert sdk_faults.failed_entries(400)[0] == failed  # the seed sent down fixes the draw
 
 
-def _client(service: str, hooks: dict[str, Any], **config: Any) -> Any:
+def _client(service: Any, hooks: dict[str, Any], **config: Any) -> Any:
     """A botocore client of a session of its own, with these hooks first."""
     session = boto3.session.Session(
         aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"
