@@ -209,7 +209,8 @@ def _before_parameter_build_put_events(
     if not failed:
         return
     context[_CONTEXT_KEY] = (failed, len(entries), message)
-    kept = [entry for index, entry in enumerate(entries) if index not in set(failed)]
+    dropped = set(failed)
+    kept = [entry for index, entry in enumerate(entries) if index not in dropped]
     if kept:  # a new list: the caller's own is left as it was
         params["Entries"] = kept
 

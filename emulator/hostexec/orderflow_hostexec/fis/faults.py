@@ -6,6 +6,11 @@ invocation of a function and applies what it answers. Every injected fault is co
 experiment and action: ``GET /_orderflow/fis/faults``, and the reason of each action's state
 in GetExperiment. Standard library only.
 
+The ``orderflow:...`` SDK actions (``model.SDK_ACTIONS``) are not applied here: ``plan`` sends
+them down with the invocation (``InvocationPlan.sdk``), the function's process applies them to
+its SDK calls (``sdk_faults.py``) and reports what it injected, which ``record`` counts (per
+DynamoDB request, per PutEvents entry).
+
 The error an injected ``aws:lambda:invocation-error`` returns is the Lambda error payload
 ``{"errorType": "FaultInjected", "errorMessage": ...}`` naming the experiment and action (the
 exact payload of AWS's FIS Lambda extension is not documented; this shape is the emulator's).

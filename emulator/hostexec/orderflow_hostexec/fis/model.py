@@ -15,6 +15,16 @@ defaults as documented by AWS for the FIS Lambda extension:
   answers an API Gateway proxy response with that status instead of (or after) the handler's;
 - ``aws:fis:wait``: ``duration`` only.
 
+Actions of our own, offline only (AWS FIS has none such for Lambda functions), applied inside
+the targeted functions' processes to their AWS SDK calls (``orderflow_hostexec/sdk_faults.py``):
+
+- ``orderflow:dynamodb:throttle``: ``duration``, ``requestPercentage`` (1-100), ``operations``
+  (optional comma list of DynamoDB data-plane operations; default all): those requests answer
+  ``ProvisionedThroughputExceededException`` (HTTP 400), which botocore retries as on AWS;
+- ``orderflow:events:put-events-partial-failure``: ``duration``, ``entryPercentage`` (1-100):
+  that share of the entries of each ``PutEvents`` call fail (``InternalFailure``) and are not
+  put on the bus.
+
 The random draw for ``invocationPercentage`` (and for ``COUNT``/``PERCENT`` target selection)
 is seedable: tag ``orderflow:seed`` on the experiment (StartExperiment ``tags``) or on the
 template fixes it; without one, the seed is random and reported in the experiment's tags.
