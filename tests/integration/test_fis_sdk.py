@@ -6,6 +6,7 @@ runs, and counted per experiment and action."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from emulator.clients import client, endpoint
 from orderflow_hostexec.fis.faults import FAULTS_PATH
@@ -80,7 +82,9 @@ def test_a_throttled_put_item_fails_and_writes_nothing_when_the_sdk_does_not_ret
     )
     experiment_id = base._start(fis, template_id, experiments)
 
-    _, answer = invoke(lambda_client, writer, {"table": table, "pk": "a", "attempts": 1})
+    event = {"table": table, "pk": "a", "attempts": 1}
+    invoked = lambda_client.invoke(FunctionName=writer, Payload=json.dumps(event), LogType="Tail")
+    answer = json.loads(invoked["Payload"].read())
 
     # the function's client got DynamoDB's throttling error; its GetItem was not throttled
     assert answer == {
@@ -91,6 +95,8 @@ def test_a_throttled_put_item_fails_and_writes_nothing_when_the_sdk_does_not_ret
     assert not _stored(table, "a")
     assert _faults(experiment_id)["injected"] == 1
     assert "Faults injected: 1 of 1 DynamoDB requests." in _reason(fis, experiment_id)
+    logs = base64.b64decode(invoked["LogResult"]).decode()
+    assert f"AWS FIS SDK faults: {experiment_id}/fault (1 of 1)" in logs
 
     fis.stop_experiment(id=experiment_id)
     _, answer = invoke(lambda_client, writer, {"table": table, "pk": "b", "attempts": 1})
@@ -210,3 +216,21 @@ def test_failed_put_events_entries_are_reported_and_never_reach_the_bus(
 
     eventually(everything_arrived, timeout_s=30, every_s=0.1)
     assert not received & failed
+
+
+@pytest.mark.parametrize(
+    ("action_id", "parameters", "culprit"),
+    [
+        (THROTTLE, {"duration": "PT1M", "requestPercentage": "0"}, "requestPercentage"),
+        (THROTTLE, {"duration": "PT1M", "requestPercentage": "5", "operations": "Put"}, "Put"),
+        (PARTIAL_FAILURE, {"duration": "PT1M"}, "entryPercentage"),
+    ],
+)
+def test_templates_with_bad_parameters_are_refused_naming_them(
+    fis: Any, writer: str, action_id: str, parameters: dict[str, str], culprit: str
+) -> None:
+    with pytest.raises(ClientError) as refused:
+        base._template(fis, writer, action_id, parameters)
+
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert culprit in refused.value.response["Error"]["Message"]

@@ -181,7 +181,7 @@ def failed_entries(count: int) -> tuple[list[int], str]:
                     failed.add(index)
                     fault.injected += 1
                     source = source or fault.source
-    return sorted(failed), f"Internal failure (injected by {source})"
+    return sorted(failed), f"Internal failure (injected by {source})" if failed else ""
 
 
 def splice_failures(

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orderflow_hostexec import sdk_faults
 from orderflow_hostexec.fis.model import SDK_ACTIONS, ActionParameters, Draw
 
 FAULTS_PATH = "/_orderflow/fis/faults"
@@ -184,7 +185,7 @@ def sdk_fault(action: ActiveAction) -> dict[str, Any]:
     throttle = action.action_id == "orderflow:dynamodb:throttle"
     return {
         "key": f"{action.experiment_id}/{action.name}",
-        "kind": "dynamodb-throttle" if throttle else "put-events-partial-failure",
+        "kind": sdk_faults.DYNAMODB_THROTTLE if throttle else sdk_faults.PUT_EVENTS_PARTIAL_FAILURE,
         "percentage": parameters.request_percentage if throttle else parameters.entry_percentage,
         "operations": list(parameters.operations),
         "seed": action.draw.seed(),
