@@ -312,3 +312,60 @@ def test_an_environment_is_spawned_when_its_fork_server_is_gone(
         assert second.invoke(request(), timeout_s=5).ok
     finally:
         second.kill()
+
+
+SDK_FAULTS = """
+import boto3
+from botocore.config import Config
+
+# built at init, before any fault is armed, from boto3's default session (made by the fork
+# server, for environments forked from one that preloaded boto3)
+DYNAMODB = boto3.client(
+    "dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+    aws_access_key_id="k", aws_secret_access_key="s",
+    config=Config(retries={"total_max_attempts": 2}, connect_timeout=1),
+)
+
+def put(event, context):
+    try:
+        DYNAMODB.put_item(TableName="t", Item={"pk": {"S": "1"}})
+    except Exception as exc:
+        return getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+"""
+
+
+def test_sdk_faults_reach_the_clients_of_spawned_and_forked_environments(bundle: Path) -> None:
+    (bundle / "code" / "sdk.py").write_text(SDK_FAULTS)
+    env = environment(bundle, "sdk.put")
+    throttle = {
+        "key": "EXP1/throttle",
+        "kind": "dynamodb-throttle",
+        "percentage": 100,
+        "operations": [],
+        "seed": 1,
+        "source": "AWS FIS experiment EXP1, action throttle",
+    }
+    code = str(bundle / "code")
+    server = ForkServer(sys.executable, env, code)
+    # spawned, forked from a bare server, forked from the server once it preloaded boto3
+    processes = [RuntimeProcess(sys.executable, env, code)]
+    processes += [RuntimeProcess(sys.executable, env, code, server) for _ in range(2)]
+    outcomes = []
+    try:
+        for process in processes:
+            process.start(timeout_s=10)
+            faulted = process.invoke(request() | {"fis": [throttle]}, timeout_s=10)
+            untouched = process.invoke(request(), timeout_s=10)
+            outcomes.append((process.forked, faulted, untouched))
+    finally:
+        for process in processes:
+            process.kill()
+        server.close()
+
+    assert [forked for forked, _, _ in outcomes] == [False, True, True]
+    for _, faulted, untouched in outcomes:
+        # two attempts (one retry by botocore), both throttled; nothing armed: sent, refused
+        assert json.loads(faulted.body) == "ProvisionedThroughputExceededException"
+        assert faulted.fis == {"EXP1/throttle": [2, 2]}
+        assert json.loads(untouched.body) == "EndpointConnectionError"
+        assert untouched.fis == {}

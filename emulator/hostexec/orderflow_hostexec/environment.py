@@ -47,6 +47,7 @@ class Outcome:
     crashed: bool = False  # the process is gone (timeout or exit); the next invoke re-inits
     timed_out: bool = False
     exit_status: int | None = None  # of a process that exited on its own
+    fis: dict[str, list[int]] = field(default_factory=dict)  # SDK faults injected (bootstrap)
 
 
 class StartupError(Exception):
@@ -282,6 +283,7 @@ class RuntimeProcess:
             duration_ms=duration_ms,
             max_rss_mb=frame.get("max_rss_mb", 0),
             warm=frame.get("warm", {}),
+            fis=frame.get("fis", {}),
         )
 
     def _exit_status(self, wait_s: float = 1.0) -> int | None:

@@ -260,8 +260,15 @@ class HostRuntimeExecutor(RuntimeExecutor):
             return self._injected(request_id, log, json.dumps(timed_out).encode(), True)
         if fault.before is not None:
             return self._injected(request_id, log, *fault.before)
+        if fault.sdk:  # faults its own process applies to its SDK calls (sdk_faults.py)
+            request["fis"] = fault.sdk
         outcome = process.invoke(request, timeout_s=timeout_s - delay_s)
         log.append(outcome.output)
+        if outcome.fis:
+            FIS_FAULTS.record(outcome.fis)
+            hit = [f"{key} ({n} of {seen})" for key, (n, seen) in outcome.fis.items() if n]
+            if hit:
+                log.append(f"{_utc_now()} {request_id} AWS FIS SDK faults: {', '.join(hit)}\n")
         if fault.after is not None and not (outcome.timed_out or outcome.crashed):
             return self._injected(request_id, log, *fault.after)
         if outcome.timed_out:

@@ -6,6 +6,11 @@ invocation of a function and applies what it answers. Every injected fault is co
 experiment and action: ``GET /_orderflow/fis/faults``, and the reason of each action's state
 in GetExperiment. Standard library only.
 
+The ``orderflow:...`` SDK actions (``model.SDK_ACTIONS``) are not applied here: ``plan`` sends
+them down with the invocation (``InvocationPlan.sdk``), the function's process applies them to
+its SDK calls (``sdk_faults.py``) and reports what it injected, which ``record`` counts (per
+DynamoDB request, per PutEvents entry).
+
 The error an injected ``aws:lambda:invocation-error`` returns is the Lambda error payload
 ``{"errorType": "FaultInjected", "errorMessage": ...}`` naming the experiment and action (the
 exact payload of AWS's FIS Lambda extension is not documented; this shape is the emulator's).
@@ -20,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderflow_hostexec.fis.model import ActionParameters, Draw
+from orderflow_hostexec import sdk_faults
+from orderflow_hostexec.fis.model import SDK_ACTIONS, ActionParameters, Draw
 
 FAULTS_PATH = "/_orderflow/fis/faults"
 ERROR_TYPE = "FaultInjected"
@@ -52,6 +58,9 @@ class InvocationPlan:
     before: tuple[bytes, bool] | None = None  # (body, is_error) instead of running the handler
     after: tuple[bytes, bool] | None = None  # (body, is_error) in place of the handler's answer
     actions: list[str] = field(default_factory=list)
+    # fis-sdk: faults the function's own process applies to its AWS SDK calls (sdk_faults.py),
+    # sent down with the invocation; what they injected comes back with its answer (record)
+    sdk: list[dict[str, Any]] = field(default_factory=list)
 
 
 def error_body(action: ActiveAction) -> bytes:
@@ -127,6 +136,9 @@ class FaultBoard:
                 if function_arn in action.functions and now < action.ends_at
             ]
             for action in actions:
+                if action.action_id in SDK_ACTIONS:  # fis-sdk: drawn per request or entry
+                    plan.sdk.append(sdk_fault(action))
+                    continue
                 action.seen += 1
                 if not action.draw.hits(action.parameters.invocation_percentage):
                     continue
@@ -146,6 +158,39 @@ class FaultBoard:
                 else:
                     plan.after = plan.after or outcome
         return plan
+
+    # --- fis-sdk -------------------------------------------------------------------------------
+
+    def record(self, counts: dict[str, Any]) -> None:
+        """Add what a function's process reports its SDK faults did: ``{"<experiment id>/<action
+        name>": [injected, seen]}`` (the action may have ended meanwhile)."""
+        with self._lock:
+            for key, (injected, seen) in counts.items():
+                experiment_id, _, name = key.partition("/")
+                action = next(
+                    (a for a in self._active.get(experiment_id, []) if a.name == name), None
+                )
+                if action is not None:
+                    action.injected += int(injected)
+                    action.seen += int(seen)
+                elif (experiment_id, name) in self._finished:
+                    done, saw = self._finished[(experiment_id, name)]
+                    self._finished[(experiment_id, name)] = (done + int(injected), saw + int(seen))
+
+
+def sdk_fault(action: ActiveAction) -> dict[str, Any]:
+    """An SDK fault as the function's process takes it (orderflow_hostexec/sdk_faults.py): the
+    draw is made there, seeded from the experiment's draw, per request or entry."""
+    parameters = action.parameters
+    throttle = action.action_id == "orderflow:dynamodb:throttle"
+    return {
+        "key": f"{action.experiment_id}/{action.name}",
+        "kind": sdk_faults.DYNAMODB_THROTTLE if throttle else sdk_faults.PUT_EVENTS_PARTIAL_FAILURE,
+        "percentage": parameters.request_percentage if throttle else parameters.entry_percentage,
+        "operations": list(parameters.operations),
+        "seed": action.draw.seed(),
+        "source": action.message(),
+    }
 
 
 BOARD = FaultBoard()

@@ -15,6 +15,16 @@ defaults as documented by AWS for the FIS Lambda extension:
   answers an API Gateway proxy response with that status instead of (or after) the handler's;
 - ``aws:fis:wait``: ``duration`` only.
 
+Actions of our own, offline only (AWS FIS has none such for Lambda functions), applied inside
+the targeted functions' processes to their AWS SDK calls (``orderflow_hostexec/sdk_faults.py``):
+
+- ``orderflow:dynamodb:throttle``: ``duration``, ``requestPercentage`` (1-100), ``operations``
+  (optional comma list of DynamoDB data-plane operations; default all): those requests answer
+  ``ProvisionedThroughputExceededException`` (HTTP 400), which botocore retries as on AWS;
+- ``orderflow:events:put-events-partial-failure``: ``duration``, ``entryPercentage`` (1-100):
+  that share of the entries of each ``PutEvents`` call fail (``InternalFailure``) and are not
+  put on the bus.
+
 The random draw for ``invocationPercentage`` (and for ``COUNT``/``PERCENT`` target selection)
 is seedable: tag ``orderflow:seed`` on the experiment (StartExperiment ``tags``) or on the
 template fixes it; without one, the seed is random and reported in the experiment's tags.
@@ -72,6 +82,18 @@ ACTIONS: Mapping[str, ActionSpec] = {
         _LAMBDA_TARGET,
     ),
     "aws:fis:wait": ActionSpec(frozenset({"duration"}), frozenset({"duration"}), None),
+    # --- fis-sdk: faults in the functions' AWS SDK calls (offline only; see SDK_ACTIONS) ---
+    "orderflow:dynamodb:throttle": ActionSpec(
+        frozenset({"duration", "requestPercentage", "operations"}),
+        frozenset({"duration", "requestPercentage"}),
+        _LAMBDA_TARGET,
+    ),
+    "orderflow:events:put-events-partial-failure": ActionSpec(
+        frozenset({"duration", "entryPercentage"}),
+        frozenset({"duration", "entryPercentage"}),
+        _LAMBDA_TARGET,
+    ),
+    # --- end fis-sdk ---
 }
 
 _DURATION = re.compile(r"^PT(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?$")
@@ -122,6 +144,11 @@ class ActionParameters:
     startup_delay_ms: int = 1000
     status_code: int = 0
     content_type: str = ""
+    # --- fis-sdk ---
+    request_percentage: int = 100  # orderflow:dynamodb:throttle
+    operations: tuple[str, ...] = ()  # orderflow:dynamodb:throttle, () = every data-plane one
+    entry_percentage: int = 100  # orderflow:events:put-events-partial-failure
+    # --- end fis-sdk ---
 
 
 def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> ActionParameters:
@@ -161,7 +188,66 @@ def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> Ac
         ),
         status_code=_integer(name, "statusCode", parameters.get("statusCode", 200), 100, 599),
         content_type=str(parameters.get("contentTypeHeader", "")),
+        # --- fis-sdk ---
+        request_percentage=_integer(
+            name, "requestPercentage", parameters.get("requestPercentage", 100), 1, 100
+        ),
+        operations=_dynamodb_operations(name, parameters.get("operations")),
+        entry_percentage=_integer(
+            name, "entryPercentage", parameters.get("entryPercentage", 100), 1, 100
+        ),
+        # --- end fis-sdk ---
     )
+
+
+# --- fis-sdk: the orderflow actions applied inside the functions' processes -----------------
+# (orderflow_hostexec/sdk_faults.py, through botocore's event hooks). Offline only: AWS FIS has
+# no such action for Lambda functions. What each counts (GetExperiment, the faults endpoint):
+SDK_ACTIONS: Mapping[str, str] = {
+    "orderflow:dynamodb:throttle": "DynamoDB requests",
+    "orderflow:events:put-events-partial-failure": "PutEvents entries",
+}
+
+# DynamoDB's data-plane operations, the ones that answer ProvisionedThroughputExceededException
+# on AWS (control-plane calls such as DescribeTable are throttled differently, never by this).
+DYNAMODB_OPERATIONS = frozenset(
+    {
+        "BatchExecuteStatement",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+        "ExecuteStatement",
+        "ExecuteTransaction",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+        "UpdateItem",
+    }
+)
+
+
+def _dynamodb_operations(action: str, value: Any) -> tuple[str, ...]:
+    """``operations``: a comma list of DynamoDB operations (absent: all of them)."""
+    if value is None:
+        return ()
+    names = [name.strip() for name in str(value).split(",")]
+    if not all(names):
+        raise FisValidationError(
+            f"action {action}: parameter operations must be a comma list of DynamoDB "
+            f"operations such as PutItem,TransactWriteItems, got {value!r}"
+        )
+    if unknown := sorted(set(names) - DYNAMODB_OPERATIONS):
+        raise FisValidationError(
+            f"action {action}: parameter operations names unknown DynamoDB operation(s) "
+            f"{', '.join(unknown)} (known: {', '.join(sorted(DYNAMODB_OPERATIONS))})"
+        )
+    return tuple(sorted(set(names)))
+
+
+# --- end fis-sdk -------------------------------------------------------------------------------
 
 
 def parse_selection_mode(value: Any) -> tuple[str, int]:
@@ -309,3 +395,9 @@ class Draw:
             return True
         with self._lock:
             return self._rng.random() * 100 < percentage
+
+    def seed(self) -> int:
+        """A seed for a draw made elsewhere (fis-sdk: inside a function's process), taken from
+        this one, so an experiment's seed still fixes it."""
+        with self._lock:
+            return self._rng.randrange(2**31)

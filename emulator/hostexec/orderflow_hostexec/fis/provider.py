@@ -205,6 +205,10 @@ class FisProvider(ServiceLifecycleHook):
                     f"{action['state']['reason']} Faults injected: {injected} of {seen} "
                     "invocations."
                 ).strip()
+            elif unit := model.SDK_ACTIONS.get(action["actionId"]):  # fis-sdk
+                action["state"]["reason"] = (
+                    f"{action['state']['reason']} Faults injected: {injected} of {seen} {unit}."
+                ).strip()
         record["tags"] = dict(self._tags.get(record["arn"], {}))
         return self._public(record)
 
