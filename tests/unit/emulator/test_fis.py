@@ -362,7 +362,9 @@ def test_crash_and_timeout_plans_say_where_the_process_fails(
     action_id: str, extra: dict[str, str], crash: str | None, hang: str | None
 ) -> None:
     board = faults.FaultBoard()
-    board.add("EXP1", [_active(action_id, **extra)])
+    action = _active(action_id)
+    action.parameters = model.parse_action("fault", action_id, {"duration": "PT1M"} | extra)
+    board.add("EXP1", [action])
 
     plan = board.plan(FN, now=0)
 
