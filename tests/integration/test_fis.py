@@ -448,6 +448,12 @@ def _mode_template(fis: Any, tags: dict[str, str], mode: str, duration: str) -> 
     )["experimentTemplate"]["id"]
 
 
+def _reason(fis: Any, experiment_id: str, action: str) -> str:
+    experiment = fis.get_experiment(id=experiment_id)["experiment"]
+    reason: str = experiment["actions"][action]["state"]["reason"]
+    return reason
+
+
 def _value(name: str) -> str:
     value: str = client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
     return value
@@ -464,7 +470,11 @@ def test_provider_mode_is_set_then_restored_when_the_experiment_stops(
     assert experiment["targets"]["mode"]["resourceArns"] == [
         client("ssm").get_parameter(Name=mode_parameter)["Parameter"]["ARN"]
     ]
-    assert "Faults injected: 1." in experiment["actions"]["mode"]["state"]["reason"]
+    eventually(  # counted right after the write
+        lambda: "Faults injected: 1." in _reason(fis, experiment_id, "mode"),
+        timeout_s=10,
+        every_s=0.1,
+    )
 
     fis.stop_experiment(id=experiment_id)
     eventually(lambda: _value(mode_parameter) == "up", timeout_s=10, every_s=0.1)

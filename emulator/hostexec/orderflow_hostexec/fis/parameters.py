@@ -90,7 +90,8 @@ class ParameterOverride:
                     ssm.put_parameter(Name=name, Value=self._value, Overwrite=True)
                 except Exception:
                     LOG.exception("FIS %s/%s: cannot set %s", self.experiment_id, self.name, name)
-            BOARD.inject(self.experiment_id, self.name)
+            if self._found:  # counted once the fault is in place
+                BOARD.inject(self.experiment_id, self.name)
             LOG.info(
                 "FIS %s/%s: %s set to %r (were %s)",
                 self.experiment_id,
