@@ -59,6 +59,11 @@ def crash(event, context):
 
 def unserializable(event, context):
     return object()
+
+def touch(event, context):
+    open(event["path"], "a").write(str(os.getpid()) + "\\n")
+    print("touched", event["path"])
+    return {"pid": os.getpid()}
 """
 
 Start = Callable[..., RuntimeProcess]
@@ -369,3 +374,42 @@ def test_sdk_faults_reach_the_clients_of_spawned_and_forked_environments(bundle:
         assert faulted.fis == {"EXP1/throttle": [2, 2]}
         assert json.loads(untouched.body) == "EndpointConnectionError"
         assert untouched.fis == {}
+
+
+# --- faults of the offline FIS actions orderflow:lambda:invocation-crash / -timeout ---
+
+
+@pytest.mark.parametrize(
+    ("point", "handler_ran"), [("after-handler", True), ("before-handler", False)]
+)
+def test_an_injected_crash_kills_the_process_with_sigkill(
+    start: Start, tmp_path: Path, point: str, handler_ran: bool
+) -> None:
+    process = start("fn.touch")
+    marker = tmp_path / "side-effect"
+
+    outcome = process.invoke(request(path=str(marker)), timeout_s=5, crash=point)
+
+    assert outcome.crashed and not outcome.timed_out and not outcome.ok
+    assert outcome.exit_status == -9  # SIGKILL
+    assert not process.alive
+    assert marker.exists() == handler_ran
+    assert ("touched" in outcome.output) == handler_ran
+
+
+@pytest.mark.parametrize(
+    ("point", "handler_ran"), [("after-handler", True), ("before-handler", False)]
+)
+def test_an_injected_hang_answers_only_at_the_timeout(
+    start: Start, tmp_path: Path, point: str, handler_ran: bool
+) -> None:
+    process = start("fn.touch")
+    marker = tmp_path / "side-effect"
+
+    began = time.monotonic()
+    outcome = process.invoke(request(path=str(marker)), timeout_s=1, hang=point)
+
+    assert time.monotonic() - began >= 1
+    assert outcome.timed_out and outcome.crashed and not outcome.ok
+    assert not process.alive  # reset, as after any timeout
+    assert marker.exists() == handler_ran

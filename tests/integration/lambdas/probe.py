@@ -35,7 +35,7 @@ def put_item(event, context):
 
     dynamodb = boto3.client("dynamodb")
     dynamodb.put_item(TableName=event["table"], Item={"pk": {"S": event["pk"]}})
-    return {"endpoint": dynamodb.meta.endpoint_url}
+    return {"endpoint": dynamodb.meta.endpoint_url, "pid": os.getpid()}
 
 
 def explode(event, context):

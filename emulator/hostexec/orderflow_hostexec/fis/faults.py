@@ -14,6 +14,12 @@ DynamoDB request, per PutEvents entry).
 The error an injected ``aws:lambda:invocation-error`` returns is the Lambda error payload
 ``{"errorType": "FaultInjected", "errorMessage": ...}`` naming the experiment and action (the
 exact payload of AWS's FIS Lambda extension is not documented; this shape is the emulator's).
+
+The offline-only ``orderflow:lambda:invocation-crash`` and ``orderflow:lambda:invocation-timeout``
+answer nothing themselves: the plan says where to kill or freeze the runtime process
+(``InvocationPlan.crash``/``hang``) and the executor's ``RuntimeProcess`` does it, so the
+invocation fails as a crashed or timed-out runtime does (``Runtime.ExitError``,
+``Sandbox.Timedout``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from orderflow_hostexec.fis.model import SDK_ACTIONS, ActionParameters, Draw
 
 FAULTS_PATH = "/_orderflow/fis/faults"
 ERROR_TYPE = "FaultInjected"
+CRASH = "orderflow:lambda:invocation-crash"
+TIMEOUT = "orderflow:lambda:invocation-timeout"
 
 
 @dataclass
@@ -57,6 +65,8 @@ class InvocationPlan:
     delay_ms: int = 0
     before: tuple[bytes, bool] | None = None  # (body, is_error) instead of running the handler
     after: tuple[bytes, bool] | None = None  # (body, is_error) in place of the handler's answer
+    crash: str | None = None  # kill the runtime process at this crashPoint (model.CRASH_POINTS)
+    hang: str | None = None  # no answer until the timeout: "before-handler" or "after-handler"
     actions: list[str] = field(default_factory=list)
     # fis-sdk: faults the function's own process applies to its AWS SDK calls (sdk_faults.py),
     # sent down with the invocation; what they injected comes back with its answer (record)
@@ -94,6 +104,13 @@ class FaultBoard:
         with self._lock:
             for action in self._active.pop(experiment_id, []):
                 self._finished[(experiment_id, action.name)] = (action.injected, action.seen)
+
+    def inject(self, experiment_id: str, name: str) -> None:
+        """Count one fault of an action that hits no invocation (``provider-mode``)."""
+        with self._lock:
+            for action in self._active.get(experiment_id, []):
+                if action.name == name:
+                    action.injected += 1
 
     def counts(self, experiment_id: str, name: str) -> tuple[int, int]:
         """(injected, invocations seen) of one action, running or ended."""
@@ -144,6 +161,13 @@ class FaultBoard:
                     continue
                 action.injected += 1
                 plan.actions.append(f"{action.experiment_id}/{action.name}")
+                if action.action_id == CRASH:
+                    plan.crash = plan.crash or action.parameters.crash_point
+                    continue
+                if action.action_id == TIMEOUT:
+                    before = action.parameters.prevent_execution
+                    plan.hang = plan.hang or ("before-handler" if before else "after-handler")
+                    continue
                 kind = action.action_id.rsplit(":", 1)[-1]
                 if kind == "invocation-add-delay":
                     plan.delay_ms += action.parameters.startup_delay_ms
