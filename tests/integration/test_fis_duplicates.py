@@ -331,6 +331,54 @@ def test_an_event_is_delivered_twice_to_each_rule_target_with_its_dlq_until_the_
         events.delete_event_bus(Name=name)
 
 
+def test_a_duplicated_event_starts_a_second_execution_of_a_state_machine_target(
+    fis: Any, experiments: list[str]
+) -> None:
+    # Given a bus with a rule whose target is a state machine (the saga's wiring), and an
+    # experiment duplicating rule deliveries at 100%
+    events, sfn = client("events"), client("stepfunctions")
+    name = f"it-dup-sfn-{uuid.uuid4().hex[:10]}"
+    machine = sfn.create_state_machine(
+        name=name,
+        roleArn=ROLE,
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    events.create_event_bus(Name=name)
+    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps({"source": [name]}))
+    events.put_targets(
+        Rule=name, EventBusName=name, Targets=[{"Id": "saga", "Arn": machine, "RoleArn": ROLE}]
+    )
+
+    def executions(times: int) -> list[dict[str, Any]] | None:
+        found = sfn.list_executions(stateMachineArn=machine)["executions"]
+        return found if len(found) >= times else None
+
+    try:
+        _start(fis, experiments, "orderflow:events:duplicate-delivery", {}, {})
+
+        # When one event is put on the bus
+        event_id = events.put_events(
+            Entries=[{"EventBusName": name, "Source": name, "DetailType": "x", "Detail": "{}"}]
+        )["Entries"][0]["EventId"]
+
+        # Then it starts two executions, each under a name of its own (EventBridge generates
+        # them; LocalStack named both after the event id and folded them into one), with the
+        # same event as input: the workflow has to guard itself, as the saga does
+        started = eventually(lambda: executions(2), timeout_s=30)
+        names = {execution["name"] for execution in started}
+        assert len(started) == 2 and len(names) == 2 and event_id not in names
+        inputs = [
+            json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["id"]
+            for e in started
+        ]
+        assert inputs == [event_id, event_id]
+    finally:
+        events.remove_targets(Rule=name, EventBusName=name, Ids=["saga"])
+        events.delete_rule(Name=name, EventBusName=name)
+        events.delete_event_bus(Name=name)
+        sfn.delete_state_machine(stateMachineArn=machine)
+
+
 def test_duplicate_delivery_templates_are_validated(fis: Any) -> None:
     def create(action: dict[str, Any], targets: dict[str, Any] | None = None) -> str:
         with pytest.raises(ClientError) as refused:

@@ -3,8 +3,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
-  ``event_delivery.py``, ``schedules.py``, ``archive.py``, ``concurrency.py``), and the
-  tests' Step Functions time scale (``time_scale.py``);
+  ``event_delivery.py``, ``schedules.py``, ``execution_names.py``, ``archive.py``,
+  ``concurrency.py``), and the tests' Step Functions time scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
@@ -23,6 +23,7 @@ from orderflow_hostexec import (
     concurrency,
     event_delivery,
     event_sources,
+    execution_names,
     fis,
     gateway,
     kit,
@@ -40,6 +41,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
     *event_delivery.PATCHES,  # rule targets' RetryPolicy and DeadLetterConfig
     *schedules.PATCHES,  # a disabled schedule rule fires nothing
+    *execution_names.PATCHES,  # a rule's executions named afresh (duplicates start twice)
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
 )
