@@ -208,6 +208,8 @@ def test_forward_lambda_steps_retry_transient_errors_with_backoff_and_jitter(
         [retry] = states[name]["Retry"]
         assert set(retry["ErrorEquals"]) & TRANSIENT_ERRORS == transient, name
         assert "Lambda.ServiceException" in retry["ErrorEquals"], name
+        # a function that timed out or crashed: the steps are idempotent, so retried
+        assert {"Sandbox.Timedout", "Runtime.ExitError"} <= set(retry["ErrorEquals"]), name
         assert retry["BackoffRate"] == 2
         assert retry["JitterStrategy"] == "FULL"
         assert retry["MaxAttempts"] >= 3  # tok_flaky fails twice before it succeeds
