@@ -5,7 +5,8 @@ The run, in order:
 
 1. read the stock (products table) and the orders still pending (orders table): the baseline;
 2. a short batch of orders before any fault (10% of ``--orders``, 5 to 20) at ``--rate``: the
-   ``POST /orders`` latency without faults;
+   ``POST /orders`` latency without faults (its first order warms the functions up: it is
+   placed and checked like the others, its latency is not counted);
 3. the experiment: on AWS, the template the stack deployed for this file when the output
    ``ChaosExperimentTemplates`` (JSON ``{file stem: template id}``) names one; otherwise the
    file is created as a template through the FIS API (``fis`` client: ``AWS_ENDPOINT_URL``,
@@ -26,8 +27,10 @@ The run, in order:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 import urllib.request
 import uuid
@@ -53,6 +56,7 @@ FAULTS_PATH = "/_orderflow/fis/faults"
 RUNNING_WITHIN_S = 30
 STOP_GRACE_S = 30
 SETTLE_EVERY_S = 5
+SAMPLE_EVERY_S = 5
 PEEK_LIMIT = 1000
 ENDED = {"completed", "stopped", "failed", "cancelled"}
 BEFORE_SHARE, BEFORE_MIN, BEFORE_MAX = 0.1, 5, 20
@@ -296,6 +300,33 @@ def redrive_all(stack: StackRef, queues: list[dict[str, Any]]) -> list[dict[str,
     return results
 
 
+class StockSampler:
+    """Reads the stock every ``SAMPLE_EVERY_S`` while the orders are placed (a thread): the
+    samples "stock never below zero" checks besides the stock after the run."""
+
+    def __init__(self, stack: StackRef) -> None:
+        self.stack = stack
+        self.samples: list[dict[str, invariants.Stock]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            with contextlib.suppress(ClientError):  # a failed read: the next one
+                self.samples.append(stores.stock(self.stack))
+            if self._stop.wait(SAMPLE_EVERY_S):
+                return
+
+    def __enter__(self) -> StockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(stores.stock(self.stack))
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
@@ -317,12 +348,15 @@ def execute(
     }
     run.breakers_before = stores.breakers(stack)
 
-    run.posts = load.offer(orderer, planned[:first], rate, lambda: "before")
+    # the first order warms the API's functions up: its cold start is not a fault's doing
+    run.posts = load.offer(orderer, planned[:1], rate, lambda: "warm-up")
+    run.posts += load.offer(orderer, planned[1:first], rate, lambda: "before")
     start_experiment(stack, run)
     faults_end = time.monotonic() + experiment.duration_s
     phase = lambda: "during" if time.monotonic() < faults_end else "after"  # noqa: E731
-    run.posts += load.offer(orderer, planned[first:], rate, phase)
-    base["samples"].append(stores.stock(stack))
+    with StockSampler(stack) as sampler:
+        run.posts += load.offer(orderer, planned[first:], rate, phase)
+    base["samples"] = sampler.samples
     end_experiment(stack, run, faults_end)
 
     mine = stores.orders_since(stack, run.started_at)

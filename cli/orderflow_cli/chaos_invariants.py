@@ -75,6 +75,7 @@ class Verdict:
     checked: int
     violations: int
     examples: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # not checked, and why
 
     @property
     def holds(self) -> bool:
@@ -88,6 +89,7 @@ class Verdict:
             "violations": self.violations,
             "holds": self.holds,
             "examples": self.examples,
+            "excluded": self.excluded,
         }
 
 
@@ -123,19 +125,28 @@ def stock_never_negative(snap: Snapshot) -> Verdict:
 
 def stock_balances(snap: Snapshot) -> Verdict:
     """Per SKU: initial available - available now = units of the CONFIRMED orders that could
-    have moved it (the run's and others' placed meanwhile: both read from the orders table).
-    An order still pending when the stock was read may already have reserved: a SKU it names
-    cannot be balanced, and is reported as such."""
+    have moved it (the run's and others' created meanwhile: both read from the orders table).
+
+    Others' orders are detected, not assumed away: a SKU named by an order that was pending
+    when the stock was read (it may have reserved already), or by another's order still
+    pending now, cannot be balanced; it is excluded and listed as such, unless one of the
+    run's orders names it too (then the run cannot conclude: a violation)."""
     confirmed: Counter[str] = Counter()
+    ours: set[str] = set()
     for order_id in snap.placed:
         order = snap.orders.get(order_id)
-        if order is not None and order.status == CONFIRMED:
-            confirmed.update(order.lines)
+        if order is not None:
+            ours.update(order.lines)
+            if order.status == CONFIRMED:
+                confirmed.update(order.lines)
     for order in snap.foreign.values():
         if order.status == CONFIRMED:
             confirmed.update(order.lines)
-    unknown = {sku for order in snap.pending_at_start for sku in order.lines}
-    bad = []
+    unsettled = [*snap.pending_at_start]
+    unsettled += [order for order in snap.foreign.values() if order.status not in TERMINAL]
+    unknown = {sku: order.order_id for order in unsettled for sku in order.lines}
+    bad: list[str] = []
+    excluded: list[str] = []
     for sku, before in sorted(snap.stock_before.items()):
         after = snap.stock_after.get(sku)
         if after is None:
@@ -143,17 +154,20 @@ def stock_balances(snap: Snapshot) -> Verdict:
             continue
         dropped = before.available - after.available
         if sku in unknown:
-            bad.append(f"{sku}: an order was pending when the stock was read: cannot balance")
+            note = f"{sku}: another's order {unknown[sku]} was pending: cannot balance"
+            (bad if sku in ours else excluded).append(note)
         elif dropped != confirmed[sku]:
             bad.append(
                 f"{sku}: available fell by {dropped}, confirmed orders took {confirmed[sku]}"
             )
-    return _verdict(
+    verdict = _verdict(
         "stock balance",
         "per SKU, initial - available = units of CONFIRMED orders",
-        len(snap.stock_before),
+        len(snap.stock_before) - len(excluded),
         bad,
     )
+    verdict.excluded = excluded
+    return verdict
 
 
 def no_reservation_left(snap: Snapshot) -> Verdict:

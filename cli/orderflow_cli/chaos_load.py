@@ -37,7 +37,7 @@ class Post:
 
     token: str
     sku: str
-    phase: str  # before | during | after (the experiment's faults)
+    phase: str  # warm-up | before | during | after (the experiment's faults)
     posted_at: float  # epoch seconds
     latency_ms: float = 0.0
     status: int = 0  # HTTP status, 0: no answer

@@ -32,7 +32,7 @@ def latencies(posts: Iterable[Post]) -> dict[str, dict[str, Any]]:
     """POST /orders latency by phase (answered requests only)."""
     by_phase: dict[str, list[float]] = {phase: [] for phase in PHASES}
     for post in posts:
-        if post.status:
+        if post.status and post.phase in by_phase:  # not the warm-up
             by_phase[post.phase].append(post.latency_ms)
     return {
         phase: {

@@ -101,7 +101,20 @@ def test_stock_balances_counts_others_orders_placed_meanwhile() -> None:
     snap.foreign = {"x": OrderState("x", "CONFIRMED", lines={"MUG": 1})}
     assert stock_balances(snap).holds
     snap.pending_at_start = [OrderState("p", "PENDING", lines={"TEE": 1})]
-    assert failing(stock_balances(snap), "TEE: an order was pending")
+    assert failing(stock_balances(snap), "TEE: another's order p was pending")
+
+
+def test_a_sku_only_others_pending_orders_name_is_excluded_not_failed() -> None:
+    snap = settled()
+    snap.stock_before = {**snap.stock_before, "HAT": Stock(9)}
+    snap.stock_after = {**snap.stock_after, "HAT": Stock(8)}  # reserved by another's order
+    snap.foreign = {"x": OrderState("x", "PENDING", lines={"HAT": 1})}
+    verdict = stock_balances(snap)
+    assert verdict.holds
+    assert verdict.excluded == ["HAT: another's order x was pending: cannot balance"]
+    assert verdict.checked == 2
+    snap.foreign = {}
+    assert failing(stock_balances(snap), "HAT: available fell by 1, confirmed orders took 0")
 
 
 def test_a_reservation_left_for_a_cancelled_order() -> None:
