@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import click
+import typer
 
 from emulator.clients import client
 from orderflow_cli.chaos import execute
@@ -83,7 +83,7 @@ def run_one(
     restock(stack)
     try:
         run = execute(stack, experiment, orders=orders, rate=rate, seed=seed, settle_s=settle)
-    except click.exceptions.Exit as stopped:  # fail(): the message is on stderr already
+    except typer.Exit as stopped:  # fail(): the message is on stderr already
         return failed_row(experiment.name, f"exit {stopped.exit_code} (see above)"), None
     built = build(run)
     (RESULTS / f"{experiment.name}.json").write_text(json.dumps(built, indent=2, default=str))

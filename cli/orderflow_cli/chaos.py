@@ -10,7 +10,8 @@ The run, in order:
 3. the experiment: on AWS, the template the stack deployed for this file when the output
    ``ChaosExperimentTemplates`` (JSON ``{file stem: template id}``) names one; otherwise the
    file is created as a template through the FIS API (``fis`` client: ``AWS_ENDPOINT_URL``,
-   i.e. the emulator's FIS offline), tagged ``orderflow:seed`` = ``--seed``; then started;
+   i.e. the emulator's FIS offline), tagged ``orderflow:seed`` = ``--seed``, before step 1 (a
+   template FIS refuses stops the run before any order); started after step 2;
 4. the remaining orders at ``--rate``, open loop, whatever the faults do to the answers;
 5. the faults end when the experiment's longest action is over (FIS ends the experiment); if
    the orders take longer, they go on after it (reported as ``after``); if they take less, the
@@ -110,28 +111,34 @@ def deployed_template(stack: StackRef, name: str) -> str | None:
     return str(found) if found else None
 
 
-def start_experiment(stack: StackRef, run: Run) -> None:
-    fis = stack.client("fis")
-    deployed = (
-        None
-        if os.environ.get("AWS_ENDPOINT_URL")
-        else deployed_template(stack, run.experiment.name)
-    )
+def create_template(stack: StackRef, run: Run) -> None:
+    """The template to start: the stack's deployed one for this file (on AWS), else the file
+    created through the FIS API. Done before any order is placed: a template FIS refuses
+    stops the run before it changed anything."""
+    deployed = None
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        deployed = deployed_template(stack, run.experiment.name)
+    if deployed:
+        run.template_id, run.template_source = deployed, "deployed"
+        return
+    template = run.experiment.with_seed(run.seed)
+    template.setdefault("clientToken", uuid.uuid4().hex)
     try:
-        if deployed:
-            run.template_id, run.template_source = deployed, "deployed"
-        else:
-            template = run.experiment.with_seed(run.seed)
-            template.setdefault("clientToken", uuid.uuid4().hex)
-            created = fis.create_experiment_template(**template)["experimentTemplate"]
-            run.template_id, run.template_source = created["id"], "created"
-        started = fis.start_experiment(
+        created = stack.client("fis").create_experiment_template(**template)["experimentTemplate"]
+    except ClientError as error:
+        fail(f"FIS refused the experiment {run.experiment.name}: {error}", code=1)
+    run.template_id, run.template_source = created["id"], "created"
+
+
+def start_experiment(stack: StackRef, run: Run) -> None:
+    try:
+        started = stack.client("fis").start_experiment(
             clientToken=uuid.uuid4().hex,
             experimentTemplateId=run.template_id,
             tags={SEED_TAG: str(run.seed)},
         )["experiment"]
     except ClientError as error:
-        fail(f"FIS refused the experiment {run.experiment.name}: {error}", code=1)
+        fail(f"FIS did not start the experiment {run.experiment.name}: {error}", code=1)
     run.experiment_id = started["id"]
     deadline = time.monotonic() + RUNNING_WITHIN_S
     while _status(stack, run.experiment_id) not in {"running", *ENDED}:
@@ -340,6 +347,7 @@ def execute(
     planned = load.plan(orders, seed)
     first = before_batch(orders)
 
+    create_template(stack, run)
     run.started_at = datetime.now(UTC).isoformat()
     base: dict[str, Any] = {
         "pending": stores.pending_orders(stack),
