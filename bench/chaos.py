@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 
 from emulator.clients import client
 from orderflow_cli.chaos import execute
@@ -109,8 +110,9 @@ def main() -> None:
         ok = ok and built is not None and built["holds"]
         row["seconds"] = f"{time.monotonic() - started:.0f}"
         rows.append(row)
-        console().print(row)
-    console().print(summary_table(rows, f"chaos: {orders} orders at {rate:g}/s per experiment"))
+        console().print(f"{row['experiment']}: {row['invariants']} ({row['seconds']} s)")
+    wide = Console(width=max(160, console().width))  # the table's columns are wide
+    wide.print(summary_table(rows, f"chaos: {orders} orders at {rate:g}/s per experiment"))
     (RESULTS / "summary.md").write_text(markdown(rows))
     print(markdown(rows))
     sys.exit(0 if ok else 1)
