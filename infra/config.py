@@ -15,6 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
+from infra.experiments import ChaosConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -95,6 +96,11 @@ class DeploymentConfig(BaseSettings):
     (``infra/resilience.py``); context ``orderflow:resilience``, e.g.
     ``{"bulkheads": {"account_concurrency": 10}}``."""
 
+    chaos: ChaosConfig = Field(default_factory=dict, validate_default=True)
+    """AWS FIS experiment templates from ``chaos/``, with the FIS Lambda extension and its
+    configuration bucket (``infra/experiments.py``, ``infra/chaos.py``): off on every stage;
+    context ``orderflow:chaos``, e.g. ``{"fis_templates": true}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -108,7 +114,7 @@ class DeploymentConfig(BaseSettings):
         """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("archive", "saga_timeouts", "reconciler", "resilience", mode="before")
+    @field_validator("archive", "saga_timeouts", "reconciler", "resilience", "chaos", mode="before")
     @classmethod
     def _section_from_stage_and_context(cls, value: Any, info: ValidationInfo) -> Any:
         """The stage's defaults of a section, with the context's (or the environment's)

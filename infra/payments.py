@@ -1,14 +1,19 @@
 """Payments: the payments table and the saga's authorise / void steps."""
 
+from aws_cdk import Tags
 from aws_cdk import aws_events as events
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra.domain import DomainFunctions, domain_table
-from infra.lambda_defaults import FunctionDefaults
+from infra.lambda_defaults import SERVICE_TAG, FunctionDefaults
 from infra.resilience import reserve
 
 PROVIDER_MODES = ("up", "down", "slow")
+PARAMETER_TAG = "orderflow:parameter"
+"""Tag of the provider-mode parameter (``provider-mode``, with ``orderflow:service``
+``payments``): the offline FIS action ``orderflow:payments:provider-mode`` targets it by these
+tags (``aws:ssm:parameter``), so one experiment file fits every stage."""
 
 
 class Payments(Construct):
@@ -70,6 +75,8 @@ class Payments(Construct):
             allowed_pattern=f"^({'|'.join(PROVIDER_MODES)})$",
             description="orderflow: the simulated payment provider's mode: up, down or slow",
         )
+        Tags.of(self.provider_mode).add(SERVICE_TAG, "payments")
+        Tags.of(self.provider_mode).add(PARAMETER_TAG, "provider-mode")
         self.provider_mode.grant_read(self.authorize)
         provider, breaker = resilience.provider, resilience.breaker
         for name, value in {

@@ -1,10 +1,12 @@
 """The ``Orderflow`` stack: shared resources, one construct per service, and the outputs."""
 
 from aws_cdk import Aspects, CfnOutput, Stack, Tags
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.api import pascal_case
 from infra.bus import OrderflowBus
+from infra.chaos import ChaosExperiments
 from infra.config import DeploymentConfig
 from infra.fulfilment import OrderFulfilment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
@@ -17,6 +19,8 @@ class OrderflowStack(Stack):
     Attributes:
         bus: the ``orderflow-<stage>`` event bus every service publishes to.
         fulfilment: the order-fulfilment services, saga and API.
+        chaos: the AWS FIS experiment templates and what they need, when
+            ``config.chaos.fis_templates`` is on (None otherwise).
     """
 
     def __init__(self, scope: Construct, id: str, *, config: DeploymentConfig) -> None:
@@ -27,14 +31,27 @@ class OrderflowStack(Stack):
         defaults = FunctionDefaults(config=config, layer=DependenciesLayer(self, "Dependencies"))
         self.bus = OrderflowBus(self, "Bus", config=config)
         self.fulfilment = OrderFulfilment(self, "Fulfilment", bus=self.bus, defaults=defaults)
+        self.chaos = (
+            ChaosExperiments(self, "Chaos", functions=self._functions(), config=config)
+            if config.chaos.fis_templates
+            else None
+        )
         self._add_outputs()
         # bulkheads: reservations the account cannot afford are dropped, not failed on
         Aspects.of(self).add(ReservationBudget(config.resilience.bulkheads))
 
     def _add_outputs(self) -> None:
         outputs = {"BusName": self.bus.event_bus_name, **self._fulfilment_outputs()}
+        # chaos on AWS: the deployed experiment templates, {file stem: template id}
+        if self.chaos is not None:
+            outputs["ChaosExperimentTemplates"] = self.to_json_string(
+                {name: template.ref for name, template in self.chaos.templates.items()}
+            )
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def _functions(self) -> list[lambda_.Function]:
+        return [c for c in self.fulfilment.node.find_all() if isinstance(c, lambda_.Function)]
 
     def _fulfilment_outputs(self) -> dict[str, str]:
         f = self.fulfilment

@@ -1,6 +1,15 @@
-"""Publishes CloudEvents to an EventBridge bus and refuses to lose any silently."""
+"""Publishes CloudEvents to an EventBridge bus and refuses to lose any silently.
 
-from collections.abc import Sequence
+``PutEvents`` can accept some entries of a call and refuse others (``FailedEntryCount``). The
+entries refused for a transient reason (``InternalFailure``, ``ThrottlingException``) are put
+again, alone, after a short jittered backoff, as AWS advises for partial failures; whatever
+still fails raises ``PublishError``, so the caller's own retry (Lambda, the saga, the outbox
+reconciler) takes over. Whole-call errors are retried by botocore, not here.
+"""
+
+import random
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +21,9 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 MAX_ENTRIES_PER_CALL = 10
+RETRYABLE_ENTRY_ERRORS = frozenset({"InternalFailure", "ThrottlingException"})
+ENTRY_RETRY_DELAYS_S = (0.05, 0.2)
+"""Backoff caps before each retry of refused entries (full jitter: a uniform draw below)."""
 
 
 class PublishError(TransientError):
@@ -25,18 +37,37 @@ class PublishError(TransientError):
 
 
 class EventPublisher:
-    def __init__(self, events_client: "EventBridgeClient", bus_name: str) -> None:
+    def __init__(
+        self,
+        events_client: "EventBridgeClient",
+        bus_name: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = events_client
         self._bus_name = bus_name
+        self._sleep = sleep
 
     def publish(self, events: Sequence[CloudEvent]) -> None:
         """Put every event on the bus; raise PublishError naming each one that failed."""
         failures: dict[str, str] = {}
         for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
             chunk = events[start : start + MAX_ENTRIES_PER_CALL]
-            failures.update(self._put_chunk(chunk))
+            failures.update(self._put_with_retries(chunk))
         if failures:
             raise PublishError(failures)
+
+    def _put_with_retries(self, chunk: Sequence[CloudEvent]) -> dict[str, str]:
+        """Put ``chunk``, then again only its entries refused for a transient reason."""
+        failures = self._put_chunk(chunk)
+        for cap in ENTRY_RETRY_DELAYS_S:
+            retry = [event for event in chunk if _retryable(failures.get(event.id))]
+            if not retry:
+                break
+            self._sleep(random.uniform(0, cap))  # jitter, not security
+            for event in retry:
+                del failures[event.id]
+            failures.update(self._put_chunk(retry))
+        return failures
 
     def _put_chunk(self, chunk: Sequence[CloudEvent]) -> dict[str, str]:
         entries: list[Any] = [to_put_events_entry(event, self._bus_name) for event in chunk]
@@ -51,3 +82,8 @@ class EventPublisher:
             if result.get("ErrorCode"):
                 failures[event.id] = f"{result['ErrorCode']}: {result.get('ErrorMessage', '')}"
         return failures
+
+
+def _retryable(failure: str | None) -> bool:
+    """Whether an entry's failure (``"<ErrorCode>: <message>"``) is worth putting again."""
+    return failure is not None and failure.split(":", 1)[0] in RETRYABLE_ENTRY_ERRORS

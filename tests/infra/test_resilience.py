@@ -101,6 +101,9 @@ def test_the_provider_mode_parameter_is_created_up_and_read_by_authorize_only(
     assert parameter["Properties"]["Name"] == "/orderflow/dev/payments/provider-mode"
     assert parameter["Properties"]["Value"] == "up"
     assert parameter["Properties"]["AllowedPattern"] == "^(up|down|slow)$"
+    # the tags an orderflow:payments:provider-mode experiment selects it by, on any stage
+    assert parameter["Properties"]["Tags"]["orderflow:service"] == "payments"
+    assert parameter["Properties"]["Tags"]["orderflow:parameter"] == "provider-mode"
     ids = function_ids_by_handler(template)
     reads = [
         statement

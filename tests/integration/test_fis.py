@@ -283,3 +283,237 @@ def test_a_percentage_of_invocations_with_a_seed_and_every_fault_counted(
         resourceArn=fis.get_experiment(id=experiment_id)["experiment"]["arn"]
     )["tags"]
     assert tags == {"orderflow:seed": "7"}  # the template's seed, so this run repeats
+
+
+# --- orderflow:... actions of our own (offline only): crash, timeout, provider mode ---
+
+
+@pytest.fixture
+def table() -> Iterator[str]:
+    """A throwaway table the probe's ``put_item`` handler writes to (a visible side effect)."""
+    dynamodb = client("dynamodb")
+    name = f"it-fis-{uuid.uuid4().hex[:8]}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield name
+    dynamodb.delete_table(TableName=name)
+
+
+def _tagged_function(lambda_client: Any, make_function: Callable[..., str], **kwargs: Any) -> str:
+    function = make_function(**kwargs)
+    arn = lambda_client.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    lambda_client.tag_resource(Resource=arn, Tags={TAG: function})
+    return function
+
+
+def _put(lambda_client: Any, function: str, table: str, pk: str) -> tuple[Any, dict[str, Any], str]:
+    event = json.dumps({"table": table, "pk": pk}).encode()
+    answer = lambda_client.invoke(FunctionName=function, Payload=event, LogType="Tail")
+    logs = base64.b64decode(answer.get("LogResult", "")).decode()
+    return answer.get("FunctionError"), json.loads(answer["Payload"].read()), logs
+
+
+def _item(table: str, pk: str) -> bool:
+    found = client("dynamodb").get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True)
+    return "Item" in found
+
+
+def test_a_crash_after_the_handler_kills_the_runtime_and_the_next_invocation_inits_again(
+    fis: Any,
+    lambda_client: Any,
+    make_function: Callable[..., str],
+    table: str,
+    experiments: list[str],
+) -> None:
+    # Given a warm environment
+    function = _tagged_function(lambda_client, make_function, handler="probe.put_item")
+    error, warm, _ = _put(lambda_client, function, table, "warm")
+    assert error is None
+    # When its runtime crashes after the handler, in every invocation
+    template_id = _template(
+        fis,
+        function,
+        "orderflow:lambda:invocation-crash",
+        {"duration": "PT30S", "invocationPercentage": "100", "crashPoint": "after-handler"},
+    )
+    experiment_id = _start(fis, template_id, experiments)
+    error, payload, logs = _put(lambda_client, function, table, "crashed")
+
+    # Then the handler's side effect happened, but the invoke answers a runtime exit
+    assert _item(table, "crashed")
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: signal: killed" in payload["errorMessage"]
+    assert f"AWS FIS faults: {experiment_id}/fault" in logs
+    reason = fis.get_experiment(id=experiment_id)["experiment"]["actions"]["fault"]["state"]
+    assert "Faults injected: 1 of 1 invocations." in reason["reason"]
+    # And once the experiment stops, the next invocation gets a new environment (a new init)
+    fis.stop_experiment(id=experiment_id)
+    eventually(lambda: _status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
+    error, after, logs = _put(lambda_client, function, table, "after")
+    assert error is None
+    assert after["pid"] != warm["pid"]
+    assert "INIT_START" in logs
+
+
+def test_a_crash_before_the_handler_leaves_no_side_effect(
+    fis: Any,
+    lambda_client: Any,
+    make_function: Callable[..., str],
+    table: str,
+    experiments: list[str],
+) -> None:
+    function = _tagged_function(lambda_client, make_function, handler="probe.put_item")
+    template_id = _template(
+        fis,
+        function,
+        "orderflow:lambda:invocation-crash",
+        {"duration": "PT30S", "crashPoint": "before-handler"},
+    )
+    _start(fis, template_id, experiments)
+
+    error, payload, _ = _put(lambda_client, function, table, "never")
+
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Runtime.ExitError"
+    assert not _item(table, "never")
+
+
+@pytest.mark.parametrize("prevent", ["false", "true"])
+def test_a_timeout_answers_sandbox_timedout_after_the_functions_timeout(
+    fis: Any,
+    lambda_client: Any,
+    make_function: Callable[..., str],
+    experiments: list[str],
+    prevent: str,
+) -> None:
+    function = _tagged_function(lambda_client, make_function, timeout=2)
+    _invoke(lambda_client, function)  # warm: the time measured is not the first init
+    template_id = _template(
+        fis,
+        function,
+        "orderflow:lambda:invocation-timeout",
+        {"duration": "PT30S", "invocationPercentage": "100", "preventExecution": prevent},
+    )
+    experiment_id = _start(fis, template_id, experiments)
+
+    started = time.monotonic()
+    error, payload, logs = _invoke(lambda_client, function)
+    elapsed = time.monotonic() - started
+
+    assert error == "Unhandled"
+    assert payload["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 2.00 seconds" in payload["errorMessage"]
+    assert elapsed >= 2
+    assert ("probe invoked" in logs) == (prevent == "false")  # the handler ran, or not
+    with urllib.request.urlopen(f"{endpoint()}{FAULTS_PATH}", timeout=10) as answer:
+        faults = json.load(answer)
+    assert faults["experiments"][experiment_id]["fault"]["injected"] == 1
+
+
+@pytest.fixture
+def mode_parameter() -> Iterator[str]:
+    """A throwaway parameter standing for the provider mode, tagged for this test only."""
+    ssm = client("ssm")
+    name = f"/it/{uuid.uuid4().hex[:8]}/payments/provider-mode"
+    ssm.put_parameter(Name=name, Value="up", Type="String", Tags=[{"Key": TAG, "Value": name}])
+    yield name
+    ssm.delete_parameter(Name=name)
+
+
+def _mode_template(fis: Any, tags: dict[str, str], mode: str, duration: str) -> str:
+    return fis.create_experiment_template(
+        clientToken=uuid.uuid4().hex,
+        description=f"fis-it provider mode {mode}",
+        roleArn=ROLE,
+        stopConditions=[{"source": "none"}],
+        targets={
+            "mode": {
+                "resourceType": "aws:ssm:parameter",
+                "resourceTags": tags,
+                "selectionMode": "ALL",
+            }
+        },
+        actions={
+            "mode": {
+                "actionId": "orderflow:payments:provider-mode",
+                "parameters": {"duration": duration, "mode": mode},
+                "targets": {"Parameters": "mode"},
+            }
+        },
+    )["experimentTemplate"]["id"]
+
+
+def _reason(fis: Any, experiment_id: str, action: str) -> str:
+    experiment = fis.get_experiment(id=experiment_id)["experiment"]
+    reason: str = experiment["actions"][action]["state"]["reason"]
+    return reason
+
+
+def _value(name: str) -> str:
+    value: str = client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    return value
+
+
+def test_provider_mode_is_set_then_restored_when_the_experiment_stops(
+    fis: Any, mode_parameter: str, experiments: list[str]
+) -> None:
+    template_id = _mode_template(fis, {TAG: mode_parameter}, "down", "PT5M")
+    experiment_id = _start(fis, template_id, experiments)
+
+    eventually(lambda: _value(mode_parameter) == "down", timeout_s=10, every_s=0.1)
+    experiment = fis.get_experiment(id=experiment_id)["experiment"]
+    assert experiment["targets"]["mode"]["resourceArns"] == [
+        client("ssm").get_parameter(Name=mode_parameter)["Parameter"]["ARN"]
+    ]
+    eventually(  # counted right after the write
+        lambda: "Faults injected: 1." in _reason(fis, experiment_id, "mode"),
+        timeout_s=10,
+        every_s=0.1,
+    )
+
+    fis.stop_experiment(id=experiment_id)
+    eventually(lambda: _value(mode_parameter) == "up", timeout_s=10, every_s=0.1)
+    eventually(lambda: _status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
+
+
+def test_provider_mode_is_restored_when_its_duration_ends(
+    fis: Any, mode_parameter: str, experiments: list[str]
+) -> None:
+    client("ssm").put_parameter(Name=mode_parameter, Value="slow", Overwrite=True)
+    template_id = _mode_template(fis, {TAG: mode_parameter}, "down", "PT2S")
+    experiment_id = _start(fis, template_id, experiments)
+    eventually(lambda: _value(mode_parameter) == "down", timeout_s=10, every_s=0.1)
+
+    eventually(lambda: _status(fis, experiment_id) == "completed", timeout_s=15, every_s=0.2)
+    assert _value(mode_parameter) == "slow"  # the value it found, not a default
+    history = client("ssm").get_parameter_history(Name=mode_parameter)["Parameters"]
+    assert [entry["Value"] for entry in history][-3:] == ["slow", "down", "slow"]
+
+
+def test_the_stacks_provider_mode_parameter_is_found_by_its_tags(
+    fis: Any, outputs: dict[str, str], experiments: list[str]
+) -> None:
+    name = outputs["ProviderModeParameterName"]
+    before = _value(name)
+    tags = {"orderflow:service": "payments", "orderflow:parameter": "provider-mode"}
+    template_id = _mode_template(fis, tags, "slow", "PT5M")
+    experiment_id = _start(fis, template_id, experiments)
+
+    resolved = fis.get_experiment(id=experiment_id)["experiment"]["targets"]["mode"]
+    assert resolved["resourceArns"] == [client("ssm").get_parameter(Name=name)["Parameter"]["ARN"]]
+    fis.stop_experiment(id=experiment_id)
+    eventually(lambda: _status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
+    assert _value(name) == before
+
+
+def test_provider_mode_templates_are_validated(fis: Any) -> None:
+    with pytest.raises(ClientError) as bad_mode:
+        _mode_template(fis, {TAG: "x"}, "sideways", "PT1M")
+
+    assert bad_mode.value.response["Error"]["Code"] == "ValidationException"
+    assert "mode must be one of up, down, slow" in bad_mode.value.response["Error"]["Message"]

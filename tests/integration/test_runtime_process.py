@@ -59,6 +59,11 @@ def crash(event, context):
 
 def unserializable(event, context):
     return object()
+
+def touch(event, context):
+    open(event["path"], "a").write(str(os.getpid()) + "\\n")
+    print("touched", event["path"])
+    return {"pid": os.getpid()}
 """
 
 Start = Callable[..., RuntimeProcess]
@@ -312,3 +317,99 @@ def test_an_environment_is_spawned_when_its_fork_server_is_gone(
         assert second.invoke(request(), timeout_s=5).ok
     finally:
         second.kill()
+
+
+SDK_FAULTS = """
+import boto3
+from botocore.config import Config
+
+# built at init, before any fault is armed, from boto3's default session (made by the fork
+# server, for environments forked from one that preloaded boto3)
+DYNAMODB = boto3.client(
+    "dynamodb", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
+    aws_access_key_id="k", aws_secret_access_key="s",
+    config=Config(retries={"total_max_attempts": 2}, connect_timeout=1),
+)
+
+def put(event, context):
+    try:
+        DYNAMODB.put_item(TableName="t", Item={"pk": {"S": "1"}})
+    except Exception as exc:
+        return getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+"""
+
+
+def test_sdk_faults_reach_the_clients_of_spawned_and_forked_environments(bundle: Path) -> None:
+    (bundle / "code" / "sdk.py").write_text(SDK_FAULTS)
+    env = environment(bundle, "sdk.put")
+    throttle = {
+        "key": "EXP1/throttle",
+        "kind": "dynamodb-throttle",
+        "percentage": 100,
+        "operations": [],
+        "seed": 1,
+        "source": "AWS FIS experiment EXP1, action throttle",
+    }
+    code = str(bundle / "code")
+    server = ForkServer(sys.executable, env, code)
+    # spawned, forked from a bare server, forked from the server once it preloaded boto3
+    processes = [RuntimeProcess(sys.executable, env, code)]
+    processes += [RuntimeProcess(sys.executable, env, code, server) for _ in range(2)]
+    outcomes = []
+    try:
+        for process in processes:
+            process.start(timeout_s=10)
+            faulted = process.invoke(request() | {"fis": [throttle]}, timeout_s=10)
+            untouched = process.invoke(request(), timeout_s=10)
+            outcomes.append((process.forked, faulted, untouched))
+    finally:
+        for process in processes:
+            process.kill()
+        server.close()
+
+    assert [forked for forked, _, _ in outcomes] == [False, True, True]
+    for _, faulted, untouched in outcomes:
+        # two attempts (one retry by botocore), both throttled; nothing armed: sent, refused
+        assert json.loads(faulted.body) == "ProvisionedThroughputExceededException"
+        assert faulted.fis == {"EXP1/throttle": [2, 2]}
+        assert json.loads(untouched.body) == "EndpointConnectionError"
+        assert untouched.fis == {}
+
+
+# --- faults of the offline FIS actions orderflow:lambda:invocation-crash / -timeout ---
+
+
+@pytest.mark.parametrize(
+    ("point", "handler_ran"), [("after-handler", True), ("before-handler", False)]
+)
+def test_an_injected_crash_kills_the_process_with_sigkill(
+    start: Start, tmp_path: Path, point: str, handler_ran: bool
+) -> None:
+    process = start("fn.touch")
+    marker = tmp_path / "side-effect"
+
+    outcome = process.invoke(request(path=str(marker)), timeout_s=5, crash=point)
+
+    assert outcome.crashed and not outcome.timed_out and not outcome.ok
+    assert outcome.exit_status == -9  # SIGKILL
+    assert not process.alive
+    assert marker.exists() == handler_ran
+    assert ("touched" in outcome.output) == handler_ran
+
+
+@pytest.mark.parametrize(
+    ("point", "handler_ran"), [("after-handler", True), ("before-handler", False)]
+)
+def test_an_injected_hang_answers_only_at_the_timeout(
+    start: Start, tmp_path: Path, point: str, handler_ran: bool
+) -> None:
+    process = start("fn.touch")
+    marker = tmp_path / "side-effect"
+
+    began = time.monotonic()
+    outcome = process.invoke(request(path=str(marker)), timeout_s=1, hang=point)
+
+    assert time.monotonic() - began >= 1
+    assert outcome.timed_out and outcome.crashed and not outcome.ok
+    assert not process.alive  # reset, as after any timeout
+    assert marker.exists() == handler_ran

@@ -4,9 +4,14 @@ It plays the part of the runtime interface client of a real Python Lambda sandbo
 handler named by ``_HANDLER`` once, then serves invocations one at a time. It talks to its
 parent, ``environment.RuntimeProcess``, over two pipes of newline-delimited JSON frames:
 
-    parent -> child  {"id", "arn", "trace", "deadline_ms", "payload"}
+    parent -> child  {"id", "arn", "trace", "deadline_ms", "payload", "fis"?}
     child -> parent  {"ready": true, "init_ms"}                       once, after loading
-                     {"id", "ok": true|false, "body", "max_rss_mb"}   per invocation
+                     {"id", "ok": true|false, "body", "max_rss_mb", "fis"?}
+                                                                      per invocation
+
+``fis``, only when running AWS FIS experiments target the function with faults in its SDK
+calls: the faults, armed for that invocation (``sdk_faults.py``), and in the answer what they
+injected.
 
 stdout and stderr are the parent's log pipe. Everything is flushed before a response frame is
 written, so the parent holds the invocation's complete output once it reads the response. The
@@ -52,6 +57,11 @@ import time
 import traceback
 from collections.abc import Callable
 from typing import Any, BinaryIO
+
+# The SDK faults of AWS FIS experiments (sdk_faults.py, standard library only), imported while
+# this file's folder is still first on sys.path (see _leave_runtime_dir), or from the kit's
+# package when the kit imports this module.
+sdk_faults = importlib.import_module(f"{__package__}.sdk_faults" if __package__ else "sdk_faults")
 
 Handler = Callable[[Any, "LambdaContext"], Any]
 
@@ -263,7 +273,10 @@ def serve(request_fd: int, response_fd: int) -> None:
     first: set[str] | None = set(sys.modules)  # until the first invocation has reported
     for line in requests:
         request = json.loads(line)
+        sdk_faults.begin(request.get("fis"))
         frame = invoke(handler, request)
+        if injected := sdk_faults.end():
+            frame["fis"] = injected
         frame["id"] = request["id"]
         frame["max_rss_mb"] = _peak_memory_mb()
         if first is not None:
@@ -279,6 +292,7 @@ def _leave_runtime_dir() -> None:
 
 def main() -> None:
     _leave_runtime_dir()
+    sdk_faults.watch()
     serve(int(os.environ.pop("_HOSTEXEC_REQUEST_FD")), int(os.environ.pop("_HOSTEXEC_RESPONSE_FD")))
 
 
@@ -290,6 +304,7 @@ _MESSAGE_SIZE = 1 << 20
 def fork_server() -> None:
     """Serve ``preload`` and ``fork`` requests until the parent closes the control socket."""
     _leave_runtime_dir()
+    sdk_faults.watch()  # before the preloads: the sessions it makes carry the hooks
     control = socket.socket(fileno=int(os.environ.pop("_HOSTEXEC_CONTROL_FD")))
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

@@ -47,6 +47,7 @@ class Outcome:
     crashed: bool = False  # the process is gone (timeout or exit); the next invoke re-inits
     timed_out: bool = False
     exit_status: int | None = None  # of a process that exited on its own
+    fis: dict[str, list[int]] = field(default_factory=dict)  # SDK faults injected (bootstrap)
 
 
 class StartupError(Exception):
@@ -256,10 +257,37 @@ class RuntimeProcess:
         )
         self._pid = self._proc.pid
 
-    def invoke(self, request: dict[str, object], timeout_s: float) -> Outcome:
+    def invoke(
+        self,
+        request: dict[str, object],
+        timeout_s: float,
+        crash: str | None = None,
+        hang: str | None = None,
+    ) -> Outcome:
+        """Run one invocation. ``crash`` and ``hang`` are faults of offline FIS actions
+        (fis/faults.py), done to the process itself:
+
+        - ``crash``: the process group is killed with SIGKILL, ``before-handler`` (frozen with
+          SIGSTOP, given the event, killed: the handler never starts) or ``after-handler``
+          (killed as its answer arrives, once the handler has finished; the answer is dropped);
+          the outcome is a crashed runtime (``exit_status`` -9);
+        - ``hang``: no answer until ``timeout_s``, ``before-handler`` (frozen with the event)
+          or ``after-handler`` (the handler's answer is dropped); then it is killed as any
+          runtime that outlives its deadline.
+        """
         started = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        if "before-handler" in (crash, hang):
+            self._signal(signal.SIGSTOP)  # it gets the event, but cannot run the handler
         os.write(self._req_w, json.dumps(request).encode() + b"\n")
-        frame, output, timed_out = self._await_frame(time.monotonic() + timeout_s)
+        if crash == "before-handler":
+            return self._killed(started, "")
+        frame, output, timed_out = self._await_frame(deadline)
+        if frame is not None and crash == "after-handler":
+            return self._killed(started, output)
+        if frame is not None and hang == "after-handler":
+            time.sleep(max(deadline - time.monotonic(), 0))  # the answer never comes
+            frame, timed_out = None, True
         duration_ms = (time.perf_counter() - started) * 1000
         if frame is None:
             status = None if timed_out else self._exit_status()
@@ -282,7 +310,26 @@ class RuntimeProcess:
             duration_ms=duration_ms,
             max_rss_mb=frame.get("max_rss_mb", 0),
             warm=frame.get("warm", {}),
+            fis=frame.get("fis", {}),
         )
+
+    def _signal(self, signum: int) -> None:
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._pid, signum)
+
+    def _killed(self, started: float, output: str) -> Outcome:
+        """SIGKILL now; the outcome of a runtime that died mid-invocation."""
+        self._signal(signal.SIGKILL)
+        # A forked one is reaped by its server, which may report late (seen in the emulator: not
+        # within 1 s); the SIGKILL is what ended it either way.
+        status = self._exit_status(wait_s=0.2)
+        if status is None:
+            status = -signal.SIGKILL
+        output += _text(bytearray(_read_available(self._log_r)))
+        self.kill()
+        duration_ms = (time.perf_counter() - started) * 1000
+        return Outcome(False, b"", output, duration_ms, crashed=True, exit_status=status)
 
     def _exit_status(self, wait_s: float = 1.0) -> int | None:
         """The status of a runtime whose pipes closed: it is exiting, or has exited."""

@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import os
+import signal
 import threading
 import time
 from collections import deque
@@ -260,8 +261,17 @@ class HostRuntimeExecutor(RuntimeExecutor):
             return self._injected(request_id, log, json.dumps(timed_out).encode(), True)
         if fault.before is not None:
             return self._injected(request_id, log, *fault.before)
-        outcome = process.invoke(request, timeout_s=timeout_s - delay_s)
+        if fault.sdk:  # faults its own process applies to its SDK calls (sdk_faults.py)
+            request["fis"] = fault.sdk
+        outcome = process.invoke(
+            request, timeout_s=timeout_s - delay_s, crash=fault.crash, hang=fault.hang
+        )
         log.append(outcome.output)
+        if outcome.fis:
+            FIS_FAULTS.record(outcome.fis)
+            hit = [f"{key} ({n} of {seen})" for key, (n, seen) in outcome.fis.items() if n]
+            if hit:
+                log.append(f"{_utc_now()} {request_id} AWS FIS SDK faults: {', '.join(hit)}\n")
         if fault.after is not None and not (outcome.timed_out or outcome.crashed):
             return self._injected(request_id, log, *fault.after)
         if outcome.timed_out:
@@ -271,7 +281,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         elif outcome.crashed:
             message = (
                 f"RequestId: {request_id} Error: Runtime exited with error: "
-                f"exit status {outcome.exit_status}"
+                f"{exit_description(outcome.exit_status)}"
             )
             body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
             log.append(message + "\n")
@@ -323,6 +333,26 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._history_chars += len(logs)
         while self._history_chars > _KEPT_LOG_CHARS and len(self._history) > 1:
             self._history_chars -= len(self._history.popleft())
+
+
+# How Lambda's runtime API words a runtime's end (Go's ProcessState): "signal: killed" for a
+# SIGKILL (an out-of-memory kill, or orderflow:lambda:invocation-crash), "exit status 1".
+_SIGNAL_WORDS = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+}
+
+
+def exit_description(status: int | None) -> str:
+    if status is not None and status < 0:
+        try:
+            signum = signal.Signals(-status)
+        except ValueError:
+            return f"signal: {-status}"
+        return f"signal: {_SIGNAL_WORDS.get(signum, signum.name)}"
+    return f"exit status {status}"
 
 
 def _utc_now() -> str:

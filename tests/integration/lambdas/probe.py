@@ -35,7 +35,7 @@ def put_item(event, context):
 
     dynamodb = boto3.client("dynamodb")
     dynamodb.put_item(TableName=event["table"], Item={"pk": {"S": event["pk"]}})
-    return {"endpoint": dynamodb.meta.endpoint_url}
+    return {"endpoint": dynamodb.meta.endpoint_url, "pid": os.getpid()}
 
 
 def explode(event, context):
@@ -63,3 +63,44 @@ def record_span(event, context):
     span = {"pid": os.getpid(), "start": started, "end": time.time(), "batch": len(bodies)}
     boto3.client("sqs").send_message(QueueUrl=bodies[0]["results"], MessageBody=json.dumps(span))
     return {"batchItemFailures": []}
+
+
+def put_item_retrying(event, context):
+    """Puts an item with a client making at most ``attempts`` attempts (botocore's default retry
+    mode, as the stack's functions use it), then reads it back; reports what the SDK answered
+    and how often it retried."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    config = Config(retries={"total_max_attempts": event["attempts"]})
+    dynamodb = boto3.client("dynamodb", config=config)
+    key = {"pk": {"S": event["pk"]}}
+    try:
+        retried = dynamodb.put_item(TableName=event["table"], Item=key)["ResponseMetadata"]
+        outcome: dict[str, object] = {"error": None, "retries": retried["RetryAttempts"]}
+    except ClientError as exc:
+        failed = exc.response["ResponseMetadata"]
+        outcome = {"error": exc.response["Error"]["Code"], "retries": failed["RetryAttempts"]}
+    found = "Item" in dynamodb.get_item(TableName=event["table"], Key=key, ConsistentRead=True)
+    return outcome | {"found": found}
+
+
+def put_events(event, context):
+    """Puts ``count`` events on ``bus`` in one PutEvents call; returns its answer."""
+    import json
+
+    import boto3
+
+    answer = boto3.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": event["bus"],
+                "Source": event["source"],
+                "DetailType": "probe",
+                "Detail": json.dumps({"n": n}),
+            }
+            for n in range(event["count"])
+        ]
+    )
+    return {"FailedEntryCount": answer["FailedEntryCount"], "Entries": answer["Entries"]}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from orderflow_hostexec import registry
-from orderflow_hostexec.fis import faults, model
+from orderflow_hostexec.fis import faults, model, parameters
 from orderflow_hostexec.fis.model import FisValidationError
 
 LAMBDA = "aws:lambda:function"
@@ -240,3 +240,168 @@ def test_faults_touch_only_their_functions_while_they_run_and_are_counted() -> N
 
 def test_the_fis_kit_patch_is_registered() -> None:
     assert "kit.fis" in {patch.name for patch in registry.KIT}
+
+
+# --- orderflow:... actions of our own (offline only): crash, timeout, provider mode ---
+
+CRASH = "orderflow:lambda:invocation-crash"
+TIMEOUT = "orderflow:lambda:invocation-timeout"
+PROVIDER_MODE = "orderflow:payments:provider-mode"
+SSM = "aws:ssm:parameter"
+
+
+def _mode_action(**parameters: str) -> dict[str, Any]:
+    return {
+        "actionId": PROVIDER_MODE,
+        "parameters": {"duration": "PT1M", "mode": "down"} | parameters,
+        "targets": {"Parameters": "mode"},
+    }
+
+
+def test_crash_and_timeout_defaults() -> None:
+    crash = model.parse_action("x", CRASH, {"duration": "PT1M"})
+    timeout = model.parse_action("x", TIMEOUT, {"duration": "PT1M"})
+    before = model.parse_action("x", CRASH, {"duration": "PT1M", "crashPoint": "before-handler"})
+
+    assert (crash.crash_point, crash.invocation_percentage) == ("after-handler", 100)
+    assert before.crash_point == "before-handler"
+    assert (timeout.prevent_execution, timeout.invocation_percentage) == (False, 100)
+    assert model.parse_action("x", TIMEOUT, {"duration": "PT1M", "preventExecution": "true"})
+
+
+@pytest.mark.parametrize(
+    ("action_id", "parameters", "message"),
+    [
+        (
+            CRASH,
+            {"crashPoint": "mid-handler"},
+            "parameter crashPoint must be one of after-handler, before-handler, got 'mid-handler'",
+        ),
+        (CRASH, {"invocationPercentage": "0"}, "invocationPercentage must be an integer from 1"),
+        (CRASH, {"preventExecution": "true"}, r"unknown parameter\(s\) preventExecution"),
+        (TIMEOUT, {"preventExecution": "maybe"}, "preventExecution must be true or false"),
+        (TIMEOUT, {"invocationPercentage": "abc"}, "invocationPercentage"),
+        (TIMEOUT, {"crashPoint": "after-handler"}, r"unknown parameter\(s\) crashPoint"),
+        (PROVIDER_MODE, {}, r"missing required parameter\(s\) mode"),
+        (PROVIDER_MODE, {"mode": "sideways"}, "mode must be one of up, down, slow"),
+        (PROVIDER_MODE, {"mode": "down", "invocationPercentage": "50"}, "invocationPercentage"),
+    ],
+)
+def test_orderflow_action_parameters_are_checked(
+    action_id: str, parameters: dict[str, str], message: str
+) -> None:
+    with pytest.raises(FisValidationError, match=message):
+        model.parse_action("x", action_id, {"duration": "PT1M"} | parameters)
+
+
+def test_provider_mode_takes_ssm_parameter_targets() -> None:
+    targets = {
+        "fn": _target(resourceTags={"a": "b"}),
+        "mode": _target(resourceType=SSM, resourceTags={"orderflow:parameter": "provider-mode"}),
+    }
+    model.validate_template(
+        targets,
+        {"m": _mode_action(mode="slow"), "c": _action(CRASH, duration="PT1M")},
+        [{"source": "none"}],
+    )
+    assert model.parse_action("m", PROVIDER_MODE, _mode_action()["parameters"]).mode == "down"
+
+
+@pytest.mark.parametrize(
+    ("actions", "message"),
+    [
+        (
+            {"m": _mode_action() | {"targets": {"Functions": "fn"}}},
+            r"targets must be \{'Parameters': <target>\}",
+        ),
+        (
+            {"m": _mode_action() | {"targets": {"Parameters": "fn"}}},
+            "target 'fn' must have resourceType aws:ssm:parameter, not aws:lambda:function",
+        ),
+        (
+            {"c": _action(CRASH, duration="PT1M") | {"targets": {"Functions": "mode"}}},
+            "target 'mode' must have resourceType aws:lambda:function, not aws:ssm:parameter",
+        ),
+    ],
+)
+def test_actions_take_targets_of_their_resource_type(actions: dict[str, Any], message: str) -> None:
+    targets = {
+        "fn": _target(resourceTags={"a": "b"}),
+        "mode": _target(resourceType=SSM, resourceTags={"a": "b"}),
+    }
+    with pytest.raises(FisValidationError, match=message):
+        model.validate_template(targets, actions, [{"source": "none"}])
+
+
+def test_ssm_parameter_targets_resolve_by_tags() -> None:
+    mode = "arn:aws:ssm:us-east-1:000000000000:parameter/orderflow/dev/payments/provider-mode"
+    candidates = {mode: {"orderflow:parameter": "provider-mode"}, "arn:other": {}}
+
+    target = _target(resourceType=SSM, resourceTags={"orderflow:parameter": "provider-mode"})
+
+    assert model.select_targets(candidates, target, random.Random(1)) == [mode]
+
+
+def test_parameter_arns_name_their_parameter() -> None:
+    for name in ("/orderflow/dev/payments/provider-mode", "flat-name"):
+        arn = parameters.parameter_arn("000000000000", "us-east-1", name)
+        assert arn.startswith("arn:aws:ssm:us-east-1:000000000000:parameter/")
+        assert parameters.parameter_name(arn) == name
+
+
+@pytest.mark.parametrize(
+    ("action_id", "extra", "crash", "hang"),
+    [
+        (CRASH, {}, "after-handler", None),
+        (CRASH, {"crashPoint": "before-handler"}, "before-handler", None),
+        (TIMEOUT, {}, None, "after-handler"),
+        (TIMEOUT, {"preventExecution": "true"}, None, "before-handler"),
+    ],
+)
+def test_crash_and_timeout_plans_say_where_the_process_fails(
+    action_id: str, extra: dict[str, str], crash: str | None, hang: str | None
+) -> None:
+    board = faults.FaultBoard()
+    action = _active(action_id)
+    action.parameters = model.parse_action("fault", action_id, {"duration": "PT1M"} | extra)
+    board.add("EXP1", [action])
+
+    plan = board.plan(FN, now=0)
+
+    assert (plan.crash, plan.hang) == (crash, hang)
+    assert plan.before is None and plan.after is None  # the process fails, no body is made up
+    assert plan.actions == ["EXP1/fault"]
+    assert board.counts("EXP1", "fault") == (1, 1)
+
+
+def test_crashes_at_a_percentage_follow_the_seeded_draw() -> None:
+    board, again = faults.FaultBoard(), faults.FaultBoard()
+    board.add("EXP1", [_active(CRASH, percentage=20)])
+    again.add("EXP1", [_active(CRASH, percentage=20)])
+
+    crashes = [board.plan(FN, now=0).crash is not None for _ in range(500)]
+
+    assert crashes == [again.plan(FN, now=0).crash is not None for _ in range(500)]
+    assert 60 < sum(crashes) < 140
+    assert board.counts("EXP1", "fault") == (sum(crashes), 500)
+
+
+def test_an_action_without_invocations_counts_its_runs() -> None:
+    board = faults.FaultBoard()
+    action = faults.ActiveAction(
+        experiment_id="EXP1",
+        name="mode",
+        action_id=PROVIDER_MODE,
+        functions=frozenset(),
+        parameters=model.parse_action("mode", PROVIDER_MODE, {"duration": "PT1M", "mode": "down"}),
+        draw=model.Draw(1),
+        ends_at=100.0,
+    )
+    board.add("EXP1", [action])
+
+    board.inject("EXP1", "mode")
+
+    assert board.plan(FN, now=0).actions == []
+    assert board.counts("EXP1", "mode") == (1, 0)
+    board.remove("EXP1")
+    assert board.report()["experiments"]["EXP1"]["mode"]["injected"] == 1

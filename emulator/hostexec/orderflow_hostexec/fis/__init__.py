@@ -45,7 +45,8 @@ PATCHES = (
         name="kit.fis",
         kind="kit",
         purpose=(
-            "AWS FIS served offline (Lambda actions applied by the host executor); "
+            "AWS FIS served offline (Lambda actions applied by the host executor, "
+            "orderflow:... actions of our own); "
             f"GET {FAULTS_PATH} counts the faults injected"
         ),
         targets=(
@@ -58,6 +59,8 @@ PATCHES = (
             Target(f"{_LAMBDA}.lambda_models", "VersionIdentifier.unqualified_arn"),
             Target("localstack.utils.tagging", "Tags.get_tags"),
             Target("localstack.services.edge", "ROUTER.add"),
+            # orderflow:payments:provider-mode writes SSM parameters through it (parameters.py)
+            Target("localstack.aws.connect", "connect_to"),
         ),
         apply=register_faults_endpoint,
         check=_provider_is_registered,

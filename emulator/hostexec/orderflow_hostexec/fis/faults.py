@@ -6,9 +6,20 @@ invocation of a function and applies what it answers. Every injected fault is co
 experiment and action: ``GET /_orderflow/fis/faults``, and the reason of each action's state
 in GetExperiment. Standard library only.
 
+The ``orderflow:...`` SDK actions (``model.SDK_ACTIONS``) are not applied here: ``plan`` sends
+them down with the invocation (``InvocationPlan.sdk``), the function's process applies them to
+its SDK calls (``sdk_faults.py``) and reports what it injected, which ``record`` counts (per
+DynamoDB request, per PutEvents entry).
+
 The error an injected ``aws:lambda:invocation-error`` returns is the Lambda error payload
 ``{"errorType": "FaultInjected", "errorMessage": ...}`` naming the experiment and action (the
 exact payload of AWS's FIS Lambda extension is not documented; this shape is the emulator's).
+
+The offline-only ``orderflow:lambda:invocation-crash`` and ``orderflow:lambda:invocation-timeout``
+answer nothing themselves: the plan says where to kill or freeze the runtime process
+(``InvocationPlan.crash``/``hang``) and the executor's ``RuntimeProcess`` does it, so the
+invocation fails as a crashed or timed-out runtime does (``Runtime.ExitError``,
+``Sandbox.Timedout``).
 """
 
 from __future__ import annotations
@@ -20,10 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orderflow_hostexec.fis.model import ActionParameters, Draw
+from orderflow_hostexec import sdk_faults
+from orderflow_hostexec.fis.model import SDK_ACTIONS, ActionParameters, Draw
 
 FAULTS_PATH = "/_orderflow/fis/faults"
 ERROR_TYPE = "FaultInjected"
+CRASH = "orderflow:lambda:invocation-crash"
+TIMEOUT = "orderflow:lambda:invocation-timeout"
 
 
 @dataclass
@@ -51,7 +65,12 @@ class InvocationPlan:
     delay_ms: int = 0
     before: tuple[bytes, bool] | None = None  # (body, is_error) instead of running the handler
     after: tuple[bytes, bool] | None = None  # (body, is_error) in place of the handler's answer
+    crash: str | None = None  # kill the runtime process at this crashPoint (model.CRASH_POINTS)
+    hang: str | None = None  # no answer until the timeout: "before-handler" or "after-handler"
     actions: list[str] = field(default_factory=list)
+    # fis-sdk: faults the function's own process applies to its AWS SDK calls (sdk_faults.py),
+    # sent down with the invocation; what they injected comes back with its answer (record)
+    sdk: list[dict[str, Any]] = field(default_factory=list)
 
 
 def error_body(action: ActiveAction) -> bytes:
@@ -85,6 +104,13 @@ class FaultBoard:
         with self._lock:
             for action in self._active.pop(experiment_id, []):
                 self._finished[(experiment_id, action.name)] = (action.injected, action.seen)
+
+    def inject(self, experiment_id: str, name: str) -> None:
+        """Count one fault of an action that hits no invocation (``provider-mode``)."""
+        with self._lock:
+            for action in self._active.get(experiment_id, []):
+                if action.name == name:
+                    action.injected += 1
 
     def counts(self, experiment_id: str, name: str) -> tuple[int, int]:
         """(injected, invocations seen) of one action, running or ended."""
@@ -127,11 +153,21 @@ class FaultBoard:
                 if function_arn in action.functions and now < action.ends_at
             ]
             for action in actions:
+                if action.action_id in SDK_ACTIONS:  # fis-sdk: drawn per request or entry
+                    plan.sdk.append(sdk_fault(action))
+                    continue
                 action.seen += 1
                 if not action.draw.hits(action.parameters.invocation_percentage):
                     continue
                 action.injected += 1
                 plan.actions.append(f"{action.experiment_id}/{action.name}")
+                if action.action_id == CRASH:
+                    plan.crash = plan.crash or action.parameters.crash_point
+                    continue
+                if action.action_id == TIMEOUT:
+                    before = action.parameters.prevent_execution
+                    plan.hang = plan.hang or ("before-handler" if before else "after-handler")
+                    continue
                 kind = action.action_id.rsplit(":", 1)[-1]
                 if kind == "invocation-add-delay":
                     plan.delay_ms += action.parameters.startup_delay_ms
@@ -146,6 +182,39 @@ class FaultBoard:
                 else:
                     plan.after = plan.after or outcome
         return plan
+
+    # --- fis-sdk -------------------------------------------------------------------------------
+
+    def record(self, counts: dict[str, Any]) -> None:
+        """Add what a function's process reports its SDK faults did: ``{"<experiment id>/<action
+        name>": [injected, seen]}`` (the action may have ended meanwhile)."""
+        with self._lock:
+            for key, (injected, seen) in counts.items():
+                experiment_id, _, name = key.partition("/")
+                action = next(
+                    (a for a in self._active.get(experiment_id, []) if a.name == name), None
+                )
+                if action is not None:
+                    action.injected += int(injected)
+                    action.seen += int(seen)
+                elif (experiment_id, name) in self._finished:
+                    done, saw = self._finished[(experiment_id, name)]
+                    self._finished[(experiment_id, name)] = (done + int(injected), saw + int(seen))
+
+
+def sdk_fault(action: ActiveAction) -> dict[str, Any]:
+    """An SDK fault as the function's process takes it (orderflow_hostexec/sdk_faults.py): the
+    draw is made there, seeded from the experiment's draw, per request or entry."""
+    parameters = action.parameters
+    throttle = action.action_id == "orderflow:dynamodb:throttle"
+    return {
+        "key": f"{action.experiment_id}/{action.name}",
+        "kind": sdk_faults.DYNAMODB_THROTTLE if throttle else sdk_faults.PUT_EVENTS_PARTIAL_FAILURE,
+        "percentage": parameters.request_percentage if throttle else parameters.entry_percentage,
+        "operations": list(parameters.operations),
+        "seed": action.draw.seed(),
+        "source": action.message(),
+    }
 
 
 BOARD = FaultBoard()

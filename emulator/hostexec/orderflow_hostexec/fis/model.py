@@ -15,6 +15,27 @@ defaults as documented by AWS for the FIS Lambda extension:
   answers an API Gateway proxy response with that status instead of (or after) the handler's;
 - ``aws:fis:wait``: ``duration`` only.
 
+Actions of our own, offline only (AWS FIS has none such for Lambda functions), applied inside
+the targeted functions' processes to their AWS SDK calls (``orderflow_hostexec/sdk_faults.py``):
+
+- ``orderflow:dynamodb:throttle``: ``duration``, ``requestPercentage`` (1-100), ``operations``
+  (optional comma list of DynamoDB data-plane operations; default all): those requests answer
+  ``ProvisionedThroughputExceededException`` (HTTP 400), which botocore retries as on AWS;
+- ``orderflow:events:put-events-partial-failure``: ``duration``, ``entryPercentage`` (1-100):
+  that share of the entries of each ``PutEvents`` call fail (``InternalFailure``) and are not
+  put on the bus.
+Actions of our own, offline only (faults AWS FIS cannot inject; docs/chaos.md):
+
+- ``orderflow:lambda:invocation-crash``: ``duration``, ``invocationPercentage``, ``crashPoint``
+  (``after-handler``, the default: the handler runs, then its runtime process is killed before
+  it answers; ``before-handler``: killed once it has the event);
+- ``orderflow:lambda:invocation-timeout``: ``duration``, ``invocationPercentage``,
+  ``preventExecution`` (``false``, the default: the handler runs, then the invocation does not
+  answer until the function's timeout; ``true``: it hangs before the handler);
+- ``orderflow:payments:provider-mode``: ``duration``, ``mode`` (``up``, ``down``, ``slow``) on
+  ``aws:ssm:parameter`` targets (key ``Parameters``): the parameter is set to ``mode`` when
+  the action starts and set back to the value it had when the action ends or is stopped.
+
 The random draw for ``invocationPercentage`` (and for ``COUNT``/``PERCENT`` target selection)
 is seedable: tag ``orderflow:seed`` on the experiment (StartExperiment ``tags``) or on the
 template fixes it; without one, the seed is random and reported in the experiment's tags.
@@ -30,6 +51,8 @@ from dataclasses import dataclass
 from typing import Any
 
 LAMBDA_FUNCTION = "aws:lambda:function"
+SSM_PARAMETER = "aws:ssm:parameter"  # offline only: targets of orderflow:payments:provider-mode
+RESOURCE_TYPES = (LAMBDA_FUNCTION, SSM_PARAMETER)
 SEED_TAG = "orderflow:seed"
 MAX_DURATION_S = 12 * 3600
 STOP_CONDITION_NONE = "none"
@@ -44,6 +67,7 @@ class ActionSpec:
     parameters: frozenset[str]
     required: frozenset[str]
     target_key: str | None  # the key of ``targets`` the action takes, None: no target
+    resource_type: str = LAMBDA_FUNCTION  # of the target it takes
 
 
 _LAMBDA_TARGET = "Functions"
@@ -72,7 +96,39 @@ ACTIONS: Mapping[str, ActionSpec] = {
         _LAMBDA_TARGET,
     ),
     "aws:fis:wait": ActionSpec(frozenset({"duration"}), frozenset({"duration"}), None),
+    # --- fis-sdk: faults in the functions' AWS SDK calls (offline only; see SDK_ACTIONS) ---
+    "orderflow:dynamodb:throttle": ActionSpec(
+        frozenset({"duration", "requestPercentage", "operations"}),
+        frozenset({"duration", "requestPercentage"}),
+        _LAMBDA_TARGET,
+    ),
+    "orderflow:events:put-events-partial-failure": ActionSpec(
+        frozenset({"duration", "entryPercentage"}),
+        frozenset({"duration", "entryPercentage"}),
+        _LAMBDA_TARGET,
+    ),
+    # --- end fis-sdk ---
+    # --- orderflow:lambda:* and orderflow:payments:* (offline only; helper fis-lambda) ---
+    "orderflow:lambda:invocation-crash": ActionSpec(
+        frozenset({"duration", "invocationPercentage", "crashPoint"}),
+        frozenset({"duration"}),
+        _LAMBDA_TARGET,
+    ),
+    "orderflow:lambda:invocation-timeout": ActionSpec(
+        frozenset({"duration", "invocationPercentage", "preventExecution"}),
+        frozenset({"duration"}),
+        _LAMBDA_TARGET,
+    ),
+    "orderflow:payments:provider-mode": ActionSpec(
+        frozenset({"duration", "mode"}),
+        frozenset({"duration", "mode"}),
+        "Parameters",
+        SSM_PARAMETER,
+    ),
+    # --- end of fis-lambda's actions ---
 }
+CRASH_POINTS = ("after-handler", "before-handler")
+PROVIDER_MODES = ("up", "down", "slow")
 
 _DURATION = re.compile(r"^PT(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?$")
 _SELECTION = re.compile(r"^(?:(?P<all>ALL)|COUNT\((?P<count>\d+)\)|PERCENT\((?P<percent>\d+)\))$")
@@ -104,6 +160,14 @@ def _integer(action: str, name: str, value: Any, low: int, high: int) -> int:
     return number
 
 
+def _choice(action: str, name: str, value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise FisValidationError(
+            f"action {action}: parameter {name} must be one of {', '.join(allowed)}, got {value!r}"
+        )
+    return str(value)
+
+
 def _boolean(action: str, name: str, value: Any) -> bool:
     if str(value).lower() not in ("true", "false"):
         raise FisValidationError(
@@ -122,6 +186,13 @@ class ActionParameters:
     startup_delay_ms: int = 1000
     status_code: int = 0
     content_type: str = ""
+    # --- fis-sdk ---
+    request_percentage: int = 100  # orderflow:dynamodb:throttle
+    operations: tuple[str, ...] = ()  # orderflow:dynamodb:throttle, () = every data-plane one
+    entry_percentage: int = 100  # orderflow:events:put-events-partial-failure
+    # --- end fis-sdk ---
+    crash_point: str = "after-handler"  # orderflow:lambda:invocation-crash
+    mode: str = ""  # orderflow:payments:provider-mode
 
 
 def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> ActionParameters:
@@ -161,7 +232,72 @@ def parse_action(name: str, action_id: str, parameters: Mapping[str, Any]) -> Ac
         ),
         status_code=_integer(name, "statusCode", parameters.get("statusCode", 200), 100, 599),
         content_type=str(parameters.get("contentTypeHeader", "")),
+        # --- fis-sdk ---
+        request_percentage=_integer(
+            name, "requestPercentage", parameters.get("requestPercentage", 100), 1, 100
+        ),
+        operations=_dynamodb_operations(name, parameters.get("operations")),
+        entry_percentage=_integer(
+            name, "entryPercentage", parameters.get("entryPercentage", 100), 1, 100
+        ),
+        # --- end fis-sdk ---
+        crash_point=_choice(
+            name, "crashPoint", parameters.get("crashPoint", "after-handler"), CRASH_POINTS
+        ),
+        mode=_choice(name, "mode", parameters["mode"], PROVIDER_MODES)
+        if "mode" in parameters
+        else "",
     )
+
+
+# --- fis-sdk: the orderflow actions applied inside the functions' processes -----------------
+# (orderflow_hostexec/sdk_faults.py, through botocore's event hooks). Offline only: AWS FIS has
+# no such action for Lambda functions. What each counts (GetExperiment, the faults endpoint):
+SDK_ACTIONS: Mapping[str, str] = {
+    "orderflow:dynamodb:throttle": "DynamoDB requests",
+    "orderflow:events:put-events-partial-failure": "PutEvents entries",
+}
+
+# DynamoDB's data-plane operations, the ones that answer ProvisionedThroughputExceededException
+# on AWS (control-plane calls such as DescribeTable are throttled differently, never by this).
+DYNAMODB_OPERATIONS = frozenset(
+    {
+        "BatchExecuteStatement",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+        "ExecuteStatement",
+        "ExecuteTransaction",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+        "UpdateItem",
+    }
+)
+
+
+def _dynamodb_operations(action: str, value: Any) -> tuple[str, ...]:
+    """``operations``: a comma list of DynamoDB operations (absent: all of them)."""
+    if value is None:
+        return ()
+    names = [name.strip() for name in str(value).split(",")]
+    if not all(names):
+        raise FisValidationError(
+            f"action {action}: parameter operations must be a comma list of DynamoDB "
+            f"operations such as PutItem,TransactWriteItems, got {value!r}"
+        )
+    if unknown := sorted(set(names) - DYNAMODB_OPERATIONS):
+        raise FisValidationError(
+            f"action {action}: parameter operations names unknown DynamoDB operation(s) "
+            f"{', '.join(unknown)} (known: {', '.join(sorted(DYNAMODB_OPERATIONS))})"
+        )
+    return tuple(sorted(set(names)))
+
+
+# --- end fis-sdk -------------------------------------------------------------------------------
 
 
 def parse_selection_mode(value: Any) -> tuple[str, int]:
@@ -185,10 +321,10 @@ def parse_selection_mode(value: Any) -> tuple[str, int]:
 
 
 def validate_target(name: str, target: Mapping[str, Any]) -> None:
-    if target.get("resourceType") != LAMBDA_FUNCTION:
+    if target.get("resourceType") not in RESOURCE_TYPES:
         raise FisValidationError(
             f"target {name}: resourceType {target.get('resourceType')!r} is not supported by "
-            f"the emulator (only {LAMBDA_FUNCTION})"
+            f"the emulator (only {', '.join(RESOURCE_TYPES)})"
         )
     arns, tags = target.get("resourceArns"), target.get("resourceTags")
     if bool(arns) == bool(tags):
@@ -242,6 +378,12 @@ def validate_template(
             raise FisValidationError(
                 f"action {name}: target {given[spec.target_key]!r} is not defined in targets"
             )
+        resource_type = targets[given[spec.target_key]].get("resourceType")
+        if resource_type != spec.resource_type:
+            raise FisValidationError(
+                f"action {name} ({action_id}): target {given[spec.target_key]!r} must have "
+                f"resourceType {spec.resource_type}, not {resource_type}"
+            )
         for after in action.get("startAfter") or []:
             raise FisValidationError(
                 f"action {name}: startAfter ({after}) is not supported by the emulator"
@@ -254,12 +396,13 @@ def select_targets(
     target: Mapping[str, Any],
     rng: random.Random,
 ) -> list[str]:
-    """The function ARNs a target resolves to at StartExperiment.
+    """The resource ARNs a target resolves to at StartExperiment.
 
-    ``candidates`` maps every function's unqualified ARN to its tags. A target by
-    ``resourceArns`` names functions that must exist; by ``resourceTags``, it takes the
-    functions carrying all those tags. Then ``selectionMode`` picks (at random for COUNT and
-    PERCENT, rounding PERCENT down but keeping at least one).
+    ``candidates`` maps every resource of the target's type (function: its unqualified ARN;
+    SSM parameter: its ARN) to its tags. A target by ``resourceArns`` names resources that
+    must exist; by ``resourceTags``, it takes the resources carrying all those tags. Then
+    ``selectionMode`` picks (at random for COUNT and PERCENT, rounding PERCENT down but
+    keeping at least one).
     """
     if arns := target.get("resourceArns"):
         if missing := [arn for arn in arns if arn not in candidates]:
@@ -309,3 +452,9 @@ class Draw:
             return True
         with self._lock:
             return self._rng.random() * 100 < percentage
+
+    def seed(self) -> int:
+        """A seed for a draw made elsewhere (fis-sdk: inside a function's process), taken from
+        this one, so an experiment's seed still fixes it."""
+        with self._lock:
+            return self._rng.randrange(2**31)

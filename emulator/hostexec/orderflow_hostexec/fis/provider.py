@@ -24,6 +24,7 @@ from localstack.aws.api import CommonServiceException, RequestContext, handler
 from localstack.services.plugins import Service, ServiceLifecycleHook, aws_provider
 
 from orderflow_hostexec.fis import faults, model
+from orderflow_hostexec.fis.parameters import PROVIDER_MODE, ParameterOverride, ssm_parameters
 
 
 def _validation(message: str) -> CommonServiceException:
@@ -56,9 +57,15 @@ def _lambda_functions(account_id: str, region: str) -> dict[str, dict[str, str]]
 class _Run:
     """A started experiment: its record (the API shape) and the thread that runs it."""
 
-    def __init__(self, record: dict[str, Any], actions: list[faults.ActiveAction]) -> None:
+    def __init__(
+        self,
+        record: dict[str, Any],
+        actions: list[faults.ActiveAction],
+        overrides: list[ParameterOverride] | None = None,
+    ) -> None:
         self.record = record
         self.actions = actions
+        self.overrides = overrides or []  # orderflow:payments:provider-mode actions
         self.stop_requested = threading.Event()
         self.lock = threading.Lock()
 
@@ -200,10 +207,18 @@ class FisProvider(ServiceLifecycleHook):
             record = copy.deepcopy(run.record)
         for name, action in record["actions"].items():
             injected, seen = faults.BOARD.counts(record["id"], name)
-            if action["actionId"].startswith("aws:lambda:"):
+            if action["actionId"].startswith(("aws:lambda:", "orderflow:lambda:")):
                 action["state"]["reason"] = (
                     f"{action['state']['reason']} Faults injected: {injected} of {seen} "
                     "invocations."
+                ).strip()
+            elif unit := model.SDK_ACTIONS.get(action["actionId"]):  # fis-sdk
+                action["state"]["reason"] = (
+                    f"{action['state']['reason']} Faults injected: {injected} of {seen} {unit}."
+                ).strip()
+            elif action["actionId"] == PROVIDER_MODE:
+                action["state"]["reason"] = (
+                    f"{action['state']['reason']} Faults injected: {injected}."
                 ).strip()
         record["tags"] = dict(self._tags.get(record["arn"], {}))
         return self._public(record)
@@ -220,17 +235,26 @@ class FisProvider(ServiceLifecycleHook):
             seed = random.SystemRandom().randrange(2**31)
         tags.setdefault(model.SEED_TAG, str(seed))  # the seed used, so the run can be repeated
         rng = random.Random(seed)
-        candidates = _lambda_functions(template["_account"], template["_region"])
+        account, region = template["_account"], template["_region"]
+        candidates: dict[str, dict[str, dict[str, str]]] = {}  # resource type -> ARN -> tags
         resolved: dict[str, list[str]] = {}
         for name, target in template["targets"].items():
+            kind = target["resourceType"]
+            if kind not in candidates:
+                candidates[kind] = (
+                    ssm_parameters(account, region)
+                    if kind == model.SSM_PARAMETER
+                    else _lambda_functions(account, region)
+                )
             try:
-                resolved[name] = model.select_targets(candidates, target, rng)
+                resolved[name] = model.select_targets(candidates[kind], target, rng)
             except model.FisValidationError as error:
                 raise _validation(f"target {name}: {error}") from None
         experiment_id = _new_id("EXP")
         now = datetime.now(UTC)
         started = time.monotonic()
         active: list[faults.ActiveAction] = []
+        overrides: list[ParameterOverride] = []
         actions: dict[str, Any] = {}
         for name, action in template["actions"].items():
             parameters = model.parse_action(
@@ -246,13 +270,29 @@ class FisProvider(ServiceLifecycleHook):
                 "state": {"status": "pending", "reason": "Initial state."},
                 "_duration_s": parameters.duration_s,
             }
+            if action["actionId"] == PROVIDER_MODE:
+                assert target_name is not None  # validated: it takes Parameters
+                overrides.append(
+                    ParameterOverride(
+                        experiment_id,
+                        name,
+                        account_id=account,
+                        region=region,
+                        arns=resolved[target_name],
+                        value=parameters.mode,
+                        duration_s=parameters.duration_s,
+                    )
+                )
             if target_name is not None:
+                lambda_target = template["targets"][target_name]["resourceType"] == (
+                    model.LAMBDA_FUNCTION
+                )
                 active.append(
                     faults.ActiveAction(
                         experiment_id=experiment_id,
                         name=name,
                         action_id=action["actionId"],
-                        functions=frozenset(resolved[target_name]),
+                        functions=frozenset(resolved[target_name] if lambda_target else ()),
                         parameters=parameters,
                         draw=model.Draw(seed + len(active) + 1),
                         ends_at=started + parameters.duration_s,
@@ -276,7 +316,7 @@ class FisProvider(ServiceLifecycleHook):
             "_account": context.account_id,
             "_region": context.region,
         }
-        run = _Run(record, active)
+        run = _Run(record, active, overrides)
         with self._lock:
             self._runs[experiment_id] = run
             self._tags[record["arn"]] = tags
@@ -293,14 +333,25 @@ class FisProvider(ServiceLifecycleHook):
         experiment_id = run.record["id"]
         with run.lock:
             longest = max(a["_duration_s"] for a in run.record["actions"].values())
-            if run.record["state"]["status"] == "initiating":  # not stopped meanwhile
+            running = run.record["state"]["status"] == "initiating"  # not stopped meanwhile
+            if running:
                 for action in run.record["actions"].values():
                     action["state"] = {"status": "running", "reason": "Action is running."}
                     action["startTime"] = datetime.now(UTC)
                 faults.BOARD.add(experiment_id, run.actions)
                 run.record["state"] = {"status": "running", "reason": "Experiment is running."}
         began = time.monotonic()
-        stopped = run.stop_requested.wait(longest)
+        stopped = False
+        # orderflow:payments:provider-mode: set now, put back at its own end or at a stop
+        for override in run.overrides if running else []:
+            override.begin()
+        for override in sorted(run.overrides, key=lambda o: o.duration_s):
+            if not stopped:
+                remaining = began + override.duration_s - time.monotonic()
+                stopped = run.stop_requested.wait(max(remaining, 0))
+            override.end()
+        if not stopped:
+            stopped = run.stop_requested.wait(max(began + longest - time.monotonic(), 0))
         elapsed = time.monotonic() - began
         # actions shorter than the longest are over on the board already (their ends_at)
         faults.BOARD.remove(experiment_id)
