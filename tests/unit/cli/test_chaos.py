@@ -130,6 +130,12 @@ def test_targets_name_functions_and_services_that_exist() -> None:
             tags = target.get("resourceTags", {})
             if service := tags.get("orderflow:service"):
                 assert (FUNCTIONS / service / "handlers").is_dir(), (path.name, service)
+            if target["resourceType"] == "aws:ssm:parameter":
+                assert tags == {
+                    "orderflow:service": "payments",
+                    "orderflow:parameter": "provider-mode",
+                }
+                continue
             if function := tags.get("orderflow:function"):
                 assert function in handlers, (path.name, function)
 
