@@ -28,7 +28,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
-.PHONY: help install up down status deploy bootstrap test unit infra integration lint bench openapi clean
+.PHONY: help install up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
 
 help:
 	@echo "make deploy       install everything, start the emulator, deploy the Orderflow stack"
@@ -127,6 +127,12 @@ bench: bootstrap
 	$(DEV)/python -m bench.lambda_invoke
 	$(DEV)/python -m bench.orders
 	$(DEV)/python -m bench.rate_limit
+
+# Every experiment of chaos/ under load on the embedded emulator, one table (docs/chaos.md).
+# CHAOS_ORDERS / CHAOS_RATE / CHAOS_SEED / CHAOS_SETTLE / CHAOS_EXPERIMENTS scale or pick them.
+chaos: bootstrap
+	$(call deploy_stacks,Orderflow)
+	$(DEV)/python -m bench.chaos
 
 # The orders API's OpenAPI document, generated from the handlers' routes and pydantic models;
 # tests/unit/test_openapi.py fails while the committed file differs.
