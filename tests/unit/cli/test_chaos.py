@@ -37,6 +37,7 @@ AGREED = {  # the action catalogue (AWS FIS's Lambda actions and orderflow's own
     "orderflow:lambda:invocation-crash": {"duration", "invocationPercentage", "crashPoint"},
     "orderflow:payments:provider-mode": {"duration", "mode"},
     "orderflow:dynamodb:throttle": {"duration", "requestPercentage", "operations"},
+    "orderflow:events:put-events-partial-failure": {"duration", "entryPercentage"},
     "orderflow:sqs:duplicate-delivery": {"duration", "deliveryPercentage"},
     "orderflow:events:duplicate-delivery": {"duration", "deliveryPercentage"},
 }
@@ -48,6 +49,7 @@ SHIPPED = {
     "projector-errors",
     "duplicate-deliveries",
     "dynamodb-throttling",
+    "put-events-partial-failures",
     "all-at-once",
 }
 DURATIONS = {"projector-errors": 180, "all-at-once": 180}
