@@ -355,6 +355,7 @@ def execute(
         "samples": [],
     }
     run.breakers_before = stores.breakers(stack)
+    earlier = {invariants.about(m) for q in list_dead_letters(stack) for m in q["messages"]}
 
     # the first order warms the API's functions up: its cold start is not a fault's doing
     run.posts = load.offer(orderer, planned[:1], rate, lambda: "warm-up")
@@ -378,6 +379,7 @@ def execute(
     run.dead_letters = list_dead_letters(stack)
     first_snap = snapshot(stack, run, base, full=True)
     first_snap.dead_letters = run.dead_letters
+    first_snap.dead_letters_before = frozenset(earlier)
     run.before_redrive = invariants.check(first_snap)
 
     run.redrives = redrive_all(stack, run.dead_letters)
@@ -390,9 +392,8 @@ def execute(
         if o.customer_id != customer
     }
     last_snap = snapshot(stack, run, base, full=True)
-    last_snap.dead_letters = [
-        {**q.to_json(), "messages": []} for q in dead_letters.find_dead_letter_queues(stack)
-    ]
+    last_snap.dead_letters = list_dead_letters(stack)
+    last_snap.dead_letters_before = frozenset(earlier)
     last_snap.after_redrive = True
     run.after_redrive = invariants.check(last_snap)
     run.breakers_after = stores.breakers(stack)

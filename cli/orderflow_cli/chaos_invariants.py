@@ -65,6 +65,7 @@ class Snapshot:
     pending_at_start: Sequence[OrderState] = ()  # orders not terminal when stock was read
     outbox_pending: Sequence[str] = ()  # outbox items still PENDING ("<eventId> (<orderId>)")
     dead_letters: Sequence[Mapping[str, Any]] = ()  # `orderflow dlq --json`'s queues
+    dead_letters_before: frozenset[str] = frozenset()  # what DLQ messages were about at start
     after_redrive: bool = False
 
 
@@ -235,26 +236,42 @@ def outbox_drained(snap: Snapshot) -> Verdict:
 
 def dead_letters_explained(snap: Snapshot) -> Verdict:
     """Every message of every DLQ was listed, each with a reason (before the redrive); after
-    it, every DLQ is empty."""
-    bad = []
+    it, every DLQ is empty. A message about something a DLQ already held a message about
+    before the run (a poison message from earlier, which a redrive cannot cure) is not the
+    run's: it is excluded and listed as such."""
+    bad: list[str] = []
+    excluded: list[str] = []
     messages = 0
     for queue in snap.dead_letters:
         listed = queue.get("messages", [])
-        messages += int(queue.get("depth", 0))
+        depth = int(queue.get("depth", 0))
+        messages += depth
+        earlier = [m for m in listed if about(m) in snap.dead_letters_before]
+        excluded += [f"{queue['logicalId']}: {about(m)} (there before the run)" for m in earlier]
         if snap.after_redrive:
-            if queue.get("depth", 0) or queue.get("inFlight", 0):
-                bad.append(f"{queue['logicalId']}: {queue['depth']} message(s) left after redrive")
+            left = depth + int(queue.get("inFlight", 0)) - len(earlier)
+            if left > 0:
+                bad.append(f"{queue['logicalId']}: {left} message(s) left after redrive")
             continue
-        if len(listed) < int(queue.get("depth", 0)):
-            bad.append(f"{queue['logicalId']}: {len(listed)} of {queue['depth']} listed")
+        if len(listed) < depth:
+            bad.append(f"{queue['logicalId']}: {len(listed)} of {depth} listed")
         bad += [
             f"{queue['logicalId']}: {message.get('messageId')} without a reason"
             for message in listed
             if not (message.get("reason") or {}).get("kind")
         ]
     if snap.after_redrive:
-        return _verdict("DLQs empty", "every DLQ empty after the redrive", messages, bad)
-    return _verdict("DLQs listed", "every DLQ message listed with its reason", messages, bad)
+        verdict = _verdict("DLQs empty", "every DLQ empty after the redrive", messages, bad)
+    else:
+        verdict = _verdict("DLQs listed", "every DLQ message listed with its reason", messages, bad)
+    verdict.excluded = excluded
+    return verdict
+
+
+def about(message: Mapping[str, Any]) -> str:
+    """What a DLQ message is about (its event and subject), the same after a redrive moved it
+    (its message id is not)."""
+    return str(message.get("about") or message.get("messageId"))
 
 
 def _settled(snap: Snapshot) -> list[OrderState]:

@@ -187,6 +187,31 @@ def test_dead_letters_listed_with_a_reason_then_empty_after_redrive() -> None:
     assert failing(dead_letters_explained(after), "1 message(s) left after redrive")
 
 
+def test_a_poison_message_there_before_the_run_is_excluded_not_blamed_on_it() -> None:
+    # Given a DLQ that held a message about an earlier order before the run
+    after = settled()
+    after.after_redrive = True
+    after.dead_letters_before = frozenset({"OrderPlaced o-earlier"})
+    earlier = {"messageId": "m2", "about": "OrderPlaced o-earlier", "reason": {"kind": "redrive"}}
+    ours = {"messageId": "m3", "about": "OrderPlaced o1", "reason": {"kind": "redrive"}}
+
+    # When it is the only one left after the redrive (moved back: a new message id)
+    after.dead_letters = [
+        {"logicalId": "ProjectorDlq", "depth": 1, "inFlight": 0, "messages": [earlier]}
+    ]
+
+    # Then the DLQs count as empty, and the message is listed as excluded
+    verdict = dead_letters_explained(after)
+    assert verdict.holds
+    assert verdict.excluded == ["ProjectorDlq: OrderPlaced o-earlier (there before the run)"]
+
+    # But a message of the run's beside it is still a violation
+    after.dead_letters = [
+        {"logicalId": "ProjectorDlq", "depth": 2, "inFlight": 0, "messages": [earlier, ours]}
+    ]
+    assert failing(dead_letters_explained(after), "1 message(s) left after redrive")
+
+
 def test_examples_are_bounded_but_every_violation_counted() -> None:
     snap = settled()
     snap.outbox_pending = [f"e{i}" for i in range(25)]
