@@ -16,31 +16,20 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.clients import client
+from tests.integration import test_fis as base
 from tests.integration.support import eventually
 
-ROLE = "arn:aws:iam::000000000000:role/fis-it"
-TAG = "orderflow:fis-it"
+ROLE = base.ROLE
+TAG = base.TAG
 ACCOUNT_REGION = "us-east-1:000000000000"
 
-
-@pytest.fixture(scope="module")
-def fis(emulator: None) -> Any:
-    return client("fis")
+fis = base.fis
+experiments = base.experiments
 
 
 @pytest.fixture(scope="module")
 def sqs(emulator: None) -> Any:
     return client("sqs")
-
-
-@pytest.fixture
-def experiments(fis: Any) -> Iterator[list[str]]:
-    """Experiments started by the test: stopped after it, so no fault outlives it."""
-    started: list[str] = []
-    yield started
-    for experiment_id in started:
-        if fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"] == "running":
-            fis.stop_experiment(id=experiment_id)
 
 
 @pytest.fixture
@@ -87,22 +76,12 @@ def _start(
         },
         tags={"orderflow:seed": "11"},
     )["experimentTemplate"]["id"]
-    experiment_id: str = fis.start_experiment(
-        clientToken=uuid.uuid4().hex, experimentTemplateId=template_id
-    )["experiment"]["id"]
-    experiments.append(experiment_id)
-    eventually(lambda: _status(fis, experiment_id) == "running", timeout_s=10, every_s=0.1)
-    return experiment_id
-
-
-def _status(fis: Any, experiment_id: str) -> str:
-    status: str = fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"]
-    return status
+    return base._start(fis, template_id, experiments)
 
 
 def _stop(fis: Any, experiment_id: str) -> None:
     fis.stop_experiment(id=experiment_id)
-    eventually(lambda: _status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
+    eventually(lambda: base._status(fis, experiment_id) == "stopped", timeout_s=10, every_s=0.1)
 
 
 def _reason(fis: Any, experiment_id: str) -> str:
