@@ -28,7 +28,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
-.PHONY: help install up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
+.PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
 
 help:
 	@echo "make deploy       install everything, start the emulator, deploy the Orderflow stack"
@@ -59,6 +59,13 @@ $(VENVS)/emulator/.installed: emulator/requirements.txt emulator/constraints.txt
 $(VENVS)/lambda-python3.13/.installed: emulator/lambda-runtime-requirements.txt | $(VENVS)/lambda-python3.13/bin/python
 	$(LAMBDA_PY)/pip install --quiet -r emulator/lambda-runtime-requirements.txt
 	@touch $@
+
+# Headless Chromium for the tests that open the CLI's HTML pages (tests/browser.py): Debian's
+# `chromium` package, installed with apt-get (as root, or through sudo) when not on the PATH.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -109,7 +116,7 @@ lint: $(VENVS)/dev/.installed
 	  $(DEV)/cfn-lint --ignore-checks W3005 -- "$$out"/*.template.json && \
 	  echo "cfn-lint: $$(cd "$$out" && ls *.template.json | tr '\n' ' ')no errors"
 
-unit: $(VENVS)/dev/.installed
+unit: $(VENVS)/dev/.installed browser
 	$(DEV)/python -m pytest tests/unit -q -p no:cacheprovider
 
 infra: $(VENVS)/dev/.installed
@@ -117,7 +124,7 @@ infra: $(VENVS)/dev/.installed
 
 # The integration suite deploys the app itself (tests/integration/conftest.py), so it needs
 # everything `make deploy` needs.
-integration: install
+integration: install browser
 	$(DEV)/python -m pytest tests/integration -q -p no:cacheprovider
 
 # Each prints a Markdown table; docs/benchmarks.md records them and their options. The
