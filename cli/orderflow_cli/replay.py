@@ -26,32 +26,20 @@ What is compared, per order whose ``OrderPlaced`` is in the window (an order pla
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from botocore.exceptions import ClientError
 from rich.table import Table
 
-from orderflow_cli.stack import StackRef, console, fail, stack_of
+from orderflow_cli.stack import StackRef, console, fail, import_functions, stack_of
 
-
-def _import_projection() -> None:
-    """The projector's code lives in ``functions/`` (the root of every Lambda bundle), which
-    is not a package of its own: make it importable, from the repository this CLI is
-    installed (editable) from."""
-    functions = Path(__file__).resolve().parents[2] / "functions"
-    if functions.is_dir() and str(functions) not in sys.path:
-        sys.path.append(str(functions))
-
-
-_import_projection()
+import_functions()  # the projector's code (orders.*) and the shared kernel
 
 from orders import events as order_events  # noqa: E402
 from orders.dal.repository import HISTORY_PREFIX, VIEW_SK, OrdersRepository  # noqa: E402

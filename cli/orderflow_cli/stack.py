@@ -4,6 +4,7 @@ boto3 clients with boto3's defaults (``AWS_ENDPOINT_URL`` when set, else AWS).""
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,15 @@ OUTPUTS_ENV = "ORDERFLOW_OUTPUTS"
 STACK_ENV = "ORDERFLOW_STACK"
 DEFAULT_OUTPUTS = Path("outputs.json")
 DEFAULT_STACK = "Orderflow"
+
+
+def import_functions() -> None:
+    """Make the app's own code (``functions/``, the root of every Lambda bundle, not a package
+    of its own) importable, from the repository this CLI is installed (editable) from: the
+    CLI reuses its models and contracts rather than copying them."""
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    if functions.is_dir() and str(functions) not in sys.path:
+        sys.path.append(str(functions))
 
 
 def console() -> Console:
