@@ -170,29 +170,53 @@ class ServiceMap:
 
 def service_map(traces: list[Trace]) -> ServiceMap:
     """A node per service (a segment's name, or the service a call went to); an edge from a
-    span's service to its child's when they differ, counting the calls and failed ones."""
+    span's service to its child's when they differ, counting the calls and the failed ones.
+
+    A Lambda ``Invoke`` call answered by the function's own segments is that edge itself, as
+    on X-Ray's map: caller -> function, no ``Lambda`` hub between them. Other calls keep
+    their node, so the asynchronous hops show what carried them: DynamoDB (its stream) ->
+    the outbox relay, EventBridge -> the saga, SQS -> the worker."""
     found = ServiceMap()
     for trace in traces:
         by_id = {span.id: span for span in trace.spans}
+        invokes = {
+            span.parent_id
+            for span in trace.spans
+            if span.kind == "segment" and span.origin == "AWS::Lambda" and span.parent_id
+        }
+        absorbed = {
+            span_id
+            for span_id in invokes
+            if span_id in by_id
+            and by_id[span_id].is_remote
+            and by_id[span_id].operation.startswith("Invoke")
+        }
         for span in trace.spans:
+            if span.id in absorbed:
+                continue
             node = found.nodes.setdefault(span.service, Node(span.service, "local"))
             if span.kind == "segment" or span.is_remote:
                 node.kind = span.origin or span.namespace or node.kind
             node.spans += 1
             node.failed += span.failed
             parent = by_id.get(span.parent_id) if span.parent_id else None
+            failed = span.failed
+            if parent is not None and parent.id in absorbed:
+                failed = failed or parent.failed
+                parent = by_id.get(parent.parent_id) if parent.parent_id else None
             if parent is not None and parent.service != span.service:
                 edge = found.edges.setdefault(
                     (parent.service, span.service), Edge(parent.service, span.service)
                 )
                 edge.calls += 1
-                edge.failed += span.failed
+                edge.failed += failed
     _layout(found)
     return found
 
 
 def _layout(found: ServiceMap) -> None:
-    """Columns by distance from the services nobody calls (breadth first), rows in order."""
+    """Layers top-down by distance from the services nobody calls (breadth first); in a
+    layer, nodes in the mean order of their callers above (fewer crossings)."""
     incoming = {edge.target for edge in found.edges.values() if edge.source != edge.target}
     frontier = [name for name in found.nodes if name not in incoming] or list(found.nodes)[:1]
     levels = dict.fromkeys(frontier, 0)
@@ -204,14 +228,34 @@ def _layout(found: ServiceMap) -> None:
                     levels[target] = levels[name] + 1
                     following.append(target)
         frontier = following
-    rows: dict[int, int] = defaultdict(int)
+    layers: dict[int, list[str]] = defaultdict(list)
     for name, node in found.nodes.items():
         node.level = levels.get(name, 0)
-        node.row = rows[node.level]
-        rows[node.level] += 1
+        layers[node.level].append(name)
+    for level in sorted(layers):
+
+        def weight(name: str, level: int = level) -> float:
+            callers = [
+                found.nodes[source].row
+                for source, target in found.edges
+                if target == name and found.nodes[source].level < level
+            ]
+            return sum(callers) / len(callers) if callers else 0.0
+
+        for row, name in enumerate(sorted(layers[level], key=weight)):
+            found.nodes[name].row = row
 
 
-NODE_W, NODE_H, COL_W, ROW_H, PAD = 210, 46, 290, 66, 20
+NODE_W, NODE_H, COL_W, ROW_H, PAD = 200, 44, 224, 86, 24
+KINDS = {
+    "AWS::ApiGateway::Stage": "API stage",
+    "AWS::Lambda": "Lambda",
+    "AWS::Lambda::Function": "function",
+    "AWS::StepFunctions::StateMachine": "state machine",
+    "aws": "AWS service",
+    "remote": "remote service",
+}
+"""What a node is, in a few words (the full origin is in its tooltip)."""
 
 
 def _short(text: str, limit: int) -> str:
@@ -219,37 +263,54 @@ def _short(text: str, limit: int) -> str:
 
 
 def map_svg(found: ServiceMap) -> str:
-    def box(node: Node) -> tuple[int, int]:
-        return PAD + node.level * COL_W, PAD + node.row * ROW_H
+    """The map as inline SVG: a layer per row, calls as arrows (down: to a later layer; a
+    call back up, or within a layer, bends out to the right), labelled with their counts."""
+    per_level: dict[int, int] = defaultdict(int)
+    for node in found.nodes.values():
+        per_level[node.level] += 1
+    widest = max(per_level.values(), default=1)
 
-    columns = max((n.level for n in found.nodes.values()), default=0) + 1
-    rows = max((n.row for n in found.nodes.values()), default=0) + 1
-    width, height = PAD * 2 + (columns - 1) * COL_W + NODE_W, PAD * 2 + (rows - 1) * ROW_H + NODE_H
+    def box(node: Node) -> tuple[float, float]:
+        indent = (widest - per_level[node.level]) * COL_W / 2
+        return PAD + indent + node.row * COL_W, PAD + node.level * ROW_H
+
+    levels = max(per_level, default=0) + 1
+    width = PAD * 2 + (widest - 1) * COL_W + NODE_W + 200  # room for calls bending right
+    height = PAD * 2 + (levels - 1) * ROW_H + NODE_H
     parts = [
-        f'<svg id="service-map" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg id="service-map" xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
         'aria-label="service map">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
         'fill="#667"/></marker></defs>',
     ]
     for edge in found.edges.values():
-        sx, sy = box(found.nodes[edge.source])
-        tx, ty = box(found.nodes[edge.target])
-        x1, y1, x2, y2 = float(sx + NODE_W), sy + NODE_H / 2, float(tx), ty + NODE_H / 2
-        if x2 <= x1:  # a call back to an earlier column: around below
-            x1, x2 = sx + NODE_W / 2, tx + NODE_W / 2
-            y1, y2 = sy + NODE_H, ty + NODE_H
-        bend = max(40.0, abs(x2 - x1) / 2)
-        path = f"M {x1} {y1} C {x1 + bend} {y1}, {x2 - bend} {y2}, {x2} {y2}"
+        source, target = found.nodes[edge.source], found.nodes[edge.target]
+        sx, sy = box(source)
+        tx, ty = box(target)
+        if target.level > source.level:
+            x1, y1, x2, y2 = sx + NODE_W / 2, sy + NODE_H, tx + NODE_W / 2, ty
+            bend = max(24.0, (y2 - y1) / 2)
+            path = f"M {x1:.1f} {y1:.1f} C {x1:.1f} {y1 + bend:.1f}, {x2:.1f} {y2 - bend:.1f}, "
+            path += f"{x2:.1f} {y2:.1f}"
+            lx, ly = (x1 + x2) / 2 + 4, (y1 + y2) / 2
+        else:
+            x1, y1, x2, y2 = sx + NODE_W, sy + NODE_H / 2, tx + NODE_W, ty + NODE_H / 2
+            out = 40 + abs(y2 - y1) / 6
+            path = f"M {x1:.1f} {y1:.1f} C {x1 + out:.1f} {y1:.1f}, {x2 + out:.1f} {y2:.1f}, "
+            path += f"{x2:.1f} {y2:.1f}"
+            lx, ly = max(x1, x2) + out * 0.75, (y1 + y2) / 2
         colour = "#c0392b" if edge.failed else "#667"
-        label = f"{edge.calls} calls" + (f" · {edge.failed} failed" if edge.failed else "")
+        label = f"{edge.calls}" + (f" ({edge.failed} failed)" if edge.failed else "")
         parts.append(
             f'<g class="edge" data-source="{html.escape(edge.source)}" '
             f'data-target="{html.escape(edge.target)}" data-calls="{edge.calls}" '
-            f'data-failed="{edge.failed}"><path d="{path}" fill="none" stroke="{colour}" '
-            f'stroke-width="{1.5 + min(edge.calls, 6) * 0.4}" marker-end="url(#arrow)"/>'
-            f'<text x="{(x1 + x2) / 2}" y="{(y1 + y2) / 2 - 4}" class="edge-label" '
+            f'data-failed="{edge.failed}"><title>{html.escape(edge.source)} → '
+            f"{html.escape(edge.target)}: {edge.calls} call(s), {edge.failed} failed</title>"
+            f'<path d="{path}" fill="none" stroke="{colour}" '
+            f'stroke-width="{1.2 + min(edge.calls, 6) * 0.3:.1f}" marker-end="url(#arrow)"/>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" class="edge-label" '
             f'fill="{colour}">{html.escape(label)}</text></g>'
         )
     for node in found.nodes.values():
@@ -263,11 +324,11 @@ def map_svg(found: ServiceMap) -> str:
             f'<g class="node" data-service="{html.escape(node.name)}" '
             f'data-failed="{node.failed}"><title>{html.escape(node.name)} '
             f"({html.escape(node.kind)})</title>"
-            f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" '
-            f'fill="{fill}" stroke="{stroke}"/><text x="{x + 10}" y="{y + 19}" '
-            f'class="node-name">{html.escape(_short(node.name, 30))}</text>'
-            f'<text x="{x + 10}" y="{y + 36}" class="node-stats">'
-            f"{html.escape(_short(node.kind, 24))} · {stats}</text></g>"
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="8" '
+            f'fill="{fill}" stroke="{stroke}"/><text x="{x + 10:.1f}" y="{y + 18:.1f}" '
+            f'class="node-name">{html.escape(_short(node.name, 28))}</text>'
+            f'<text x="{x + 10:.1f}" y="{y + 35:.1f}" class="node-stats">'
+            f"{html.escape(KINDS.get(node.kind, node.kind))} · {stats}</text></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -318,7 +379,7 @@ for (const row of document.querySelectorAll('tr.span')) {
 }
 document.querySelector('table.waterfall') &&
   document.body.addEventListener('mouseleave', () => { box.style.display = 'none'; });
-document.getElementById('span-count').textContent = String(spans.length);
+document.body.dataset.spans = String(spans.length);
 """
 
 
@@ -392,7 +453,7 @@ def to_html(traces: list[Trace], *, title: str) -> str:
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>orderflow trace · {html.escape(title)}</title><style>{CSS}</style></head>"
         f"<body><h1>orderflow trace · {html.escape(title)}</h1>"
-        f'<div class="meta">{len(traces)} trace(s), <span id="span-count">{len(spans)}</span>'
+        f'<div class="meta">{len(traces)} trace(s), {len(spans)}'
         " spans. Hover a span for its details.</div>"
         f'<h2>Service map</h2><div id="map-box">{map_svg(service_map(traces))}</div>'
         f'{"".join(sections)}<div id="details"></div>'
