@@ -133,7 +133,7 @@ def put(group: str, messages: list[str], ingested: float) -> None:
 def order_logs(groups: dict[str, str]) -> list[str]:
     """The stack's lines; returns the messages of the order's lines, in the order written."""
     t0 = round(time.time() - 60, 3)
-    mine = dict(correlation_id=CORRELATION_ID, order_id=ORDER_ID)
+    mine = {"correlation_id": CORRELATION_ID, "order_id": ORDER_ID}
     place = "orders", "Orderflow-PlaceOrder"
     put(
         groups["PlaceOrderLogs"],
@@ -267,4 +267,3 @@ def test_filter_patterns_quote_only_safe_values() -> None:
     # a correlation id is any printable token: one with a quote is matched client-side only
     assert json_pattern("correlation_id", ["a", 'x"y']) is None
     assert json_pattern("order_id", []) is None
-
