@@ -190,7 +190,7 @@ def waterfall(trace: Trace, out: Console) -> None:
     # the numbers and the bar keep their width; names give way (ellipsis) on a narrow terminal
     bar_width = max(12, min(BAR_WIDTH, out.width // 6))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name, least, most in (("span", 24, 48), ("service", 10, 30), ("operation", 10, 24)):
+    for name, least, most in (("span", 28, 48), ("service", 10, 26), ("operation", 10, 20)):
         table.add_column(name, overflow="ellipsis", min_width=least, max_width=most)
     table.add_column("start ms", justify="right", no_wrap=True, min_width=9)
     table.add_column("dur ms", justify="right", no_wrap=True, min_width=9)
@@ -201,7 +201,7 @@ def waterfall(trace: Trace, out: Console) -> None:
         offset = span.start - trace.start
         end = (span.end if span.end is not None else trace.end) - trace.start
         label = Text(
-            "  " * span.depth + ("└ " if span.depth else "") + span.name,
+            " " * span.depth + ("└ " if span.depth else "") + span.name,
             no_wrap=True,
             overflow="ellipsis",
         )
