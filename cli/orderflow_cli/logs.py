@@ -10,7 +10,8 @@ execution log (failures only) names the order inside the execution's input: its 
 hold the order id as a word are kept.
 
 Which log groups: the stack's ``AWS::Logs::LogGroup`` resources (every function has its own,
-so has the saga), plus ``/aws/lambda/<name>`` of any function of the stack that has none.
+so has the saga), plus Lambda's default ``/aws/lambda/<name>`` of every function of the stack
+(where a function without a group of its own writes; one that does not exist is skipped).
 
 The filtering is asked of CloudWatch Logs (``FilterLogEvents`` with a JSON filter pattern,
 ``{ $.order_id = "…" }``) and done again here, on every line returned: LocalStack's and moto's
@@ -61,6 +62,8 @@ POWERTOOLS_KEYS = frozenset(
     }
 )
 """Keys every line has, shown in columns or not at all; the others are the line's extras."""
+EXECUTION_FAILURES = ("Failed", "TimedOut", "Aborted")
+"""Execution log event types that are failures (``TaskFailed``, ``ExecutionTimedOut``...)."""
 LEVEL_STYLE = {"CRITICAL": "bold red", "ERROR": "bold red", "WARNING": "yellow", "DEBUG": "dim"}
 WORKERS = 8
 
@@ -127,7 +130,8 @@ class LogLine:
     @property
     def level(self) -> str:
         if self.is_execution:
-            return "ERROR" if "Failed" in str(self.fields.get("type", "")) else "INFO"
+            kind = str(self.fields.get("type", ""))
+            return "ERROR" if any(word in kind for word in EXECUTION_FAILURES) else "INFO"
         return str(self.fields.get("level", "INFO")).upper()
 
     @property

@@ -130,26 +130,26 @@ def fetch_traces(xray: Any, trace_ids: list[str]) -> dict[str, list[dict[str, An
 
 def find_order_traces(xray: Any, order_id: str, start: datetime, end: datetime) -> Lookup:
     """The traces of an order whose trace started between start and end, oldest first."""
-    trace_ids: list[str] = []
+    found: dict[str, None] = {}  # trace ids, once each, in the order found
     try:
         for query in summaries_queries(order_id, start, end):
-            trace_ids += [s["Id"] for s in _summaries(xray, query) if s["Id"] not in trace_ids]
+            found.update(dict.fromkeys(s["Id"] for s in _summaries(xray, query)))
     except ClientError as error:
         if error.response["Error"]["Code"] not in FILTER_UNSUPPORTED:
             raise
         return _scan_window(xray, order_id, start, end)
-    traces = [build_trace(tid, docs) for tid, docs in fetch_traces(xray, trace_ids).items()]
+    traces = [build_trace(tid, docs) for tid, docs in fetch_traces(xray, [*found]).items()]
     return Lookup(sorted(traces, key=lambda t: t.start), filtered_by_xray=True, scanned=len(traces))
 
 
 def _scan_window(xray: Any, order_id: str, start: datetime, end: datetime) -> Lookup:
     """Without a filter expression: every trace of the window, kept when one of its spans is
     annotated with the order id."""
-    trace_ids: list[str] = []
+    found: dict[str, None] = {}
     for lo, hi in slices(start, end):
         query = {"StartTime": lo, "EndTime": hi, "TimeRangeType": "TraceId"}
-        trace_ids += [s["Id"] for s in _summaries(xray, query) if s["Id"] not in trace_ids]
-    traces = [build_trace(tid, docs) for tid, docs in fetch_traces(xray, trace_ids).items()]
+        found.update(dict.fromkeys(s["Id"] for s in _summaries(xray, query)))
+    traces = [build_trace(tid, docs) for tid, docs in fetch_traces(xray, [*found]).items()]
     mine = [t for t in traces if order_id in t.annotation_values(ORDER_ANNOTATION)]
     return Lookup(sorted(mine, key=lambda t: t.start), filtered_by_xray=False, scanned=len(traces))
 
