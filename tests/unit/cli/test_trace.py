@@ -354,3 +354,18 @@ def test_since_takes_durations_and_times() -> None:
     assert parse_since("2026-12-01T10:00:00", now) == datetime(2026, 12, 1, 10, tzinfo=UTC)
     with pytest.raises(typer.BadParameter, match="not in the past"):
         parse_since("2026-12-02T00:00:00Z", now)
+
+
+def test_an_order_with_two_traces_shows_both_oldest_first(order: Fixture) -> None:
+    # the client sent POST /orders again (an idempotent retry): a second trace of the order
+    again = order_trace(round(time.time() - 30, 3))
+    put(again)
+
+    spans = spans_json(ORDER_ID)
+    shown = orderflow("trace", ORDER_ID)
+
+    traces = list(dict.fromkeys(span["traceId"] for span in spans))
+    assert traces == [order.trace_id, again.trace_id]
+    assert len(spans) == 2 * len(TREE)
+    headers = [line for line in shown.stdout.splitlines() if line.startswith("trace 1-")]
+    assert [header.split()[1] for header in headers] == traces
