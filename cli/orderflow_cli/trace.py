@@ -271,7 +271,7 @@ def _lookup(xray: Any, wanted: str, start: datetime, end: datetime) -> Lookup:
             fail(str(error))
         return find_order_traces(xray, wanted, start, end)
     except ClientError as error:
-        fail(f"X-Ray refused: {error}", code=1)
+        fail(f"X-Ray at {xray.meta.endpoint_url} refused: {error}", code=1)
 
 
 def trace_command(
