@@ -15,6 +15,7 @@ Pure functions: no AWS call (``orderflow_cli.trace`` fetches the documents).
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -222,6 +223,10 @@ class Trace:
     def duration(self) -> float:
         return self.end - self.start
 
+    def labels(self) -> dict[str, str]:
+        """Span and service name -> a short label (``short_names``)."""
+        return short_names([*(s.name for s in self.spans), *(s.service for s in self.spans)])
+
     def annotation_values(self, key: str) -> set[str]:
         return {str(s.annotations[key]) for s in self.spans if key in s.annotations}
 
@@ -326,3 +331,35 @@ def documents_of(traces: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, A
             if isinstance(document, dict):
                 found[str(trace["Id"])].append(document)
     return dict(found)
+
+
+GENERATED_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|(?=[A-Z0-9]*\d)[A-Z0-9]{12,13})$")
+"""The suffix CloudFormation makes a generated physical name unique with: 8 hex digits on the
+emulator (``Orderflow-FulfilmentOrdersPlaceOrd-e660ea75``), 12-13 upper-case letters and
+digits on AWS."""
+
+
+def short_names(names: Iterable[str]) -> dict[str, str]:
+    """Readable labels for generated resource names: without the generated suffix, and
+    without the prefix most of them share (``Orderflow-Fulfilment``), so that
+    ``Orderflow-FulfilmentOrdersPlaceOrd-e660ea75`` reads ``OrdersPlaceOrd``. Names that
+    are not generated stay as they are; the full name stays in the JSON and the tooltips."""
+    names = sorted(set(names))
+    trimmed = {name: GENERATED_SUFFIX.sub("", name) for name in names}
+    generated = [trimmed[name] for name in names if trimmed[name] != name]
+    prefix = _common_prefix(generated) if len(generated) > 1 else ""
+    if len(prefix) < 4 or any(len(name) - len(prefix) < 3 for name in generated):
+        prefix = ""
+    return {
+        name: trimmed[name].removeprefix(prefix) if trimmed[name] != name else name
+        for name in names
+    }
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The characters every name starts with."""
+    shortest = min(names, key=len)
+    for index, char in enumerate(shortest):
+        if any(name[index] != char for name in names):
+            return shortest[:index]
+    return shortest

@@ -197,11 +197,12 @@ def waterfall(trace: Trace, out: Console) -> None:
     table.add_column("timeline", no_wrap=True, width=bar_width, min_width=bar_width)
     table.add_column("marks", overflow="fold", min_width=12)
     total = trace.duration or 1e-9
+    labels = trace.labels()
     for span in trace.spans:
         offset = span.start - trace.start
         end = (span.end if span.end is not None else trace.end) - trace.start
         label = Text(
-            " " * span.depth + ("└ " if span.depth else "") + span.name,
+            " " * span.depth + ("└ " if span.depth else "") + labels[span.name],
             no_wrap=True,
             overflow="ellipsis",
         )
@@ -217,7 +218,7 @@ def waterfall(trace: Trace, out: Console) -> None:
             marks.append(f" parent {span.parent_id} not in the trace", style="dim")
         table.add_row(
             label,
-            Text(span.service, no_wrap=True, overflow="ellipsis"),
+            Text(labels[span.service], no_wrap=True, overflow="ellipsis"),
             Text(span.operation, no_wrap=True, overflow="ellipsis"),
             _ms(offset),
             _ms(span.duration()),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from orderflow_cli.spans import Span, Trace
+from orderflow_cli.spans import Span, Trace, short_names
 
 SCOPE = {"name": "orderflow-cli.xray", "version": "1"}
 SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 1, 2, 3
@@ -215,8 +215,9 @@ def service_map(traces: list[Trace]) -> ServiceMap:
 
 
 def _layout(found: ServiceMap) -> None:
-    """Layers top-down by distance from the services nobody calls (breadth first); in a
-    layer, nodes in the mean order of their callers above (fewer crossings)."""
+    """Layers top-down by distance from the services nobody calls (breadth first), the AWS
+    services that only answer at the bottom; in a layer, nodes in the mean order of their
+    callers above (fewer crossings)."""
     incoming = {edge.target for edge in found.edges.values() if edge.source != edge.target}
     frontier = [name for name in found.nodes if name not in incoming] or list(found.nodes)[:1]
     levels = dict.fromkeys(frontier, 0)
@@ -228,9 +229,18 @@ def _layout(found: ServiceMap) -> None:
                     levels[target] = levels[name] + 1
                     following.append(target)
         frontier = following
+    # the services only called (DynamoDB, SSM...) go to a last layer of their own: their
+    # callers' arrows then all point down instead of back up the map
+    calling = {source for source, target in found.edges if source != target}
+    sinks = {
+        name
+        for name, node in found.nodes.items()
+        if name not in calling and name in incoming and node.kind in {"aws", "remote"}
+    }
+    bottom = max((levels.get(name, 0) for name in found.nodes if name not in sinks), default=0) + 1
     layers: dict[int, list[str]] = defaultdict(list)
     for name, node in found.nodes.items():
-        node.level = levels.get(name, 0)
+        node.level = bottom if name in sinks else levels.get(name, 0)
         layers[node.level].append(name)
     for level in sorted(layers):
 
@@ -269,6 +279,7 @@ def map_svg(found: ServiceMap) -> str:
     for node in found.nodes.values():
         per_level[node.level] += 1
     widest = max(per_level.values(), default=1)
+    labels = short_names(found.nodes)
 
     def box(node: Node) -> tuple[float, float]:
         indent = (widest - per_level[node.level]) * COL_W / 2
@@ -326,7 +337,7 @@ def map_svg(found: ServiceMap) -> str:
             f"({html.escape(node.kind)})</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="8" '
             f'fill="{fill}" stroke="{stroke}"/><text x="{x + 10:.1f}" y="{y + 18:.1f}" '
-            f'class="node-name">{html.escape(_short(node.name, 28))}</text>'
+            f'class="node-name">{html.escape(_short(labels[node.name], 28))}</text>'
             f'<text x="{x + 10:.1f}" y="{y + 35:.1f}" class="node-stats">'
             f"{html.escape(KINDS.get(node.kind, node.kind))} · {stats}</text></g>"
         )
@@ -397,6 +408,7 @@ def _mark_class(mark: str) -> str:
 
 def _rows(trace: Trace) -> str:
     total = trace.duration or 1e-9
+    labels = trace.labels()
     rows = []
     for span in trace.spans:
         left = (span.start - trace.start) / total * 100
@@ -418,8 +430,9 @@ def _rows(trace: Trace) -> str:
             f'<tr class="span" data-trace-id="{html.escape(span.trace_id)}" '
             f'data-span-id="{html.escape(span.id)}" data-service="{html.escape(span.service)}" '
             f'data-failed="{str(span.failed).lower()}" title="{html.escape(tip)}">'
-            f'<td style="padding-left:{6 + span.depth * 14}px">{html.escape(span.name)}</td>'
-            f"<td>{html.escape(span.service)}</td><td>{html.escape(span.operation)}</td>"
+            f'<td style="padding-left:{6 + span.depth * 14}px">{html.escape(labels[span.name])}'
+            f"</td><td>{html.escape(labels[span.service])}</td>"
+            f"<td>{html.escape(span.operation)}</td>"
             f'<td class="num">{(span.start - trace.start) * 1000:,.1f}</td>'
             f'<td class="num">{"…" if duration is None else f"{duration * 1000:,.1f}"}</td>'
             f'<td><div class="timeline"><div class="bar {_bar_class(span)}'

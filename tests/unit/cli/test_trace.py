@@ -369,3 +369,31 @@ def test_an_order_with_two_traces_shows_both_oldest_first(order: Fixture) -> Non
     assert len(spans) == 2 * len(TREE)
     headers = [line for line in shown.stdout.splitlines() if line.startswith("trace 1-")]
     assert [header.split()[1] for header in headers] == traces
+
+
+def test_generated_names_read_short_and_others_stay() -> None:
+    from orderflow_cli.spans import short_names
+
+    names = short_names(
+        [
+            "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75",  # the emulator's generated names
+            "Orderflow-FulfilmentSagaStateMachi-636d7e3f",
+            "Orderflow-FulfilmentOrdersOutboxRelay-1A2B3C4D5E6F7",  # AWS's
+            "dynamodb",
+            "orderflow-api/prod",
+            "send-notification",
+        ]
+    )
+
+    assert names == {
+        "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75": "OrdersPlaceOrd",
+        "Orderflow-FulfilmentSagaStateMachi-636d7e3f": "SagaStateMachi",
+        "Orderflow-FulfilmentOrdersOutboxRelay-1A2B3C4D5E6F7": "OrdersOutboxRelay",
+        "dynamodb": "dynamodb",
+        "orderflow-api/prod": "orderflow-api/prod",
+        "send-notification": "send-notification",
+    }
+    # one generated name alone keeps its prefix (nothing to tell it apart from)
+    assert short_names(["Orderflow-FulfilmentOrdersPlaceOrd-e660ea75"]) == {
+        "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75": "Orderflow-FulfilmentOrdersPlaceOrd"
+    }
