@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import boto3
 import typer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 from rich.table import Table
 
 from orderflow_cli.dashboard_body import BodyError, Dashboard, Series, Widget, alarm_series
@@ -161,8 +161,8 @@ def query_series(
         for s in series:
             if s.expression is not None:
                 errors[s.id] = (
-                    f"metric math not evaluated: this CloudWatch refused the widget's query "
-                    f"({_why(refused)})"
+                    f"metric math not evaluated by this CloudWatch (it refused the widget's "
+                    f"query: {_why(refused)})"
                 )
         asked = [{**s.query, "ReturnData": True} for s in metrics]
         try:
@@ -175,7 +175,9 @@ def query_series(
                         get_metric_data(cloudwatch, [{**s.query, "ReturnData": True}], start, end)
                     )
                 except ClientError as error:
-                    errors[s.id] = f"not answered: {_why(error)} (statistic {s.stat})"
+                    errors[s.id] = (
+                        f"statistic {s.stat} not answered by this CloudWatch ({_why(error)})"
+                    )
     data = []
     for s in series:
         if not s.visible:
@@ -267,9 +269,11 @@ def gather(
 ) -> Rendering:
     dashboard_name = name or stack.output(DASHBOARD_OUTPUT)
     cloudwatch = CloudWatch()
-    client = cloudwatch.client()
     try:
+        client = cloudwatch.client()
         body = client.get_dashboard(DashboardName=dashboard_name)["DashboardBody"]
+    except (NoRegionError, NoCredentialsError) as error:
+        fail(f"{error} (set AWS_REGION and credentials, or AWS_PROFILE)")
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code in {"ResourceNotFound", "ResourceNotFoundException", "InvalidParameterValue"}:
@@ -308,7 +312,8 @@ def summary(rendering: Rendering) -> Table:
         if panel.error:
             rows.append(("", panel.error))
         for data in panel.data:
-            rows.append((data.series.label, data.error or format_value(data.latest)))
+            shown = data.error.split(" (", 1)[0] if data.error else format_value(data.latest)
+            rows.append((data.series.label, shown))
         for alarm in panel.alarms:
             rows.append((str(alarm.get("AlarmName")), str(alarm.get("StateValue"))))
         rows += [("", note) for note in panel.widget.notes if panel.widget.type != "text"]

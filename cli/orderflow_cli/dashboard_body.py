@@ -208,6 +208,7 @@ def metric_series(
                 "only letters, digits and _"
             )
     names = [items[1] for items, _ in rows if len(items) >= 2]
+    metrics = [tuple(items) for items, _ in rows if len(items) >= 2]
     series: list[Series] = []
     counters = {"m": 0, "e": 0}
 
@@ -243,7 +244,10 @@ def metric_series(
                 {"Name": pairs[i], "Value": pairs[i + 1]} for i in range(0, len(pairs), 2)
             ]
             query_id = str(options.get("id") or next_id("m"))
-            label = str(options.get("label") or _default_label(name, dimensions, names))
+            stat = str(options.get("stat", widget_stat))
+            label = str(options.get("label") or _default_label(items, dimensions, names, metrics))
+            if not options.get("label") and metrics.count(tuple(items)) > 1:
+                label = f"{label} {stat}"
             metric: dict[str, Any] = {"Namespace": namespace, "MetricName": name}
             if dimensions:
                 metric["Dimensions"] = dimensions
@@ -252,7 +256,7 @@ def metric_series(
                 "MetricStat": {
                     "Metric": metric,
                     "Period": period,
-                    "Stat": str(options.get("stat", widget_stat)),
+                    "Stat": stat,
                 },
                 "Label": label,
                 "ReturnData": visible,
@@ -271,9 +275,14 @@ def metric_series(
     return series
 
 
-def _default_label(name: str, dimensions: list[dict[str, str]], names: list[Any]) -> str:
-    """The metric's name; with its dimension values when another row has the same name."""
-    if names.count(name) > 1 and dimensions:
+def _default_label(
+    items: list[Any], dimensions: list[dict[str, str]], names: list[Any], metrics: list[Any]
+) -> str:
+    """The metric's name; with its dimension values when another row has the same name but
+    other dimensions (the same metric twice differs by its statistic, added by the caller)."""
+    name = str(items[1])
+    others = [m for m in metrics if m[1] == name and m != tuple(items)]
+    if names.count(name) > 1 and dimensions and others:
         return f"{name} ({', '.join(d['Value'] for d in dimensions)})"
     return name
 
