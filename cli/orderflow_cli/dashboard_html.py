@@ -576,17 +576,19 @@ header p{margin:2px 0 0;color:#d5dbdb;font-size:12px}
 .grid{display:grid;grid-template-columns:repeat(24,minmax(0,1fr));grid-auto-rows:ROWpx;
  grid-auto-flow:row dense;gap:8px;padding:12px}
 .widget{background:#fff;border:1px solid #d5dbdb;border-radius:3px;padding:6px 10px;
- overflow:auto;min-width:0}
+ overflow:auto;min-width:0;display:flex;flex-direction:column}
+.widget>.body{flex:1 1 0;min-height:0;display:flex;flex-direction:column}
+.widget>.title,.widget>.note,.legend{flex:none}
 .widget.transparent{background:transparent;border-color:transparent}
 .title{font-size:14px;margin:0 0 4px;font-weight:600}
-.chart{width:100%;height:auto;display:block}
+.chart{width:100%;flex:1 1 0;min-height:70px;display:block}
 .chart .grid{stroke:#eaeded;padding:0}
 .chart .axis{stroke:#879596}
 .tick{font-size:10px;fill:#545b64}
 .axis-label{font-size:10px;fill:#545b64}
 .annotation text{font-size:10px}
 .empty{fill:#879596;color:#879596;font-style:italic}
-.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:2px 14px}
+.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:0 12px;font-size:12px}
 .legend li{display:flex;align-items:center;gap:4px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px}
 .latest{font-weight:600}
