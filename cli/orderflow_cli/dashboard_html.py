@@ -588,7 +588,8 @@ header p{margin:2px 0 0;color:#d5dbdb;font-size:12px}
 .axis-label{font-size:10px;fill:#545b64}
 .annotation text{font-size:10px}
 .empty{fill:#879596;color:#879596;font-style:italic}
-.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:0 12px;font-size:12px}
+.legend{list-style:none;margin:4px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:0 12px;
+ font-size:12px}
 .legend li{display:flex;align-items:center;gap:4px}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px}
 .latest{font-weight:600}
