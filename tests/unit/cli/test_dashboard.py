@@ -347,10 +347,13 @@ def test_chromium_renders_each_widget_on_the_grid(page: tuple[Path, Any], tmp_pa
         section.attrs["data-title"]: [int(n) for n in section.attrs["data-box"].split(",")]
         for section in dom.all("section")
     }
+    sections = {section.attrs["data-title"]: section for section in dom.all("section")}
     for title in ("Orders", "DLQ depth", "Cancelled by reason"):
-        section = next(s for s in dom.all("section") if s.attrs["data-title"] == title)
-        assert section.one("h2").full_text().startswith(title)
-        assert section.all("svg"), title
+        assert sections[title].one("h2").full_text().startswith(title)
+        assert sections[title].all("svg", class_="chart"), title
+    assert sections["Placed"].one("div", class_="big").full_text() == "10"
+    assert sections["Alarms"].one("tr", class_="alarm").attrs["data-state"] == "ALARM"
+    assert sections[""].one("div", class_="markdown").one("h3").full_text() == "Orders"
     # the grid: the text widget spans the top; Orders (x 0), Placed (x 12), DLQ depth (x 18)
     # side by side under it; the second row under the first
     left, top, width, _ = range(4)

@@ -14,7 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from orderflow_cli.dashboard import parse_since
-from orderflow_cli.dashboard_body import BodyError, metric_series, parse_body, resolve_rows
+from orderflow_cli.dashboard_body import (
+    BodyError,
+    alarm_series,
+    metric_series,
+    parse_body,
+    resolve_rows,
+)
 from orderflow_cli.dashboard_markdown import render_markdown
 from orderflow_cli.main import app
 from tests.browser import render
@@ -146,6 +152,42 @@ def test_period_override_replaces_every_period() -> None:
         for s in dashboard.widgets[0].series
     ]
     assert periods == [300] * 6
+
+
+def test_an_alarm_annotation_draws_what_the_alarm_watches() -> None:
+    depth = {
+        "Namespace": "AWS/SQS",
+        "MetricName": "Depth",
+        "Dimensions": [{"Name": "Q", "Value": "q"}],
+    }
+    single = alarm_series({"AlarmName": "a", **depth, "ExtendedStatistic": "p90", "Period": 120})
+    math = alarm_series(
+        {
+            "AlarmName": "b",
+            "Metrics": [
+                {
+                    "Id": "m",
+                    "MetricStat": {"Metric": depth, "Period": 60, "Stat": "Sum"},
+                    "ReturnData": False,
+                    "AccountId": "123456789012",
+                },
+                {"Id": "e", "Expression": "m * 2", "Label": "twice", "ReturnData": True},
+            ],
+        },
+        period_override=300,
+    )
+
+    assert [s.query["MetricStat"] for s in single] == [
+        {"Metric": depth, "Period": 120, "Stat": "p90"}
+    ]
+    # a metric math alarm: its queries as it holds them (the period overridden), only the
+    # returned one drawn
+    assert [(s.id, s.visible, s.expression) for s in math] == [
+        ("m", False, None),
+        ("e", True, "m * 2"),
+    ]
+    assert math[0].query["MetricStat"]["Period"] == 300
+    assert "AccountId" not in math[0].query
 
 
 def test_durations() -> None:
