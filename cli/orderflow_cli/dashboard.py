@@ -10,6 +10,7 @@ say why on the page, in place of a chart line.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,7 @@ def get_metric_data(
                 timestamps, values = found.setdefault(result["Id"], ([], []))
                 pairs = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
                 for timestamp, value in pairs:
-                    if value is not None:
+                    if value is not None and math.isfinite(value):
                         timestamps.append(timestamp)
                         values.append(float(value))
             if not page.get("NextToken"):
@@ -296,9 +297,11 @@ def gather(
 def format_value(value: float | None) -> str:
     if value is None:
         return "no data"
+    if not math.isfinite(value):
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}"
-    return f"{value:,.3g}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def summary(rendering: Rendering) -> Table:
