@@ -13,7 +13,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from orderflow_cli.dashboard import parse_since
+from orderflow_cli.dashboard import format_value, parse_since
 from orderflow_cli.dashboard_body import (
     BodyError,
     alarm_series,
@@ -333,3 +333,19 @@ def test_a_body_that_is_not_a_dashboard_is_a_clear_error(
 
     assert result.exit_code == 2
     assert "widget 0: width 30 / height 6 outside the 24-column grid" in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "no data"),
+        (3.0, "3"),
+        (1234567.0, "1,234,567"),
+        (12345.678, "12,346"),
+        (0.1234567, "0.1235"),
+        (-2.5, "-2.5"),
+        (float("inf"), "inf"),
+    ],
+)
+def test_values_as_shown(value: float | None, shown: str) -> None:
+    assert format_value(value) == shown
