@@ -62,7 +62,27 @@ def _step_functions_hook() -> None:
     hooks.traced_executions()
 
 
+def _events_hook() -> None:
+    from orderflow_hostexec.xray import hooks
+
+    hooks.traced_event_targets()
+
+
+def _sqs_batches_hook() -> None:
+    from orderflow_hostexec.xray import hooks
+
+    hooks.traced_sqs_batches()
+
+
+def _sampling_rule_resource() -> None:
+    from orderflow_hostexec.xray import cloudformation
+
+    cloudformation.provide_sampling_rule_resource()
+
+
 _LAMBDA = "localstack.services.lambda_.invocation"
+_TARGET = "localstack.services.events.target"
+_RESOURCE_PROVIDER = "localstack.services.cloudformation.resource_provider"
 _SFN = "localstack.services.stepfunctions"
 _SFN_LAMBDA = f"{_SFN}.asl.component.state.state_execution.state_task.lambda_eval_utils"
 _API = "localstack.services.apigateway.next_gen.execute_api"
@@ -176,5 +196,68 @@ PATCHES = (
             ),
         ),
         apply=_step_functions_hook,
+    ),
+    Patch(
+        name="xray.event-targets",
+        kind="behaviour",
+        purpose=(
+            "PutEvents: each entry's TraceHeader (else the request's header) reaches the rule's "
+            "targets; SQS targets get it as AWSTraceHeader, Step Functions as the execution's "
+            "trace header, SNS on to its SQS subscriptions (LocalStack used the request's "
+            "header for every entry and dropped it for SQS, SNS and Step Functions targets)"
+        ),
+        targets=(
+            Target(
+                "localstack.services.events.provider",
+                "EventsProvider._process_entry",
+                parameters=(
+                    "self",
+                    "entry",
+                    "processed_entries",
+                    "failed_entry_count",
+                    "context",
+                ),
+            ),
+            *(
+                Target(
+                    _TARGET, f"{sender}.send_event", parameters=("self", "event", "trace_header")
+                )
+                for sender in ("SqsTargetSender", "StatesTargetSender", "SnsTargetSender")
+            ),
+            Target(_TARGET, "TargetSender.client", shape="object"),
+        ),
+        apply=_events_hook,
+    ),
+    Patch(
+        name="xray.sqs-batches",
+        kind="behaviour",
+        purpose=(
+            "an SQS event source mapping invokes its function in the trace of the batch's first "
+            "record (its AWSTraceHeader), as Lambda does; LocalStack started a new trace"
+        ),
+        targets=(
+            Target(
+                "localstack.services.lambda_.event_source_mapping.senders.lambda_sender",
+                "LambdaSender.send_events",
+                parameters=("self", "events"),
+            ),
+        ),
+        apply=_sqs_batches_hook,
+    ),
+    Patch(
+        name="xray.sampling-rule-resource",
+        kind="behaviour",
+        purpose="CloudFormation creates, updates and deletes AWS::XRay::SamplingRule",
+        targets=(
+            Target(
+                _RESOURCE_PROVIDER,
+                "ResourceProviderExecutor.try_load_resource_provider",
+                parameters=("resource_type",),
+            ),
+            Target(_RESOURCE_PROVIDER, "ResourceProvider", shape="class"),
+            Target(_RESOURCE_PROVIDER, "ProgressEvent", shape="class"),
+            Target(_RESOURCE_PROVIDER, "OperationStatus", shape="class"),
+        ),
+        apply=_sampling_rule_resource,
     ),
 )

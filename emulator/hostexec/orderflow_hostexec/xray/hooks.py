@@ -437,3 +437,106 @@ def traced_executions() -> None:
 
     lambda_eval_utils.execute_lambda_function_integration = execute_traced
     lambda_eval_utils._invoke_lambda_function = invoke_with_header
+
+
+# --- EventBridge ------------------------------------------------------------------------------
+
+_EVENTS_CALL = threading.local()  # the trace header of the target call this thread makes
+_HEADER_HOOK = "orderflow-xray-trace-header"
+
+
+def _entry_header(entry: Any, context: Any) -> TraceHeader:
+    """An entry's trace: its ``TraceHeader``, else the request's ``X-Amzn-Trace-Id`` if the
+    caller sent one (LocalStack invented a root for every request without one)."""
+    header = TraceHeader.parse(str(entry.get("TraceHeader") or ""))
+    if header.root:
+        return header
+    return TraceHeader.parse(context.request.headers.get("X-Amzn-Trace-Id"))
+
+
+def _inject_header(params: Any, **kwargs: Any) -> None:
+    if header := getattr(_EVENTS_CALL, "header", None):
+        params["headers"]["X-Amzn-Trace-Id"] = header
+
+
+def traced_event_targets() -> None:
+    from localstack.services.events.provider import EventsProvider
+    from localstack.services.events.target import (
+        SnsTargetSender,
+        SqsTargetSender,
+        StatesTargetSender,
+    )
+    from localstack.utils.xray.trace_header import TraceHeader as LocalStackHeader
+
+    process_entry = EventsProvider._process_entry
+
+    def process_entry_with_its_header(
+        self: Any, entry: Any, processed_entries: Any, failed_entry_count: Any, context: Any
+    ) -> None:
+        header = _entry_header(entry, context)
+        kept = context.trace_context.get("aws_trace_header")
+        # no header at all: the targets get none (LocalStack gave them a made-up root)
+        context.trace_context["aws_trace_header"] = LocalStackHeader.from_header_str(
+            str(header) if header.root else ""
+        )
+        try:
+            process_entry(self, entry, processed_entries, failed_entry_count, context)
+        finally:
+            context.trace_context["aws_trace_header"] = kept
+
+    EventsProvider._process_entry = process_entry_with_its_header
+
+    def with_header(send_event: Any) -> Any:
+        def send_event_with_header(self: Any, event: Any, trace_header: Any) -> None:
+            header = header_of(trace_header)
+            client = self.client
+            client.meta.events.register("before-call", _inject_header, unique_id=_HEADER_HOOK)
+            _EVENTS_CALL.header = str(header) if header.root else None
+            try:
+                send_event(self, event, trace_header)
+            finally:
+                _EVENTS_CALL.header = None
+
+        return send_event_with_header
+
+    # SQS: the message's AWSTraceHeader; Step Functions: StartExecution's trace header; SNS:
+    # the publish's header, which LocalStack's SNS hands on to SQS subscriptions
+    for sender in (SqsTargetSender, StatesTargetSender, SnsTargetSender):
+        sender.send_event = with_header(sender.send_event)
+
+
+# --- SQS -> Lambda event source mappings ------------------------------------------------------
+
+
+def batch_header(events: Any) -> str | None:
+    """The trace an SQS batch's invocation continues: its first record's ``AWSTraceHeader``
+    (the other records' traces are not continued; the function can add spans to them)."""
+    records = events.get("Records", []) if isinstance(events, dict) else events
+    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+        return None
+    first = records[0]
+    if first.get("eventSource") != "aws:sqs":
+        return None  # DynamoDB streams (and the rest) start a new trace, as on AWS
+    header = TraceHeader.parse((first.get("attributes") or {}).get("AWSTraceHeader"))
+    return str(header) if header.root else None
+
+
+def traced_sqs_batches() -> None:
+    from localstack.services.lambda_.event_source_mapping.senders.lambda_sender import (
+        LambdaSender,
+    )
+
+    send_events = LambdaSender.send_events
+
+    def send_events_in_trace(self: Any, events: Any) -> Any:
+        header = batch_header(events)
+        client = self.target_client
+        if header is None or not hasattr(client, "custom_headers"):
+            return send_events(self, events)
+        self.target_client = client.custom_headers({"X-Amzn-Trace-Id": header})
+        try:
+            return send_events(self, events)
+        finally:
+            self.target_client = client
+
+    LambdaSender.send_events = send_events_in_trace
