@@ -222,25 +222,24 @@ def test_an_outcome_reaches_the_notifications_through_sns_and_sqs_in_its_trace()
     assert len(eventually(subscribers, timeout_s=60)) == 2
 
 
+TRACE_EVERYTHING: dict[str, Any] = {
+    "RuleName": "RULE_NAME",
+    "Priority": 100,
+    "FixedRate": 1.0,
+    "ReservoirSize": 1,
+    "ServiceName": "*",
+    "ServiceType": "*",
+    "Host": "*",
+    "HTTPMethod": "*",
+    "URLPath": "*",
+    "ResourceARN": "*",
+    "Version": 1,
+}
 SAMPLING_RULE_TEMPLATE = {
     "Resources": {
         "Rule": {
             "Type": "AWS::XRay::SamplingRule",
-            "Properties": {
-                "SamplingRule": {
-                    "RuleName": "RULE_NAME",
-                    "Priority": 100,
-                    "FixedRate": 1.0,
-                    "ReservoirSize": 1,
-                    "ServiceName": "*",
-                    "ServiceType": "*",
-                    "Host": "*",
-                    "HTTPMethod": "*",
-                    "URLPath": "*",
-                    "ResourceARN": "*",
-                    "Version": 1,
-                }
-            },
+            "Properties": {"SamplingRule": TRACE_EVERYTHING},
         }
     },
     "Outputs": {"RuleArn": {"Value": {"Fn::GetAtt": ["Rule", "RuleARN"]}}},
@@ -281,3 +280,38 @@ def test_a_filter_expression_the_emulator_does_not_evaluate_is_a_clear_error(xra
         xray.get_trace_summaries(
             StartTime=now - 60, EndTime=now, FilterExpression='service("a") OR service("b")'
         )
+
+
+def test_sampling_rules_and_targets_through_the_api_as_the_sdks_use_them(xray: Any) -> None:
+    name = f"it-{uuid.uuid4().hex[:8]}"
+    created = xray.create_sampling_rule(
+        SamplingRule={**TRACE_EVERYTHING, "RuleName": name, "Priority": 9000}
+    )
+    arn = created["SamplingRuleRecord"]["SamplingRule"]["RuleARN"]
+    try:
+        updated = xray.update_sampling_rule(SamplingRuleUpdate={"RuleARN": arn, "FixedRate": 0.25})
+        assert updated["SamplingRuleRecord"]["SamplingRule"]["FixedRate"] == 0.25
+        targets = xray.get_sampling_targets(
+            SamplingStatisticsDocuments=[
+                {
+                    "RuleName": name,
+                    "ClientID": "0123456789abcdef01234567",
+                    "Timestamp": time.time(),
+                    "RequestCount": 10,
+                    "SampledCount": 3,
+                    "BorrowCount": 0,
+                }
+            ]
+        )
+        [target] = targets["SamplingTargetDocuments"]
+        assert (target["RuleName"], target["FixedRate"], target["ReservoirQuota"]) == (
+            name,
+            0.25,
+            1,
+        )
+        with pytest.raises(xray.exceptions.InvalidRequestException, match="FixedRate"):
+            xray.update_sampling_rule(SamplingRuleUpdate={"RuleName": name, "FixedRate": 2.0})
+    finally:
+        xray.delete_sampling_rule(RuleARN=arn)
+    with pytest.raises(xray.exceptions.InvalidRequestException, match="does not exist"):
+        xray.delete_sampling_rule(RuleName=name)
