@@ -12,6 +12,19 @@ from orderflow_hostexec.xray.store import Entity, Trace
 
 Key = tuple[str, str]  # (name, type)
 
+# what the X-Ray SDK names a call's subsegment -> the node type AWS's service map shows
+_AWS_TYPES = {
+    "dynamodb": "AWS::DynamoDB::Table",
+    "sqs": "AWS::SQS::Queue",
+    "sns": "AWS::SNS::Topic",
+    "events": "AWS::Events",
+    "ssm": "AWS::SSM",
+    "s3": "AWS::S3::Bucket",
+    "stepfunctions": "AWS::StepFunctions",
+    "lambda": "AWS::Lambda",
+    "secretsmanager": "AWS::SecretsManager",
+}
+
 
 def _stats() -> dict[str, Any]:
     return {
@@ -45,7 +58,9 @@ def _key(entity: Entity) -> Key:
     if entity.segment:
         return doc["name"], doc.get("origin") or "client"
     namespace = doc.get("namespace")
-    return doc["name"], f"AWS::{doc['name']}" if namespace == "aws" else "remote"
+    if namespace != "aws":
+        return doc["name"], "remote"
+    return doc["name"], _AWS_TYPES.get(doc["name"].lower(), f"AWS::{doc['name']}")
 
 
 def services(traces: Iterable[Trace]) -> list[dict[str, Any]]:
@@ -84,6 +99,9 @@ def services(traces: Iterable[Trace]) -> list[dict[str, Any]]:
         has_caller.add(callee)
 
     for trace in traces:
+        # a call whose callee recorded its own segment (API Gateway's or a state's "Lambda"
+        # subsegment -> the function's AWS::Lambda segment) is that segment's edge, no node
+        calls_traced = {e.parent for e in trace.entities.values() if e.segment and e.parent}
 
         def owning(entity_id: str | None, trace: Trace = trace) -> Entity | None:
             seen = set()
@@ -103,10 +121,13 @@ def services(traces: Iterable[Trace]) -> list[dict[str, Any]]:
                 caller = owning(entity.parent)
                 if caller is not None:
                     edge(_key(caller), _key(entity), entity)
-            elif entity.document.get("namespace") in ("aws", "remote"):
+            elif (
+                entity.document.get("namespace") in ("aws", "remote")
+                and entity.document["id"] not in calls_traced
+            ):
                 segment = owning(entity.parent)
                 if segment is not None:
-                    node(_key(entity), entity)
+                    _count(node(_key(entity), entity)["SummaryStatistics"], entity)
                     edge(_key(segment), _key(entity), entity)
     for (caller, callee), found in edges.items():
         nodes[caller].setdefault("Edges", []).append(
