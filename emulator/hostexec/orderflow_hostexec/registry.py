@@ -4,7 +4,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
   ``event_delivery.py``, ``schedules.py``, ``execution_names.py``, ``archive.py``,
-  ``concurrency.py``), and the tests' Step Functions time scale (``time_scale.py``);
+  ``concurrency.py``, ``xray/hooks.py``: AWS's own X-Ray segments and the trace header's
+  hops), and the tests' Step Functions time scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).

@@ -16,7 +16,9 @@ T0 = 1_796_110_858.0
 UPSTREAM = "1" * 16
 
 
-def lambda_documents(error: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def lambda_documents(
+    error: dict[str, str] | None = None, init: tuple[float, float] | None = None
+) -> list[dict[str, Any]]:
     return segments.lambda_segments(
         trace_id=TRACE,
         upstream_parent=UPSTREAM,
@@ -30,6 +32,7 @@ def lambda_documents(error: dict[str, str] | None = None) -> list[dict[str, Any]
         start=T0,
         end=T0 + 0.2,
         error=error,
+        init=init,
     )
 
 
@@ -65,6 +68,16 @@ def test_the_sdks_subsegments_hang_under_the_function_segment_the_runtime_was_gi
     assert trace is not None
     function = next(d for d in trace.documents() if d["origin"] == "AWS::Lambda::Function")
     assert [s["name"] for s in function["subsegments"]] == ["Invocation", "## handler"]
+
+
+def test_a_cold_start_has_an_initialization_subsegment_and_begins_with_it() -> None:
+    service, function = lambda_documents(init=(T0 - 0.5, T0 - 0.01))
+    validate(function)
+    assert [s["name"] for s in function["subsegments"]] == ["Initialization", "Invocation"]
+    assert service["start_time"] == function["start_time"] == T0 - 0.5
+    assert function["subsegments"][1]["start_time"] == T0
+    # a warm invocation has none
+    assert [s["name"] for s in lambda_documents()[1]["subsegments"]] == ["Invocation"]
 
 
 def test_an_error_the_function_raised_is_a_fault_with_its_cause() -> None:

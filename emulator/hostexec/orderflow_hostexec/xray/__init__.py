@@ -121,6 +121,11 @@ PATCHES = (
                 "ExecutionEnvironment.invoke",
                 parameters=("self", "invocation"),
             ),
+            Target(
+                f"{_LAMBDA}.execution_environment",
+                "ExecutionEnvironment.start",
+                parameters=("self",),
+            ),
             Target(f"{_LAMBDA}.lambda_models", "Invocation", shape="class"),
             Target(f"{_LAMBDA}.lambda_models", "VersionFunctionConfiguration", shape="class"),
             Target("localstack.utils.xray.trace_header", "TraceHeader.from_header_str"),

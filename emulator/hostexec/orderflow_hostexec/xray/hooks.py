@@ -51,6 +51,15 @@ def traced_lambda_invocations() -> None:
     from localstack.utils.xray.trace_header import TraceHeader as LocalStackHeader
 
     original = ExecutionEnvironment.invoke
+    start_environment = ExecutionEnvironment.start
+
+    def start_timed(self: Any) -> None:
+        """The environment's init, for its first invocation's Initialization subsegment."""
+        began = time.time()
+        start_environment(self)
+        self.orderflow_init = (began, time.time())
+
+    ExecutionEnvironment.start = start_timed
 
     class Decided(LocalStackHeader):
         """A header whose decision LocalStack must keep: its ``invoke`` forced ``Sampled=1``
@@ -87,6 +96,8 @@ def traced_lambda_invocations() -> None:
         runtime_header = header.with_(
             parent=function_id if recorded else (header.parent or new_segment_id())
         )
+        init = getattr(self, "orderflow_init", None)  # a cold start: this is its first invocation
+        self.orderflow_init = None
         context = dict(invocation.trace_context)
         context["aws_trace_header"] = Decided.from_header_str(str(runtime_header))
         started = time.time()
@@ -107,6 +118,7 @@ def traced_lambda_invocations() -> None:
                     start=started,
                     end=ended,
                     error=_function_error(result),
+                    init=init,
                 ):
                     STORE.put(document)
             except Exception:  # never fail an invocation for its trace

@@ -31,11 +31,17 @@ def lambda_segments(
     start: float,
     end: float,
     error: dict[str, str] | None,
+    init: tuple[float, float] | None = None,
 ) -> list[dict[str, Any]]:
     """An invocation's ``AWS::Lambda`` service segment (under the caller's segment, if any)
     and its ``AWS::Lambda::Function`` segment (under the service segment; its id is the
     ``Parent`` the runtime got, so the SDK's subsegments hang under it). An error the
-    function raised marks the function segment with a fault and its cause."""
+    function raised marks the function segment with a fault and its cause. A cold start's
+    ``init`` (its environment's start and end) is an ``Initialization`` subsegment before the
+    ``Invocation``, and both segments begin with it."""
+    invoked = start
+    if init is not None:
+        start = min(start, init[0])
     service: dict[str, Any] = {
         "id": service_id,
         "trace_id": trace_id,
@@ -64,13 +70,23 @@ def lambda_segments(
             "resource_names": [function_name],
         },
         "subsegments": [
-            {"id": new_segment_id(), "name": "Invocation", "start_time": start, "end_time": end}
+            {"id": new_segment_id(), "name": "Invocation", "start_time": invoked, "end_time": end}
         ],
     }
+    if init is not None:
+        function["subsegments"].insert(
+            0,
+            {
+                "id": new_segment_id(),
+                "name": "Initialization",
+                "start_time": init[0],
+                "end_time": max(init[1], init[0]),
+            },
+        )
     if error:
         function["fault"] = True
         function["cause"] = _cause(error)
-        function["subsegments"][0] |= {"fault": True, "cause": _cause(error)}
+        function["subsegments"][-1] |= {"fault": True, "cause": _cause(error)}
     return [service, function]
 
 
