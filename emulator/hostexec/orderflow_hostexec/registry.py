@@ -4,7 +4,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
   ``event_delivery.py``, ``schedules.py``, ``execution_names.py``, ``archive.py``,
-  ``concurrency.py``), and the tests' Step Functions time scale (``time_scale.py``);
+  ``concurrency.py``, ``xray/hooks.py``: AWS's own X-Ray segments and the trace header's
+  hops), and the tests' Step Functions time scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``event_sources``).
@@ -31,11 +32,12 @@ from orderflow_hostexec import (
     stepfunctions,
     telemetry,
     time_scale,
+    xray,
 )
 from orderflow_hostexec.fis import duplicates
 from orderflow_hostexec.patches import Patch
 
-KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES)  # fis: AWS FIS offline
+KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES, xray.PATCHES[0])  # AWS FIS, X-Ray offline
 BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
@@ -44,6 +46,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *execution_names.PATCHES,  # a rule's executions named afresh (duplicates start twice)
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
+    *xray.PATCHES[1:],  # X-Ray: AWS's own segments and trace propagation (xray/hooks.py)
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
