@@ -39,9 +39,7 @@ class OrderflowStack(Stack):
             else None
         )
         # tracing: on dev, a sampling rule that traces every request (infra/tracing.py)
-        self.sampling = TracingSampling(
-            self, "Tracing", stage=config.stage, config=config.tracing
-        )
+        self.sampling = TracingSampling(self, "Tracing", stage=config.stage, config=config.tracing)
         self._add_outputs()
         # bulkheads: reservations the account cannot afford are dropped, not failed on
         Aspects.of(self).add(ReservationBudget(config.resilience.bulkheads))

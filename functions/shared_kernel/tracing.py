@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core import xray_recorder
@@ -78,9 +78,11 @@ class TraceHeader:
             raise MalformedTraceHeader(f"Root {root!r} is not 1-<8 hex>-<24 hex>")
         if parent is not None and not _PARENT.match(parent):
             raise MalformedTraceHeader(f"Parent {parent!r} is not 16 hex digits")
-        if sampled not in (None, "0", "1", "?"):
+        if sampled is None:
+            return cls(root, parent, None, tuple(extra))
+        if sampled not in ("0", "1", "?"):
             raise MalformedTraceHeader(f"Sampled {sampled!r} is not 0, 1 or ?")
-        return cls(root, parent, sampled, tuple(extra))
+        return cls(root, parent, cast(Sampled, sampled), tuple(extra))
 
     @classmethod
     def parse_or_none(cls, header: str | None) -> "TraceHeader | None":
@@ -91,7 +93,8 @@ class TraceHeader:
         try:
             return cls.parse(header)
         except MalformedTraceHeader as exc:
-            logger.warning("trace header ignored", extra={"header": header[:256], "problem": str(exc)})
+            problem = {"header": header[:256], "problem": str(exc)}
+            logger.warning("trace header ignored", extra=problem)
             return None
 
     def __str__(self) -> str:

@@ -56,7 +56,7 @@ def test_dev_can_turn_it_off() -> None:
 
 
 def test_an_unknown_tracing_setting_is_refused() -> None:
-    with pytest.raises(ValidationError, match="tracing.sample_everyting"):
+    with pytest.raises(ValidationError, match=r"tracing\.sample_everyting"):
         DeploymentConfig(tracing={"sample_everyting": True})
 
 
