@@ -43,6 +43,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 
 from orderflow_hostexec.environment import ForkServer, RuntimeProcess
 from orderflow_hostexec.fis.faults import BOARD as FIS_FAULTS
+from orderflow_hostexec.xray.service import daemon_address as xray_daemon_address
 
 LOG = logging.getLogger(__name__)
 _LOCAL_ADDRESS = "127.0.0.1"
@@ -215,6 +216,14 @@ class HostRuntimeExecutor(RuntimeExecutor):
             HOME="/tmp",
         )
         env.setdefault("TZ", ":UTC")
+        # the kit's X-Ray daemon (xray/daemon.py), where Lambda's variables point on AWS
+        daemon = xray_daemon_address()
+        env.update(
+            AWS_XRAY_DAEMON_ADDRESS=daemon,
+            _AWS_XRAY_DAEMON_ADDRESS=daemon.rsplit(":", 1)[0],
+            _AWS_XRAY_DAEMON_PORT=daemon.rsplit(":", 1)[1],
+        )
+        env.setdefault("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR")
         if "AWS_ENDPOINT_URL_DYNAMODB" not in env and (endpoint := dynamodb_endpoint()):
             env["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         return env

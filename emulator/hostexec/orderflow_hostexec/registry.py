@@ -31,11 +31,12 @@ from orderflow_hostexec import (
     stepfunctions,
     telemetry,
     time_scale,
+    xray,
 )
 from orderflow_hostexec.fis import duplicates
 from orderflow_hostexec.patches import Patch
 
-KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES)  # fis: AWS FIS offline
+KIT: tuple[Patch, ...] = (*kit.PATCHES, *fis.PATCHES, xray.PATCHES[0])  # AWS FIS, X-Ray offline
 BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
@@ -44,6 +45,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *execution_names.PATCHES,  # a rule's executions named afresh (duplicates start twice)
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
+    *xray.PATCHES[1:],  # X-Ray: AWS's own segments and trace propagation (xray/hooks.py)
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
