@@ -60,6 +60,7 @@ def _step_functions_hook() -> None:
     from orderflow_hostexec.xray import hooks
 
     hooks.traced_executions()
+    hooks.state_machine_tracing_from_templates()
 
 
 def _events_hook() -> None:
@@ -162,7 +163,8 @@ PATCHES = (
         purpose=(
             "an execution of a state machine with tracing on records its AWS::StepFunctions::"
             "StateMachine segment (a subsegment per state) and its Lambda tasks continue the "
-            "trace; StartExecution takes the trace header from the HTTP header too"
+            "trace; StartExecution takes the trace header from the HTTP header too; a "
+            "template's TracingConfiguration is applied (LocalStack's CloudFormation dropped it)"
         ),
         targets=(
             Target(
@@ -194,6 +196,17 @@ PATCHES = (
                 "_invoke_lambda_function",
                 parameters=("parameters", "region", "state_credentials"),
             ),
+            Target(
+                f"{_SFN}.resource_providers.aws_stepfunctions_statemachine",
+                "StepFunctionsStateMachineProvider.create",
+                parameters=("self", "request"),
+            ),
+            Target(
+                f"{_SFN}.resource_providers.aws_stepfunctions_statemachine",
+                "StepFunctionsStateMachineProvider.update",
+                parameters=("self", "request"),
+            ),
+            Target(f"{_SFN}.provider", "StepFunctionsProvider.update_state_machine"),
         ),
         apply=_step_functions_hook,
     ),
@@ -224,7 +237,7 @@ PATCHES = (
                 )
                 for sender in ("SqsTargetSender", "StatesTargetSender", "SnsTargetSender")
             ),
-            Target(_TARGET, "TargetSender.client", shape="object"),
+            Target(_TARGET, "TargetSender._register_client_hooks", parameters=("self", "client")),
         ),
         apply=_events_hook,
     ),

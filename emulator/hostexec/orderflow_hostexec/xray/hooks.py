@@ -368,7 +368,7 @@ def traced_executions() -> None:
 
     start_execution = StepFunctionsProvider.start_execution
 
-    def start_execution_with_header(
+    def start_execution_with_header(  # noqa: PLR0917 (LocalStack's own signature)
         self: Any,
         context: Any,
         state_machine_arn: str,
@@ -439,6 +439,40 @@ def traced_executions() -> None:
     lambda_eval_utils._invoke_lambda_function = invoke_with_header
 
 
+def _enabled(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def state_machine_tracing_from_templates() -> None:
+    """LocalStack's CloudFormation dropped a state machine's ``TracingConfiguration``: set it
+    through the API once the state machine exists (created or updated)."""
+    from localstack.services.cloudformation.resource_provider import OperationStatus
+    from localstack.services.stepfunctions.resource_providers.aws_stepfunctions_statemachine import (  # noqa: E501
+        StepFunctionsStateMachineProvider,
+    )
+
+    def with_tracing(operation: Any) -> Any:
+        def operation_with_tracing(self: Any, request: Any) -> Any:
+            event = operation(self, request)
+            tracing = (request.desired_state or {}).get("TracingConfiguration")
+            model = event.resource_model or request.desired_state or {}
+            if tracing is not None and model.get("Arn") and event.status == OperationStatus.SUCCESS:
+                request.aws_client_factory.stepfunctions.update_state_machine(
+                    stateMachineArn=model["Arn"],
+                    tracingConfiguration={"enabled": _enabled(tracing.get("Enabled"))},
+                )
+            return event
+
+        return operation_with_tracing
+
+    StepFunctionsStateMachineProvider.create = with_tracing(
+        StepFunctionsStateMachineProvider.create
+    )
+    StepFunctionsStateMachineProvider.update = with_tracing(
+        StepFunctionsStateMachineProvider.update
+    )
+
+
 # --- EventBridge ------------------------------------------------------------------------------
 
 _EVENTS_CALL = threading.local()  # the trace header of the target call this thread makes
@@ -465,6 +499,7 @@ def traced_event_targets() -> None:
         SnsTargetSender,
         SqsTargetSender,
         StatesTargetSender,
+        TargetSender,
     )
     from localstack.utils.xray.trace_header import TraceHeader as LocalStackHeader
 
@@ -486,11 +521,17 @@ def traced_event_targets() -> None:
 
     EventsProvider._process_entry = process_entry_with_its_header
 
+    register_client_hooks = TargetSender._register_client_hooks
+
+    def register_client_hooks_and_ours(self: Any, client: Any) -> None:
+        register_client_hooks(self, client)
+        client.meta.events.register("before-call", _inject_header, unique_id=_HEADER_HOOK)
+
+    TargetSender._register_client_hooks = register_client_hooks_and_ours
+
     def with_header(send_event: Any) -> Any:
         def send_event_with_header(self: Any, event: Any, trace_header: Any) -> None:
             header = header_of(trace_header)
-            client = self.client
-            client.meta.events.register("before-call", _inject_header, unique_id=_HEADER_HOOK)
             _EVENTS_CALL.header = str(header) if header.root else None
             try:
                 send_event(self, event, trace_header)

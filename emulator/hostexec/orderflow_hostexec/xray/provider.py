@@ -9,6 +9,7 @@ and writes the emulator's one trace store and sampler (``service.py``), which th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -76,10 +77,8 @@ class XRayProvider(ServiceLifecycleHook):
             except SegmentError as error:
                 STORE.reject(error)
                 entity_id = ""
-                try:
+                with contextlib.suppress(ValueError, AttributeError):
                     entity_id = str(json.loads(text).get("id", ""))
-                except (ValueError, AttributeError):
-                    pass
                 unprocessed.append({"Id": entity_id, "ErrorCode": "400", "Message": str(error)})
         return {"UnprocessedTraceSegments": unprocessed}
 
@@ -227,8 +226,8 @@ class XRayProvider(ServiceLifecycleHook):
 def _dated(services: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Epoch seconds to datetimes, for the API's timestamp fields."""
     found = []
-    for service in services:
-        service = dict(service)
+    for node in services:
+        service = dict(node)
         for key in ("StartTime", "EndTime"):
             if key in service:
                 service[key] = datetime.fromtimestamp(service[key], UTC)

@@ -230,6 +230,8 @@ class _Parser:
     def predicate(self) -> Predicate:
         kind, text = self.take()
         word = text.lower()
+        if kind == "end":
+            raise UnsupportedFilter("expected a predicate but found the end")
         if kind != "word":
             raise UnsupportedFilter(f"{text!r} is not supported by the emulator's filter subset")
         if word in ("error", "fault", "throttle", "ok"):

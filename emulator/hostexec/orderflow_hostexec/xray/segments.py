@@ -188,6 +188,30 @@ def state_machine_segment(
     """An execution's ``AWS::StepFunctions::StateMachine`` segment, a subsegment per state
     entered (from the execution's history), and under a task state a ``Lambda`` subsegment
     per invocation attempt (retries show as several)."""
+    states = _states(history, start, end)
+    _attach(states, calls)
+    segment: dict[str, Any] = {
+        "id": segment_id,
+        "trace_id": trace_id,
+        "name": name,
+        "origin": "AWS::StepFunctions::StateMachine",
+        "start_time": start,
+        "end_time": max(end, start),
+        "resource_arn": execution_arn,
+        "aws": {"execution_arn": execution_arn, "state_machine_arn": state_machine_arn},
+        "subsegments": states,
+    }
+    if upstream_parent:
+        segment["parent_id"] = upstream_parent
+    if status in ("FAILED", "TIMED_OUT"):
+        segment["fault"] = True
+    elif status == "ABORTED":
+        segment["error"] = True
+    return segment
+
+
+def _states(history: list[dict[str, Any]], start: float, end: float) -> list[dict[str, Any]]:
+    """A subsegment per state entered, from the execution's history events."""
     states: list[dict[str, Any]] = []
     open_states: dict[str, list[dict[str, Any]]] = {}
     for event in history:
@@ -220,6 +244,11 @@ def state_machine_segment(
     for state in states:  # still open when the execution ended (failed, aborted)
         if state.pop("in_progress", None):
             state["end_time"] = end
+    return states
+
+
+def _attach(states: list[dict[str, Any]], calls: list[TaskCall]) -> None:
+    """Each Lambda invocation under the state (entered last before it) that made it."""
     for call in calls:
         owner = next(
             (
@@ -245,21 +274,3 @@ def state_machine_segment(
         if owner is None:
             continue
         owner.setdefault("subsegments", []).append(subsegment)
-    segment: dict[str, Any] = {
-        "id": segment_id,
-        "trace_id": trace_id,
-        "name": name,
-        "origin": "AWS::StepFunctions::StateMachine",
-        "start_time": start,
-        "end_time": max(end, start),
-        "resource_arn": execution_arn,
-        "aws": {"execution_arn": execution_arn, "state_machine_arn": state_machine_arn},
-        "subsegments": states,
-    }
-    if upstream_parent:
-        segment["parent_id"] = upstream_parent
-    if status in ("FAILED", "TIMED_OUT"):
-        segment["fault"] = True
-    elif status == "ABORTED":
-        segment["error"] = True
-    return segment
