@@ -52,6 +52,16 @@ def traced_lambda_invocations() -> None:
 
     original = ExecutionEnvironment.invoke
 
+    class Decided(LocalStackHeader):
+        """A header whose decision LocalStack must keep: its ``invoke`` forced ``Sampled=1``
+        (``ensure_sampled_exists`` overwrote a 0) and a random ``Parent``."""
+
+        def ensure_sampled_exists(self, sampled: Any = None) -> Any:
+            return self
+
+        def ensure_parent_exists(self) -> Any:
+            return self
+
     def invoke(self: Any, invocation: Any) -> Any:
         version = self.function_version
         active = str(version.config.tracing_config_mode or "") == "Active"
@@ -78,7 +88,7 @@ def traced_lambda_invocations() -> None:
             parent=function_id if recorded else (header.parent or new_segment_id())
         )
         context = dict(invocation.trace_context)
-        context["aws_trace_header"] = LocalStackHeader.from_header_str(str(runtime_header))
+        context["aws_trace_header"] = Decided.from_header_str(str(runtime_header))
         started = time.time()
         result = original(self, dataclasses.replace(invocation, trace_context=context))
         if recorded:
@@ -444,9 +454,11 @@ def _enabled(value: Any) -> bool:
 
 
 def state_machine_tracing_from_templates() -> None:
-    """LocalStack's CloudFormation dropped a state machine's ``TracingConfiguration``: set it
-    through the API once the state machine exists (created or updated)."""
+    """LocalStack's CloudFormation dropped a state machine's ``TracingConfiguration`` (and its
+    ``UpdateStateMachine`` ignores one): set it on the stored state machine once the resource
+    exists (created or updated)."""
     from localstack.services.cloudformation.resource_provider import OperationStatus
+    from localstack.services.stepfunctions.backend.models import sfn_stores
     from localstack.services.stepfunctions.resource_providers.aws_stepfunctions_statemachine import (  # noqa: E501
         StepFunctionsStateMachineProvider,
     )
@@ -457,10 +469,11 @@ def state_machine_tracing_from_templates() -> None:
             tracing = (request.desired_state or {}).get("TracingConfiguration")
             model = event.resource_model or request.desired_state or {}
             if tracing is not None and model.get("Arn") and event.status == OperationStatus.SUCCESS:
-                request.aws_client_factory.stepfunctions.update_state_machine(
-                    stateMachineArn=model["Arn"],
-                    tracingConfiguration={"enabled": _enabled(tracing.get("Enabled"))},
-                )
+                arn = str(model["Arn"])
+                _, _, _, region, account, _ = arn.split(":", 5)
+                machine = sfn_stores[account][region].state_machines.get(arn)
+                if machine is not None:
+                    machine.tracing_config = {"enabled": _enabled(tracing.get("Enabled"))}
             return event
 
         return operation_with_tracing

@@ -63,7 +63,7 @@ def parse_document(text: str | bytes) -> dict[str, Any]:
     except ValueError as error:
         raise SegmentError(f"document is not JSON ({error})") from None
     validate(document)
-    return document  # type: ignore[no-any-return]
+    return document
 
 
 def _number(document: dict[str, Any], key: str) -> float | None:
