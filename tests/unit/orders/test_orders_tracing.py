@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orders.handlers import outbox_relay, place_order, projector
+from orders.handlers import confirm_order, outbox_relay, place_order, projector, record_order
 from shared_kernel.cloudevents import CloudEvent, from_eventbridge
 from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.apigw import api_event
@@ -163,3 +163,24 @@ def test_each_record_of_a_batch_is_projected_in_a_span_of_its_own_trace(
         traces["order-1"][0],
         traces["order-2"][0],
     }
+
+
+@pytest.mark.parametrize("step", ["record", "confirm"])
+def test_a_saga_steps_span_is_annotated_with_the_order(
+    orders_table, bus: BusSpy, lambda_context, xray: LocalDaemon, step: str
+):
+    # Given an order recorded by the saga (RecordOrder's input is the OrderPlaced event)
+    delivery = fresh_delivery("order-placed", "order-7")
+    started = {"event": delivery, "executionId": "arn:aws:states:us-east-1:0:execution:saga:x"}
+    record_order.handler(started, lambda_context)
+    if step == "confirm":
+        ids = {"orderId": "order-7", "correlationId": "corr-7", "causationId": "placed-1"}
+        confirm_order.handler(ids, lambda_context)
+    # Then the step's handler subsegment, in the invocation's trace, carries the order's ids
+    handlers = [e for e in xray.entities() if e["name"] == "## handler"]
+    assert {e["trace_id"] for e in handlers} == {INVOCATION_ROOT}
+    expected = "corr-7" if step == "confirm" else delivery["detail"]["correlationid"]
+    annotated = {
+        (e["annotations"]["order_id"], e["annotations"]["correlation_id"]) for e in handlers
+    }
+    assert ("order-7", expected) in annotated
