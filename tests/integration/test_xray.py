@@ -193,6 +193,35 @@ def test_put_events_with_a_trace_header_reaches_the_saga_and_its_lambda_tasks(
     assert trace_id in [s["Id"] for s in summaries]
 
 
+def test_an_outcome_reaches_the_notifications_through_sns_and_sqs_in_its_trace() -> None:
+    # OrderConfirmed -> rule -> SNS topic -> an SQS queue per subscriber -> each one's function
+    trace_id, parent = new_trace()
+    entry = fresh_entry("order-confirmed")
+
+    client("events").put_events(
+        Entries=[{**entry, "TraceHeader": f"Root={trace_id};Parent={parent};Sampled=1"}]
+    )
+
+    def subscribers() -> set[str] | None:
+        found = [
+            json.loads(s["Document"])
+            for t in client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
+            for s in t["Segments"]
+        ]
+        # each queue's message carried the header SNS got (AWSTraceHeader), and its event
+        # source mapping's invocation continued it: under the entry's own parent
+        names = {
+            d["name"]
+            for d in found
+            if d.get("origin") == LAMBDA
+            and d.get("parent_id") == parent
+            and "Notifications" in d["name"]  # the customer notifier and the audit recorder
+        }
+        return names if len(names) >= 2 else None
+
+    assert len(eventually(subscribers, timeout_s=60)) == 2
+
+
 SAMPLING_RULE_TEMPLATE = {
     "Resources": {
         "Rule": {

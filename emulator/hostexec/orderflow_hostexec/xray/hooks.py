@@ -167,9 +167,13 @@ def stage_decides(chain: Any, context: Any, response: Any) -> None:
     trace (or continues the caller's) and decides sampling; the integration gets a header
     whose Parent is the stage segment's integration subsegment."""
     stage = context.stage_configuration or {}
-    if not stage.get("tracingEnabled") or context.deployment is None:
-        return
     incoming = TraceHeader.parse(context.request.headers.get("X-Amzn-Trace-Id"))
+    if not stage.get("tracingEnabled") or context.deployment is None:
+        # not traced here: the caller's decision (or none) goes on, as on AWS; LocalStack
+        # decided Sampled=0 for every request that came without a Parent
+        made_up = TraceHeader.parse(context.trace_id)
+        context.trace_id = str(incoming.with_(root=incoming.root or made_up.root))
+        return
     _, request = _stage_request(context)
     header = decide(incoming, request)
     if header.is_sampled:
