@@ -27,6 +27,7 @@ from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
 from infra.timeouts import SagaTimeouts
+from infra.tracing import TracingConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -101,6 +102,11 @@ class DeploymentConfig(BaseSettings):
     configuration bucket (``infra/experiments.py``, ``infra/chaos.py``): off on every stage;
     context ``orderflow:chaos``, e.g. ``{"fis_templates": true}``."""
 
+    tracing: TracingConfig = Field(default_factory=dict, validate_default=True)
+    """X-Ray sampling (``infra/tracing.py``): on dev a rule traces every request; on every
+    other stage AWS's default rule applies (1/s + 5%); context ``orderflow:tracing``, e.g.
+    ``{"sample_everything": true}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -114,7 +120,9 @@ class DeploymentConfig(BaseSettings):
         """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("archive", "saga_timeouts", "reconciler", "resilience", "chaos", mode="before")
+    @field_validator(
+        "archive", "saga_timeouts", "reconciler", "resilience", "chaos", "tracing", mode="before"
+    )
     @classmethod
     def _section_from_stage_and_context(cls, value: Any, info: ValidationInfo) -> Any:
         """The stage's defaults of a section, with the context's (or the environment's)

@@ -11,6 +11,7 @@ from infra.config import DeploymentConfig
 from infra.fulfilment import OrderFulfilment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
 from infra.resilience import ReservationBudget
+from infra.tracing import TracingSampling
 
 
 class OrderflowStack(Stack):
@@ -21,6 +22,7 @@ class OrderflowStack(Stack):
         fulfilment: the order-fulfilment services, saga and API.
         chaos: the AWS FIS experiment templates and what they need, when
             ``config.chaos.fis_templates`` is on (None otherwise).
+        sampling: the X-Ray sampling rule of the stage, when ``config.tracing`` asks for one.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: DeploymentConfig) -> None:
@@ -36,6 +38,8 @@ class OrderflowStack(Stack):
             if config.chaos.fis_templates
             else None
         )
+        # tracing: on dev, a sampling rule that traces every request (infra/tracing.py)
+        self.sampling = TracingSampling(self, "Tracing", stage=config.stage, config=config.tracing)
         self._add_outputs()
         # bulkheads: reservations the account cannot afford are dropped, not failed on
         Aspects.of(self).add(ReservationBudget(config.resilience.bulkheads))

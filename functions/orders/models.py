@@ -183,6 +183,10 @@ class OutboxItem(BaseModel):
     the item like any other failed attempt."""
     attempts: int = 0
     order_id: str | None = Field(default=None, alias="orderId")
+    correlation_id: str | None = Field(default=None, alias="correlationId")
+    trace_header: str | None = Field(default=None, alias="traceHeader")
+    """The X-Ray trace header of the request that wrote the item (none from a writer that was
+    not traced): the relay publishes the event in that trace."""
 
     @property
     def event_id(self) -> str:

@@ -308,14 +308,20 @@ def caused_by(parent: CloudEvent, type: str, source: str, data: dict[str, Any]) 
     )
 
 
-def to_put_events_entry(event: CloudEvent, bus_name: str) -> dict[str, Any]:
-    """The EventBridge PutEvents entry carrying `event` (Detail is the CloudEvent JSON)."""
-    return {
+def to_put_events_entry(
+    event: CloudEvent, bus_name: str, trace_header: str | None = None
+) -> dict[str, Any]:
+    """The EventBridge PutEvents entry carrying `event` (Detail is the CloudEvent JSON), in the
+    X-Ray trace `trace_header` names (``TraceHeader``; rule targets continue that trace)."""
+    entry = {
         "Source": event.source,
         "DetailType": event.type,
         "Detail": event.to_json(),
         "EventBusName": bus_name,
     }
+    if trace_header is not None:
+        entry["TraceHeader"] = trace_header
+    return entry
 
 
 def parse_cloud_event(payload: Any) -> CloudEvent:

@@ -40,6 +40,7 @@ from shared_kernel.cloudevents import malformed
 from shared_kernel.errors import MalformedEventError
 from shared_kernel.models import CamelModel, StepInput
 from shared_kernel.observability import bind_correlation, logger, metrics, tracer, unbind_record
+from shared_kernel.tracing import span_in
 
 
 class LambdaHandler(Protocol):
@@ -107,6 +108,13 @@ def _record_id(record: Any) -> str | None:
     return getattr(record, "message_id", None) or getattr(record, "event_id", None)
 
 
+def _trace_header(record: Any) -> str | None:
+    """The trace an SQS record belongs to (``attributes.AWSTraceHeader``, set by whoever sent
+    it: EventBridge, SNS, Step Functions, the SDK); a stream record carries none."""
+    attributes = record.raw_event.get("attributes")
+    return attributes.get("AWSTraceHeader") if isinstance(attributes, dict) else None
+
+
 def batch_consumer[R: BaseModel](model: type[R]) -> Callable[[Callable[[R], str]], LambdaHandler]:
     """Make ``consume(record) -> outcome`` a partial-batch handler; see the module doc.
 
@@ -114,6 +122,10 @@ def batch_consumer[R: BaseModel](model: type[R]) -> Callable[[Callable[[R], str]
     ``DynamoDBStreamRecordModel`` and their subclasses); a record that does not parse fails
     alone, logged with the field at fault (``body.detail.subject``). A batch whose records all
     failed is reported like a partial one.
+
+    Each SQS record is consumed inside a span of its own trace (``shared_kernel.tracing``):
+    records of one batch belong to different orders, and what ``consume`` calls or publishes
+    belongs to the record's order.
     """
     streamed = issubclass(model, DynamoDBStreamRecordModel)
     event_type = EventType.DynamoDBStreams if streamed else EventType.SQS
@@ -126,7 +138,8 @@ def batch_consumer[R: BaseModel](model: type[R]) -> Callable[[Callable[[R], str]
         def record_handler(record: Any) -> str:
             unbind_record()
             logger.append_keys(message_id=_record_id(record))
-            return consume(model.model_validate(record.raw_event))
+            with span_in(_trace_header(record)):
+                return consume(model.model_validate(record.raw_event))
 
         @metrics.log_metrics
         @tracer.capture_lambda_handler

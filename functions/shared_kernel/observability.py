@@ -5,9 +5,16 @@ name from ``POWERTOOLS_SERVICE_NAME`` (set by infra for every function), so one 
 serves every handler; handlers never build their own. Every metric goes to one namespace,
 ``METRICS_NAMESPACE`` (infra sets ``POWERTOOLS_METRICS_NAMESPACE`` from this constant), with the
 service as a dimension.
+
+Every span the application makes carries the X-Ray annotations ``order_id`` and
+``correlation_id`` (``bind_correlation``), so ``GetTraceSummaries`` with
+``annotation.order_id = "<id>"`` finds an order's trace (``orderflow trace`` relies on it).
 """
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_xray_sdk import global_sdk_config
+from aws_xray_sdk.core import xray_recorder
+from aws_xray_sdk.core.models.facade_segment import FacadeSegment
 
 from shared_kernel.cloudevents import CloudEvent
 
@@ -18,11 +25,31 @@ tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
+ANNOTATION_KEYS = ("order_id", "correlation_id")
+"""The X-Ray annotations of every span about an order (the search keys of its trace)."""
+
+
 def bind_correlation(correlation_id: str, order_id: str | None = None) -> None:
-    """Put the flow's correlation id (and the order id) on every following log line."""
+    """Put the flow's correlation id (and the order id) on every following log line, and as
+    annotations on the current span."""
     logger.set_correlation_id(correlation_id)
     if order_id is not None:
         logger.append_keys(order_id=order_id)
+    annotate(correlation_id=correlation_id, order_id=order_id)
+
+
+def annotate(**annotations: str | None) -> None:
+    """X-Ray annotations (indexed: ``annotation.<key> = "<value>"``) on the current segment or
+    subsegment; those that are None are left out. Lambda's own segment (the facade the SDK
+    holds outside any subsegment) takes none: outside a handler's subsegment or a span they
+    go nowhere."""
+    if tracer.disabled or not global_sdk_config.sdk_enabled():
+        return
+    if isinstance(xray_recorder.get_trace_entity(), FacadeSegment):
+        return
+    for key, value in annotations.items():
+        if value is not None:
+            tracer.put_annotation(key=key, value=value)
 
 
 EVENT_KEYS = ("correlation_id", "order_id", "event_id", "event_type", "message_id")

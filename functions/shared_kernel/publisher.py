@@ -5,6 +5,11 @@ entries refused for a transient reason (``InternalFailure``, ``ThrottlingExcepti
 again, alone, after a short jittered backoff, as AWS advises for partial failures; whatever
 still fails raises ``PublishError``, so the caller's own retry (Lambda, the saga, the outbox
 reconciler) takes over. Whole-call errors are retried by botocore, not here.
+
+Each entry carries the X-Ray ``TraceHeader`` of the code that publishes it
+(``shared_kernel.tracing.current_trace_header``: the current span as the parent), so rule
+targets continue the order's trace, also when the publisher runs inside a record's span (the
+outbox relay, a batch consumer) rather than in the invocation's own trace.
 """
 
 import random
@@ -16,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared_kernel.cloudevents import CloudEvent, to_put_events_entry
 from shared_kernel.errors import TransientError
+from shared_kernel.tracing import current_trace_header
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -42,10 +48,12 @@ class EventPublisher:
         events_client: "EventBridgeClient",
         bus_name: str,
         sleep: Callable[[float], None] = time.sleep,
+        trace_header: Callable[[], str | None] = current_trace_header,
     ) -> None:
         self._client = events_client
         self._bus_name = bus_name
         self._sleep = sleep
+        self._trace_header = trace_header
 
     def publish(self, events: Sequence[CloudEvent]) -> None:
         """Put every event on the bus; raise PublishError naming each one that failed."""
@@ -70,7 +78,10 @@ class EventPublisher:
         return failures
 
     def _put_chunk(self, chunk: Sequence[CloudEvent]) -> dict[str, str]:
-        entries: list[Any] = [to_put_events_entry(event, self._bus_name) for event in chunk]
+        header = self._trace_header()
+        entries: list[Any] = [
+            to_put_events_entry(event, self._bus_name, trace_header=header) for event in chunk
+        ]
         try:
             response = self._client.put_events(Entries=entries)
         except (ClientError, BotoCoreError) as exc:

@@ -9,8 +9,10 @@ Items (every key is a string):
   history  pk=ORDER#<orderId>   sk=EVENT#<eventId>            one per event about the order,
                                                               with its `sequence` (1, 2, ...)
   outbox   pk=OUTBOX#<eventId>  sk=OUTBOX                     status PENDING|SENT, event (CloudEvent
-                                                              JSON), eventType, orderId, attempts,
-                                                              lastError, createdAt, sentAt
+                                                              JSON), eventType, orderId,
+                                                              correlationId, traceHeader (the
+                                                              writer's X-Ray trace header),
+                                                              attempts, lastError, createdAt, sentAt
 """
 
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.dynamodb import Page, cancellation_codes, is_condition_failure, scan_stale
 from shared_kernel.fencing import Fence, fenced, raise_if_fenced
+from shared_kernel.tracing import current_trace_header
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -178,18 +181,25 @@ class OrdersRepository:
     # -- outbox -------------------------------------------------------------------------
 
     def _outbox_put(self, event: CloudEvent) -> dict[str, Any]:
+        """The outbox item of ``event``, with the X-Ray trace header of the code writing it:
+        the relay publishes the event in that trace (shared_kernel.tracing)."""
+        item: dict[str, Any] = {
+            **outbox_key(event.id),
+            "status": OUTBOX_PENDING,
+            "event": event.to_json(),
+            "eventType": event.type,
+            "orderId": event.subject,
+            "correlationId": event.correlationid,
+            "attempts": 0,
+            "createdAt": datetime.now(UTC).isoformat(),
+        }
+        trace_header = current_trace_header()
+        if trace_header is not None:
+            item["traceHeader"] = trace_header
         return {
             "Put": {
                 "TableName": self._table_name,
-                "Item": {
-                    **outbox_key(event.id),
-                    "status": OUTBOX_PENDING,
-                    "event": event.to_json(),
-                    "eventType": event.type,
-                    "orderId": event.subject,
-                    "attempts": 0,
-                    "createdAt": datetime.now(UTC).isoformat(),
-                },
+                "Item": item,
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }

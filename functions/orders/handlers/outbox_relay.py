@@ -7,6 +7,11 @@ record's NewImage (no read of the table) and marks the item SENT if it is still 
 was SENT already the delivery was a duplicate, logged as such. A failed record is reported in
 batchItemFailures (Lambda retries from it) after `attempts` and `lastError` were recorded on
 the item.
+
+Tracing: the stream invokes the relay in a trace of its own; each item is relayed inside a span
+of the trace of the request that wrote it (the item's ``traceHeader``,
+shared_kernel.tracing.span_in), annotated with the order and correlation ids, and the event is
+published with that span as its parent, so the order's trace goes on through the bus.
 """
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +20,8 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamRecordMo
 from orders.dal import get_publisher, get_repository
 from orders.logic.outbox import OutboxRelay, RelayOutcome, item_to_relay
 from shared_kernel.handlers import batch_consumer
-from shared_kernel.observability import logger, metrics
+from shared_kernel.observability import bind_correlation, logger, metrics
+from shared_kernel.tracing import span_in
 
 
 @batch_consumer(DynamoDBStreamRecordModel)
@@ -27,7 +33,10 @@ def handler(record: DynamoDBStreamRecordModel) -> str:
     if item is None:
         return "ignored"
     logger.append_keys(event_id=item.event_id, order_id=item.order_id)
-    outcome = OutboxRelay(get_repository(), get_publisher()).relay(item)
+    with span_in(item.trace_header):
+        if item.correlation_id is not None:
+            bind_correlation(item.correlation_id, item.order_id)
+        outcome = OutboxRelay(get_repository(), get_publisher()).relay(item)
     if outcome is RelayOutcome.SENT:
         metrics.add_metric(name="OutboxEventsRelayed", unit=MetricUnit.Count, value=1)
         logger.info("outbox item relayed", extra={"outcome": outcome})

@@ -16,8 +16,10 @@ from orders.logic.orders import record_order
 from orders.models import RecordOrderInput, SagaState
 from shared_kernel.errors import MalformedEventError
 from shared_kernel.handlers import saga_step
+from shared_kernel.observability import bind_event
 
 
 @saga_step(RecordOrderInput, raises=(MalformedEventError, SagaAlreadyStarted))
 def handler(step: RecordOrderInput) -> SagaState:
+    bind_event(step.event.detail)  # its log lines and its span carry the order's ids
     return record_order(step.event.detail, step.execution_id, get_repository())

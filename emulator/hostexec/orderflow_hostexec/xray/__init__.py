@@ -61,6 +61,7 @@ def _step_functions_hook() -> None:
 
     hooks.traced_executions()
     hooks.state_machine_tracing_from_templates()
+    hooks.traced_sqs_tasks()
 
 
 def _events_hook() -> None:

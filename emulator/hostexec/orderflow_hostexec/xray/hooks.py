@@ -465,6 +465,43 @@ def traced_executions() -> None:
     lambda_eval_utils._invoke_lambda_function = invoke_with_header
 
 
+def traced_sqs_tasks() -> None:
+    """A state's ``sqs:sendMessage`` task (``.waitForTaskToken`` too) sends its message in the
+    execution's trace, as Step Functions does on AWS: the message's ``AWSTraceHeader`` names
+    the state machine's segment as the parent (added by the trace-app branch: the shipping
+    worker's span belongs to the order's trace)."""
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.service.state_task_service_sqs import (  # noqa: E501
+        StateTaskServiceSqs,
+    )
+
+    evaluate = StateTaskServiceSqs._eval_service_task
+
+    def evaluate_in_trace(
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        state_credentials: Any,
+    ) -> Any:
+        data = env.states.context_object.context_object_data
+        with _EXECUTIONS_LOCK:
+            trace = _EXECUTIONS.get(str(data["Execution"]["Id"]))
+        if trace is not None and self._get_boto_service_action() == "send_message":
+            header = str(trace.header.with_(parent=trace.segment_id))
+            attributes = dict(normalised_parameters.get("MessageSystemAttributes") or {})
+            attributes["AWSTraceHeader"] = {"DataType": "String", "StringValue": header}
+            normalised_parameters["MessageSystemAttributes"] = attributes
+        return evaluate(
+            self,
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters,
+            state_credentials=state_credentials,
+        )
+
+    StateTaskServiceSqs._eval_service_task = evaluate_in_trace
+
+
 def _enabled(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
