@@ -150,6 +150,56 @@ def check_invariants(
     return violations
 
 
+@dataclass
+class Run:
+    """One run of the benchmark: what was placed, how it ended, and what it cost."""
+
+    placed: list[Placed]
+    cpu: dict[str, float]
+    wall_s: float
+    violations: list[str]
+
+    @property
+    def settled(self) -> list[Placed]:
+        return [p for p in self.placed if p.status in TERMINAL]
+
+
+def plan_orders(count: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    return [(token, sku or rng.choice(PLENTIFUL)) for token, sku in rng.choices(MIX, k=count)]
+
+
+def premium_api(out: dict[str, str]) -> KeyedApi:
+    """The API with the premium plan's demo key: 50 requests/s, well above what this offers."""
+    return KeyedApi(local_api_url(out["OrdersApiId"]), demo_api_key(out, "premium"))
+
+
+def api_floor(api: KeyedApi, calls: int = 50) -> list[float]:
+    """Milliseconds of `GET /products` (API Gateway -> Lambda -> DynamoDB): the baseline."""
+    baseline = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        api.http("GET", "/products")
+        baseline.append((time.perf_counter() - started) * 1000)
+    return baseline
+
+
+def run(
+    api: KeyedApi, out: dict[str, str], plan: list[tuple[str, str]], rate: float, timeout_s: float
+) -> Run:
+    """Offer the plan at `rate`, wait until every order is terminal, check the invariants."""
+    before = stock(out["ProductsTableName"])
+    meter = CpuMeter()
+    meter.start()
+    placed = offer(api, plan, rate)
+    await_settled(out["OrdersTableName"], placed, timeout_s)
+    cpu = meter.stop()
+    time.sleep(3)  # CommitInventory runs after the terminal status: let it settle
+    after = stock(out["ProductsTableName"])
+    violations = check_invariants(placed, before, after, out["PaymentsTableName"])
+    return Run(placed, cpu, meter.wall_s, violations)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100)
@@ -159,28 +209,10 @@ def main() -> None:
     args = parser.parse_args()
 
     out = outputs()
-    # the premium plan's demo key: 50 requests/s, well above what this offers
-    api = KeyedApi(local_api_url(out["OrdersApiId"]), demo_api_key(out, "premium"))
-    rng = random.Random(args.seed)
-    plan = [(token, sku or rng.choice(PLENTIFUL)) for token, sku in rng.choices(MIX, k=args.orders)]
-
-    baseline = []
-    for _ in range(50):
-        started = time.perf_counter()
-        api.http("GET", "/products")
-        baseline.append((time.perf_counter() - started) * 1000)
-
-    before = stock(out["ProductsTableName"])
-    meter = CpuMeter()
-    meter.start()
-    placed = offer(api, plan, args.rate)
-    await_settled(out["OrdersTableName"], placed, args.timeout)
-    cpu = meter.stop()
-    time.sleep(3)  # CommitInventory runs after the terminal status: let it settle
-    after = stock(out["ProductsTableName"])
-    violations = check_invariants(placed, before, after, out["PaymentsTableName"])
-
-    settled = [p for p in placed if p.status in TERMINAL]
+    api = premium_api(out)
+    baseline = api_floor(api)
+    result = run(api, out, plan_orders(args.orders, args.seed), args.rate, args.timeout)
+    placed, settled = result.placed, result.settled
     first_post = min(p.posted_at for p in placed)
     span = max((p.settled_at for p in settled), default=first_post) - first_post
     print(
@@ -196,11 +228,11 @@ def main() -> None:
         f"{span:.1f} s from the first POST -> sustained {len(settled) / span:.2f} orders/s"
     )
     print("\nCPU of the emulator's processes from the first POST to the last order settled:\n")
-    print(cpu_table(cpu, meter.wall_s, len(placed)))
+    print(cpu_table(result.cpu, result.wall_s, len(placed)))
     outcomes = Counter((p.token, p.status) for p in placed)
     print("outcomes: " + ", ".join(f"{t}->{s}: {n}" for (t, s), n in sorted(outcomes.items())))
-    print(f"invariant violations: {len(violations)}")
-    for violation in violations:
+    print(f"invariant violations: {len(result.violations)}")
+    for violation in result.violations:
         print(f"  - {violation}")
 
 
