@@ -27,6 +27,7 @@ from orderflow_hostexec import (
     fis,
     gateway,
     kit,
+    metrics,
     schedules,
     stepfunctions,
     telemetry,
@@ -44,6 +45,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *execution_names.PATCHES,  # a rule's executions named afresh (duplicates start twice)
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
+    *metrics.PATCHES,  # EMF, AWS/States and SQS depth metrics, as AWS publishes them
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
