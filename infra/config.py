@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
+from infra.observability import AlertsConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -101,6 +102,12 @@ class DeploymentConfig(BaseSettings):
     configuration bucket (``infra/experiments.py``, ``infra/chaos.py``): off on every stage;
     context ``orderflow:chaos``, e.g. ``{"fis_templates": true}``."""
 
+    alerts: AlertsConfig = Field(default_factory=dict, validate_default=True)
+    """The alarms' periods, thresholds and latency objective, and the alerts inbox
+    (``infra/observability.py``): dev judges 1-minute periods and subscribes an SQS inbox to
+    the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
+    e.g. ``{"latency_objective_seconds": 10}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -114,7 +121,9 @@ class DeploymentConfig(BaseSettings):
         """``cdk -c orderflow:usagePlans='[...]'`` hands over a string."""
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("archive", "saga_timeouts", "reconciler", "resilience", "chaos", mode="before")
+    @field_validator(
+        "archive", "saga_timeouts", "reconciler", "resilience", "chaos", "alerts", mode="before"
+    )
     @classmethod
     def _section_from_stage_and_context(cls, value: Any, info: ValidationInfo) -> Any:
         """The stage's defaults of a section, with the context's (or the environment's)

@@ -101,7 +101,7 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "_section_from_stage_and_context"
     ]
 
-    assert sections == {"saga_timeouts", "reconciler", "resilience", "archive", "chaos"}
+    assert sections == {"saga_timeouts", "reconciler", "resilience", "archive", "chaos", "alerts"}
     assert set(validator.info.fields) == sections
     for name in sections:
         # validated even when unset, so that the stage's defaults apply

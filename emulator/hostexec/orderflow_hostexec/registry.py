@@ -21,6 +21,7 @@ from orderflow_hostexec import (
     archive,
     behaviour,
     concurrency,
+    dashboards,
     event_delivery,
     event_sources,
     execution_names,
@@ -46,6 +47,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
     *metrics.PATCHES,  # EMF, AWS/States and SQS depth metrics, as AWS publishes them
+    *dashboards.PATCHES,  # AWS::CloudWatch::Dashboard from CloudFormation
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
