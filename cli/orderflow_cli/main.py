@@ -5,12 +5,12 @@ from typing import Annotated
 
 import typer
 
-from orderflow_cli import chaos, dead_letters, replay
+from orderflow_cli import alerts, chaos, dead_letters, replay
 from orderflow_cli.stack import DEFAULT_OUTPUTS, DEFAULT_STACK, OUTPUTS_ENV, STACK_ENV, StackRef
 
 app = typer.Typer(
     name="orderflow",
-    help="Operate an orderflow deployment: dead letters, redrive, replay, chaos.",
+    help="Operate an orderflow deployment: dead letters, redrive, replay, chaos, alerts.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,3 +39,4 @@ def main(
 dead_letters.register(app)
 replay.register(app)
 chaos.register(app)
+alerts.register(app)
