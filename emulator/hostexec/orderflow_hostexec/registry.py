@@ -29,6 +29,7 @@ from orderflow_hostexec import (
     gateway,
     kit,
     metrics,
+    percentiles,
     schedules,
     stepfunctions,
     telemetry,
@@ -48,6 +49,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
     *metrics.PATCHES,  # EMF, AWS/States and SQS depth metrics, as AWS publishes them
     *dashboards.PATCHES,  # AWS::CloudWatch::Dashboard from CloudFormation
+    *percentiles.PATCHES,  # p90, p99 ... in GetMetricData and ExtendedStatistic alarms
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,

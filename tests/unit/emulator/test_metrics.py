@@ -1,7 +1,7 @@
 """The emulator kit's metrics (emulator/hostexec/orderflow_hostexec/metrics.py): EMF lines to
 data points, REPORT lines to AWS/Lambda Duration, execution ends to AWS/States, and the sink's
-grouping into PutMetricData requests. That CloudWatch answers for them on the emulator is
-tested in tests/integration/test_alarms.py."""
+grouping into PutMetricData requests; and its percentiles (percentiles.py). That CloudWatch
+answers for them on the emulator is tested in tests/integration/test_alarms.py."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from orderflow_hostexec.metrics import (
     metrics_from_log_lines,
     parse_emf,
 )
+from orderflow_hostexec.percentiles import nearest_rank, per_period, percentile_of
 
 STAMP_MS = 1_780_000_000_123
 
@@ -256,3 +257,30 @@ def test_the_metrics_patches_are_registered() -> None:
     assert names["metrics.emf"] == "behaviour"
     assert names["metrics.stepfunctions"] == "behaviour"
     assert names["metrics.sqs-depth"] == "behaviour"
+
+
+@pytest.mark.parametrize(
+    ("stat", "percent"),
+    [("p90", 90.0), ("p99.9", 99.9), ("p50", 50.0), ("p100", 100.0), ("p0", 0.0)],
+)
+def test_percentile_statistics_are_recognised(stat: str, percent: float) -> None:
+    assert percentile_of(stat) == percent
+
+
+@pytest.mark.parametrize("stat", ["Sum", "Maximum", "p", "p101", "tm90", "", "P90"])
+def test_other_statistics_are_left_to_localstack(stat: str) -> None:
+    assert percentile_of(stat) is None
+
+
+def test_a_percentile_per_period_by_nearest_rank() -> None:
+    rows = [(100 + i, float(i + 1)) for i in range(10)]  # 1..10 in the first minute
+    rows += [(170, 500.0), (175, 100.0)]  # two in the second
+    rows += [(99, 9999.0), (220, 9999.0)]  # outside [100, 220)
+
+    starts, p90 = per_period(rows, start=100, end=220, period=60, percent=90)
+    _, p50 = per_period(rows, start=100, end=220, period=60, percent=50)
+
+    assert starts == [100, 160]
+    assert p90 == [9.0, 500.0]
+    assert p50 == [5.0, 100.0]
+    assert nearest_rank([3.0], 99) == 3.0
