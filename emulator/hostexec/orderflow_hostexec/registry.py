@@ -18,6 +18,7 @@ it is checked.
 from __future__ import annotations
 
 from orderflow_hostexec import (
+    alarms,
     archive,
     behaviour,
     concurrency,
@@ -50,6 +51,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *metrics.PATCHES,  # EMF, AWS/States and SQS depth metrics, as AWS publishes them
     *dashboards.PATCHES,  # AWS::CloudWatch::Dashboard from CloudFormation
     *percentiles.PATCHES,  # p90, p99 ... in GetMetricData and ExtendedStatistic alarms
+    *alarms.PATCHES,  # alarms judged on their evaluation range; history stamped at the change
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,

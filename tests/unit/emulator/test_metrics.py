@@ -15,6 +15,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from orderflow_hostexec import registry
+from orderflow_hostexec.alarms import evaluation_range
 from orderflow_hostexec.metrics import (
     Datum,
     EmfError,
@@ -284,3 +285,18 @@ def test_a_percentile_per_period_by_nearest_rank() -> None:
     assert p90 == [9.0, 500.0]
     assert p50 == [5.0, 100.0]
     assert nearest_rank([3.0], 99) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("treat", "judged"),
+    [
+        ("notBreaching", [None, 0.0]),
+        ("breaching", [None, 0.0]),
+        ("missing", [3.0, None, None, 0.0]),
+        ("ignore", [3.0, None, None, 0.0]),
+    ],
+)
+def test_an_alarm_is_judged_on_its_evaluation_periods(treat: str, judged: list[Any]) -> None:
+    fetched = [3.0, None, None, 0.0]  # oldest first: a breach three periods ago
+
+    assert evaluation_range(fetched, {"EvaluationPeriods": 2, "TreatMissingData": treat}) == judged
