@@ -190,8 +190,8 @@ class Observability(Construct):
             threshold=1,
             description="a saga execution outlived its timeout",
         )
-        errors: dict[str, dict[str, cloudwatch.IMetric]] = {}
-        durations: dict[str, dict[str, cloudwatch.IMetric]] = {}
+        errors: dict[str, dict[str, cloudwatch.Metric]] = {}
+        durations: dict[str, dict[str, cloudwatch.Metric]] = {}
         for service, by_name in functions.items():
             for name, function in by_name.items():
                 errors.setdefault(service, {})[name] = function.metric_errors(
@@ -280,10 +280,10 @@ class Observability(Construct):
 
     def _dashboard(
         self,
-        depths: Mapping[str, cloudwatch.IMetric],
-        outcomes: Mapping[str, cloudwatch.IMetric],
-        errors: Mapping[str, Mapping[str, cloudwatch.IMetric]],
-        durations: Mapping[str, Mapping[str, cloudwatch.IMetric]],
+        depths: Mapping[str, cloudwatch.Metric],
+        outcomes: Mapping[str, cloudwatch.Metric],
+        errors: Mapping[str, Mapping[str, cloudwatch.Metric]],
+        durations: Mapping[str, Mapping[str, cloudwatch.Metric]],
     ) -> cloudwatch.Dashboard:
         period = self._config.period
         dashboard = cloudwatch.Dashboard(
@@ -345,7 +345,7 @@ class Observability(Construct):
         return dashboard
 
 
-def _labelled(metrics: Mapping[str, cloudwatch.IMetric]) -> list[cloudwatch.IMetric]:
+def _labelled(metrics: Mapping[str, cloudwatch.Metric]) -> list[cloudwatch.IMetric]:
     """The metrics, each labelled with its name (a graph's legend). Alarms take them without:
     an alarm on a labelled metric is rendered as a metric-math query, which the emulator's
     CloudWatch does not evaluate."""

@@ -59,7 +59,7 @@ def stamp_history_with_the_change() -> None:
                 item["Timestamp"] = alarm.alarm["StateUpdatedTimestamp"]
                 break
 
-    CloudwatchProvider._update_state = _update_state  # type: ignore[method-assign]
+    CloudwatchProvider._update_state = _update_state
 
 
 PATCHES = (

@@ -338,7 +338,7 @@ def count_execution_outcomes() -> None:
         except Exception as error:  # never let a metric break an execution's end
             LOG.info("Could not count the end of %s: %s", getattr(run, "exec_arn", "?"), error)
 
-    execution.BaseExecutionWorkerCommunication.terminated = counted  # type: ignore[method-assign]
+    execution.BaseExecutionWorkerCommunication.terminated = counted
 
 
 def queue_depths() -> list[tuple[str, str, Datum]]:

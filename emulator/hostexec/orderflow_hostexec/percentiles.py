@@ -108,7 +108,7 @@ def compute_percentiles() -> None:
             starts, values = starts[::-1], values[::-1]
         return {"timestamps": starts, "values": values}
 
-    CloudwatchDatabase.get_metric_data_stat = get_metric_data_stat  # type: ignore[method-assign]
+    CloudwatchDatabase.get_metric_data_stat = get_metric_data_stat
 
     build_query = alarm_scheduler.generate_metric_query
 
@@ -128,7 +128,7 @@ def compute_percentiles() -> None:
             alarm_details = {**alarm_details, "Statistic": extended}
         return bool(supported(self, alarm_details))
 
-    alarm_scheduler.AlarmScheduler._is_alarm_supported = _is_alarm_supported  # type: ignore[method-assign]
+    alarm_scheduler.AlarmScheduler._is_alarm_supported = _is_alarm_supported
 
 
 PATCHES = (
