@@ -21,6 +21,7 @@ from orderflow_hostexec import (
     alarms,
     archive,
     behaviour,
+    cloudwatch_store,
     concurrency,
     dashboards,
     event_delivery,
@@ -55,6 +56,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
+    *cloudwatch_store.PATCHES,  # one SQLite commit per PutMetricData
     *stepfunctions.PATCHES,
     *gateway.PATCHES,
     *event_sources.PATCHES,
