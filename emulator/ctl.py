@@ -39,7 +39,9 @@ STOP_GRACE_S = 10
 # What the emulator kit serves and reads (emulator/hostexec/orderflow_hostexec/kit.py).
 PATCHES_PATH = "/_orderflow/patches"
 SETTINGS_VARIABLE = "ORDERFLOW_LOCALSTACK_SETTINGS"
-OURS = frozenset({"HOSTEXEC_PYTHON3_13"})  # settings of the kit's own, not LocalStack's
+# settings of the kit's own, not LocalStack's
+SQS_METRICS_INTERVAL = "ORDERFLOW_SQS_METRICS_INTERVAL_S"
+OURS = frozenset({"HOSTEXEC_PYTHON3_13", SQS_METRICS_INTERVAL})
 LOG_TAIL_LINES = 25
 
 
@@ -153,6 +155,10 @@ def emulator_environment() -> dict[str, str]:
         # ...and each of those polls would write SQS metrics (NumberOfEmptyReceives, ...) to
         # CloudWatch's sqlite store: the largest cost of an idle emulator. SQS metrics are off.
         "SQS_DISABLE_CLOUDWATCH_METRICS": "1",
+        # The kit samples the one SQS metric the DLQ alarms and the dashboard read instead
+        # (ApproximateNumberOfMessagesVisible per queue; orderflow_hostexec/metrics.py), every
+        # 10 s rather than AWS's 60 so that a DLQ alarm fires within a minute or so.
+        "ORDERFLOW_SQS_METRICS_INTERVAL_S": os.environ.get(SQS_METRICS_INTERVAL) or "10",
         # DynamoDB (and its streams) through LocalStack's v2 provider, which reads DynamoDB
         # Local's own streams: a write to a table with a stream costs ~7 ms of emulator time
         # instead of ~18 ms (v1 copies every change into kinesis-local, a Node process).

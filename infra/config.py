@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
+from infra.observability import AlertsConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -107,6 +108,12 @@ class DeploymentConfig(BaseSettings):
     other stage AWS's default rule applies (1/s + 5%); context ``orderflow:tracing``, e.g.
     ``{"sample_everything": true}``."""
 
+    alerts: AlertsConfig = Field(default_factory=dict, validate_default=True)
+    """The alarms' periods, thresholds and latency objective, and the alerts inbox
+    (``infra/observability.py``): dev judges 1-minute periods and subscribes an SQS inbox to
+    the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
+    e.g. ``{"latency_objective_seconds": 10}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -121,7 +128,14 @@ class DeploymentConfig(BaseSettings):
         return json.loads(value) if isinstance(value, str) else value
 
     @field_validator(
-        "archive", "saga_timeouts", "reconciler", "resilience", "chaos", "tracing", mode="before"
+        "archive",
+        "saga_timeouts",
+        "reconciler",
+        "resilience",
+        "chaos",
+        "tracing",
+        "alerts",
+        mode="before",
     )
     @classmethod
     def _section_from_stage_and_context(cls, value: Any, info: ValidationInfo) -> Any:

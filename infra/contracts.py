@@ -14,6 +14,7 @@ from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, Res
 from notifications import events as notifications_events
 from orders import events as orders_events
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
+from orders.logic.lifecycle import DEFAULT_REASON, REASON_BY_ERROR
 from orders.models import OUTBOX_PENDING, OUTBOX_SK
 from payments import events as payments_events
 from payments.errors import CircuitOpen, PaymentDeclined, ProviderUnavailable
@@ -24,6 +25,7 @@ from shipping import events as shipping_events
 
 __all__ = [
     "API_KEY_HEADER",
+    "CANCELLATION_REASONS",
     "CATALOGUE_EVENTS",
     "EVENT_SOURCES",
     "INVENTORY_SOURCE",
@@ -78,6 +80,10 @@ CATALOGUE_EVENTS = inventory_events.CATALOGUE_EVENTS
 
 ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORDER_CANCELLED)
 """The detail-types the notifications service consumes (through the order-outcomes topic)."""
+
+CANCELLATION_REASONS = tuple(sorted({*REASON_BY_ERROR.values(), DEFAULT_REASON}))
+"""The ``reason`` dimension values of orders' ``OrdersCancelled`` metric (CancelOrder derives the
+reason from the error the saga caught): the dashboard draws one line per reason."""
 
 
 def error_names(*errors: type[Exception]) -> list[str]:

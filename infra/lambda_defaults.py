@@ -195,6 +195,7 @@ class ServiceFunction(Construct):
     Attributes:
         function: the Lambda function; grant permissions to it with ``grant_*``.
         log_group: its log group.
+        service: its service (``functions/<service>/``), e.g. for its alarms.
     """
 
     def __init__(
@@ -221,6 +222,7 @@ class ServiceFunction(Construct):
             shared_packages: packages under ``functions/`` bundled next to the service's own.
         """
         super().__init__(scope, id)
+        self.service = service
         config = defaults.config
         self.log_group = logs.LogGroup(
             self,

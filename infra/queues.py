@@ -1,12 +1,12 @@
 """SQS queues the project way: every queue has a dead-letter queue, every queue enforces TLS,
 and every Lambda consumer reports batch item failures."""
 
-from aws_cdk import Duration, Names, Tags
+from aws_cdk import Aspects, Duration, Names, Tag, Tags
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.nag import suppress
 
@@ -36,6 +36,20 @@ def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
     suppress(queue, "AwsSolutions-SQS3", _LAST_STOP)
     suppress(queue, "Serverless-SQSRedrivePolicy", _LAST_STOP)
     return queue
+
+
+def dead_letter_queues(scope: IConstruct) -> list[sqs.Queue]:
+    """Every queue under ``scope`` made by ``dead_letter_queue`` (it carries the role tag), in
+    construct-tree order: the DLQ alarms watch each one."""
+    return [
+        queue
+        for queue in scope.node.find_all()
+        if isinstance(queue, sqs.Queue)
+        and any(
+            isinstance(aspect, Tag) and (aspect.key, aspect.value) == (ROLE_TAG, DEAD_LETTER_ROLE)
+            for aspect in Aspects.of(queue).all
+        )
+    ]
 
 
 class QueueWithDlq(Construct):

@@ -1,15 +1,19 @@
 """The ``Orderflow`` stack: shared resources, one construct per service, and the outputs."""
 
+import re
+
 from aws_cdk import Aspects, CfnOutput, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.api import pascal_case
 from infra.bus import OrderflowBus
 from infra.chaos import ChaosExperiments
 from infra.config import DeploymentConfig
 from infra.fulfilment import OrderFulfilment
-from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
+from infra.lambda_defaults import DependenciesLayer, FunctionDefaults, ServiceFunction
+from infra.observability import Observability
+from infra.queues import dead_letter_queues
 from infra.resilience import ReservationBudget
 from infra.tracing import TracingSampling
 
@@ -23,6 +27,7 @@ class OrderflowStack(Stack):
         chaos: the AWS FIS experiment templates and what they need, when
             ``config.chaos.fis_templates`` is on (None otherwise).
         sampling: the X-Ray sampling rule of the stage, when ``config.tracing`` asks for one.
+        observability: the alerts topic, the alarms and the dashboard.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: DeploymentConfig) -> None:
@@ -40,6 +45,18 @@ class OrderflowStack(Stack):
         )
         # tracing: on dev, a sampling rule that traces every request (infra/tracing.py)
         self.sampling = TracingSampling(self, "Tracing", stage=config.stage, config=config.tracing)
+        # alarms on every DLQ, the saga, each function, latency, the breaker; the dashboard
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config.alerts,
+            name_prefix=f"orderflow-{config.stage}",
+            dead_letter_queues={
+                _short_name(queue, drop="Dlq"): queue for queue in dead_letter_queues(self)
+            },
+            functions=self._functions_by_service(),
+            state_machine=self.fulfilment.saga.state_machine,
+        )
         self._add_outputs()
         # bulkheads: reservations the account cannot afford are dropped, not failed on
         Aspects.of(self).add(ReservationBudget(config.resilience.bulkheads))
@@ -51,11 +68,25 @@ class OrderflowStack(Stack):
             outputs["ChaosExperimentTemplates"] = self.to_json_string(
                 {name: template.ref for name, template in self.chaos.templates.items()}
             )
+        # alarms and dashboard (`orderflow alerts`, `orderflow dashboard`)
+        watch = self.observability
+        outputs["AlertsTopicArn"] = watch.topic.topic_arn
+        outputs["DashboardName"] = watch.dashboard.dashboard_name
+        if watch.inbox is not None:
+            outputs["AlertsInboxUrl"] = watch.inbox.queue_url
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
 
     def _functions(self) -> list[lambda_.Function]:
         return [c for c in self.fulfilment.node.find_all() if isinstance(c, lambda_.Function)]
+
+    def _functions_by_service(self) -> dict[str, dict[str, lambda_.IFunction]]:
+        by_service: dict[str, dict[str, lambda_.IFunction]] = {}
+        for made in self.fulfilment.node.find_all():
+            if isinstance(made, ServiceFunction):
+                name = _short_name(made).removeprefix(f"{made.service}-")
+                by_service.setdefault(made.service, {})[name] = made.function
+        return by_service
 
     def _fulfilment_outputs(self) -> dict[str, str]:
         f = self.fulfilment
@@ -102,3 +133,15 @@ class OrderflowStack(Stack):
             "ReplayQueueUrl": f.orders.replay.queue.queue_url,
             "ReplayDlqUrl": f.orders.replay.dlq.queue_url,
         }
+
+
+def _short_name(construct: IConstruct, *, drop: str = "") -> str:
+    """A construct's path in the stack (under ``Fulfilment`` for a service's) in kebab case,
+    without a trailing ``drop`` part: ``Fulfilment/Orders/Projection/Dlq`` -> ``orders-projection``.
+    """
+    parts = construct.node.path.split("/")[1:]
+    if parts[0] == "Fulfilment":
+        parts = parts[1:]
+    if drop and len(parts) > 1 and parts[-1] == drop:
+        parts = parts[:-1]
+    return "-".join(re.sub(r"(?<!^)(?=[A-Z])", "-", part).lower() for part in parts)

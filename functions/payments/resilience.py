@@ -9,6 +9,9 @@ that caused it, and counted as a metric with the dependency as a dimension.
 | `BreakerClosed`     | HALF_OPEN -> CLOSED (the probe succeeded)                   |
 | `BreakerRejected`   | a call failed fast without reaching the dependency          |
 | `BreakerContended`  | a caller gave up after its compare-and-sets kept losing     |
+
+`BreakerOpen` is the breaker's state as a gauge, sampled at every transition and every rejected
+call: 1 while OPEN, 0 otherwise (the `payment-breaker-open` alarm reads its Maximum).
 """
 
 import time
@@ -31,6 +34,22 @@ METRIC_BY_STATE = {
     BreakerState.HALF_OPEN: "BreakerHalfOpened",
     BreakerState.CLOSED: "BreakerClosed",
 }
+
+
+STATE_METRIC = "BreakerOpen"
+
+
+def state(record: BreakerRecord, dependency: str) -> None:
+    """The breaker's state as a gauge: 1 while OPEN, 0 otherwise (HALF_OPEN lets a probe
+    through). Transitions alone say when it opened, not whether it still is; an alarm on the
+    gauge's Maximum says the breaker was open in the period."""
+    with single_metric(
+        name=STATE_METRIC,
+        unit=MetricUnit.Count,
+        value=1 if record.state is BreakerState.OPEN else 0,
+        namespace=METRICS_NAMESPACE,
+    ) as metric:
+        metric.add_dimension(name="dependency", value=dependency)
 
 
 def count(name: str, dependency: str) -> None:
@@ -64,6 +83,7 @@ class LoggingBreakerObserver:
             },
         )
         count(METRIC_BY_STATE[after.state], transition.dependency)
+        state(after, transition.dependency)
 
     def rejected(self, dependency: str, record: BreakerRecord) -> None:
         logger.info(
@@ -71,6 +91,7 @@ class LoggingBreakerObserver:
             extra={"dependency": dependency, "breaker_state": record.state.value},
         )
         count("BreakerRejected", dependency)
+        state(record, dependency)
 
     def contended(self, dependency: str, what: str) -> None:
         logger.warning(

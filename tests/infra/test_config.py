@@ -101,7 +101,15 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "_section_from_stage_and_context"
     ]
 
-    assert sections == {"saga_timeouts", "reconciler", "resilience", "archive", "chaos", "tracing"}
+    assert sections == {
+        "saga_timeouts",
+        "reconciler",
+        "resilience",
+        "archive",
+        "chaos",
+        "tracing",
+        "alerts",
+    }
     assert set(validator.info.fields) == sections
     for name in sections:
         # validated even when unset, so that the stage's defaults apply

@@ -19,15 +19,20 @@ it is checked.
 from __future__ import annotations
 
 from orderflow_hostexec import (
+    alarms,
     archive,
     behaviour,
+    cloudwatch_store,
     concurrency,
+    dashboards,
     event_delivery,
     event_sources,
     execution_names,
     fis,
     gateway,
     kit,
+    metrics,
+    percentiles,
     schedules,
     stepfunctions,
     telemetry,
@@ -47,9 +52,14 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)
     *xray.PATCHES[1:],  # X-Ray: AWS's own segments and trace propagation (xray/hooks.py)
+    *metrics.PATCHES,  # EMF, AWS/States and SQS depth metrics, as AWS publishes them
+    *dashboards.PATCHES,  # AWS::CloudWatch::Dashboard from CloudFormation
+    *percentiles.PATCHES,  # p90, p99 ... in GetMetricData and ExtendedStatistic alarms
+    *alarms.PATCHES,  # alarms judged on their evaluation range; history stamped at the change
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,
+    *cloudwatch_store.PATCHES,  # one SQLite commit per PutMetricData
     *stepfunctions.PATCHES,
     *gateway.PATCHES,
     *event_sources.PATCHES,

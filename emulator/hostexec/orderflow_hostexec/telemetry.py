@@ -27,6 +27,7 @@ import queue
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,11 @@ LOG = logging.getLogger(__name__)
 METRIC_FLUSH_S = 1.0
 LOG_LINGER_S = 0.2
 _MAX_EVENTS_PER_PUT = 10_000
+
+type LogObserver = Callable[[str, str, Mapping[tuple[str, str], list[dict[str, Any]]]], None]
+LOG_OBSERVERS: list[LogObserver] = []
+"""Called with (role ARN, region, {(group, stream): events}) for every batch of log events
+before it is stored (``metrics.py``: EMF lines become metrics, as CloudWatch Logs does)."""
 
 
 class MetricBatcher:
@@ -121,6 +127,11 @@ def batched_log_loop(self: Any, *args: Any, **kwargs: Any) -> None:
                 for line in item.logs.split("\n")
                 if line
             ]
+        for observe in LOG_OBSERVERS:
+            try:
+                observe(self.role_arn, self.region, streams)
+            except Exception as exc:
+                LOG.warning("A log observer failed: %s", exc)
         for (group, stream), events in streams.items():
             for start in range(0, len(events), _MAX_EVENTS_PER_PUT):
                 _put(logs_client, group, stream, events[start : start + _MAX_EVENTS_PER_PUT])

@@ -94,6 +94,13 @@ def record_order(placed_event: CloudEvent, execution_id: str, store: OrderRecord
     )
 
 
+def completion_latency_ms(order: Order) -> float:
+    """How long a settled order took, from its creation to its settlement (``updatedAt``), in
+    ms; never negative (an order sent straight to the bus is created at its event's time, by
+    another host's clock)."""
+    return max(0.0, (order.updated_at - order.created_at).total_seconds() * 1000)
+
+
 def settle(
     order_id: str,
     target: OrderStatus,

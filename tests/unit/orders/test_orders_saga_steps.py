@@ -2,12 +2,15 @@
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
 from orders.handlers import cancel_order, confirm_order, place_order, record_order
+from orders.logic.orders import completion_latency_ms
+from orders.models import Order
 from shared_kernel.cloudevents import CloudEvent, to_put_events_entry
 from shared_kernel.errors import MalformedEventError
 from tests.sample_events import delivered, fresh_delivery
@@ -234,3 +237,51 @@ def test_concurrent_confirm_and_cancel_settle_the_order_once(orders_table, lambd
     assert sum(isinstance(outcome, OrderStateConflict) for outcome in outcomes.values()) == 1
     outcome_types = {e.type for e in outbox_events(orders_table)} - {"OrderPlaced"}
     assert outcome_types == {"OrderConfirmed" if wins == ["confirm"] else "OrderCancelled"}
+
+
+def emf_documents(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if '"_aws"' in line]
+
+
+def test_confirming_an_order_records_its_completion_latency_once(
+    orders_table, lambda_context, capsys
+):
+    # Given an order placed through the API
+    order_id = placed_through_api(lambda_context)
+    [created] = [item["createdAt"] for item in orders_table.items(f"ORDER#{order_id}")]
+    capsys.readouterr()
+    # When ConfirmOrder runs twice (a retry)
+    confirm_order.handler(step(order_id), lambda_context)
+    confirm_order.handler(step(order_id), lambda_context)
+    # Then one OrderCompletionLatency (ms) spans createdAt -> the confirmation
+    [confirmed] = [item["updatedAt"] for item in orders_table.items(f"ORDER#{order_id}")]
+    latencies = [m for m in emf_documents(capsys.readouterr().out) if "OrderCompletionLatency" in m]
+    assert len(latencies) == 1
+    [directive] = latencies[0]["_aws"]["CloudWatchMetrics"]
+    assert {"Name": "OrderCompletionLatency", "Unit": "Milliseconds"} in directive["Metrics"]
+    expected = (datetime.fromisoformat(confirmed) - datetime.fromisoformat(created)) / timedelta(
+        milliseconds=1
+    )
+    assert latencies[0]["OrderCompletionLatency"] == [pytest.approx(expected)]
+
+
+def test_completion_latency_is_never_negative() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    order = Order.model_validate(
+        {
+            "orderId": "order-1",
+            "customerId": "customer-1",
+            "status": "CONFIRMED",
+            "items": [{"sku": "SKU-1", "quantity": 1, "unitPrice": "1.00"}],
+            "total": "1.00",
+            "correlationId": "corr-1",
+            "createdAt": now + timedelta(seconds=2),  # the event's host ran ahead
+            "updatedAt": now,
+        }
+    )
+
+    assert completion_latency_ms(order) == 0
+    assert (
+        completion_latency_ms(order.model_copy(update={"created_at": now - timedelta(seconds=1.5)}))
+        == 1500
+    )

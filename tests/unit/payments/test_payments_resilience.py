@@ -12,9 +12,10 @@ from payments.dal.breaker import BreakerRepository
 from payments.dal.repository import PaymentsRepository
 from payments.errors import CircuitOpen, PaymentDeclined, ProviderUnavailable
 from payments.handlers import authorize_payment
-from payments.models import BreakerState
+from payments.logic.breaker import Transition
+from payments.models import BreakerRecord, BreakerState
 from payments.provider import ProviderMode
-from payments.resilience import PROVIDER_DEPENDENCY
+from payments.resilience import PROVIDER_DEPENDENCY, LoggingBreakerObserver
 from shared_kernel.observability import logger
 from tests.unit.domain_common.fixtures import TABLE_ENV, BusSpy, FakeLambdaContext
 from tests.unit.payments.conftest import set_mode
@@ -152,3 +153,56 @@ def test_a_stored_outcome_is_returned_while_the_breaker_is_open(
             authorize_payment.handler(step(order_id=f"order-{index}"), lambda_context)
     # When its step is retried with the breaker open, the stored authorisation answers
     assert authorize_payment.handler(step(order_id="order-paid"), lambda_context) == first
+
+
+def breaker_states(output: str) -> list[float]:
+    """The ``BreakerOpen`` gauge's values, in the order Powertools printed them."""
+    values = []
+    for line in output.splitlines():
+        blob = json.loads(line) if line.startswith("{") and '"_aws"' in line else {}
+        if "BreakerOpen" in blob:
+            assert blob["dependency"] == "payment-provider"
+            values += (
+                blob["BreakerOpen"]
+                if isinstance(blob["BreakerOpen"], list)
+                else [blob["BreakerOpen"]]
+            )
+    return values
+
+
+def test_the_breaker_state_gauge_reads_one_while_open(
+    repository: PaymentsRepository,
+    bus: BusSpy,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lambda_context: Any = FakeLambdaContext()
+    # Given an outage that opens the breaker
+    set_mode("down")
+    for index in range(THRESHOLD):
+        with pytest.raises(ProviderUnavailable):
+            authorize_payment.handler(step(order_id=f"order-{index}"), lambda_context)
+    # When a call is rejected while it is open
+    with pytest.raises(CircuitOpen):
+        authorize_payment.handler(step(order_id="order-late"), lambda_context)
+    # Then the gauge read 1 at the opening and at the rejection, and nothing before
+    assert breaker_states(capsys.readouterr().out) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "gauge"),
+    [
+        (BreakerState.OPEN, BreakerState.HALF_OPEN, 0),  # a probe goes through
+        (BreakerState.HALF_OPEN, BreakerState.CLOSED, 0),  # the probe succeeded
+        (BreakerState.HALF_OPEN, BreakerState.OPEN, 1),  # the probe failed
+    ],
+)
+def test_each_transition_samples_the_state_it_leads_to(
+    capsys: pytest.CaptureFixture[str], before: BreakerState, after: BreakerState, gauge: int
+) -> None:
+    transition = Transition(
+        PROVIDER_DEPENDENCY, BreakerRecord(state=before), BreakerRecord(state=after), "test"
+    )
+
+    LoggingBreakerObserver().transitioned(transition)
+
+    assert breaker_states(capsys.readouterr().out) == [gauge]
