@@ -93,11 +93,13 @@ def test_a_traced_api_request_has_the_stage_and_function_segments_in_one_trace(
     # and the SDK's subsegments (Powertools Tracer), sent to the daemon, under the function
     assert "## handler" in [s["name"] for s in function["subsegments"]]
 
-    # the same trace, found by the X-Ray API's summaries and a filter expression
+    # the same trace, found by the X-Ray API's summaries and a filter expression (every page:
+    # after the rest of the suite, the stage has served more than one page of traces)
     now = time.time()
-    summaries = xray.get_trace_summaries(
+    pages = xray.get_paginator("get_trace_summaries").paginate(
         StartTime=now - 300, EndTime=now + 60, FilterExpression=f'service("{stage["name"]}")'
-    )["TraceSummaries"]
+    )
+    summaries = [summary for page in pages for summary in page["TraceSummaries"]]
     summary = next(s for s in summaries if s["Id"] == trace_id)
     assert summary["EntryPoint"]["Name"] == stage["name"]
     assert summary["Http"]["HttpStatus"] == 200
