@@ -111,7 +111,8 @@ def _tags(properties: Any) -> dict[str, str]:
     """A resource's literal tags: a function's ``Tags`` list (``Key``/``Value``), a state
     machine's (``Key``/``Value`` too)."""
     found: dict[str, str] = {}
-    for tag in properties.get("Tags") or [] if isinstance(properties, dict) else []:
+    tags = properties.get("Tags") if isinstance(properties, dict) else None
+    for tag in tags if isinstance(tags, list) else []:
         if isinstance(tag, dict) and isinstance(tag.get("Value"), str):
             found[str(tag.get("Key"))] = tag["Value"]
     return found
