@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 from rich.markup import escape
 from rich.text import Text
 
+from orderflow_cli.names import DisplayNames, display_names
 from orderflow_cli.stack import StackRef, console, fail, stack_of
 from orderflow_cli.trace import order_filter, parse_since
 
@@ -79,10 +80,8 @@ class LogGroups:
 def stack_log_groups(stack: StackRef) -> LogGroups:
     """The stack's log groups (CloudFormation's resources), the saga's told apart by the
     state machines' logging configuration."""
-    cloudformation = stack.client("cloudformation")
     try:
-        pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack.name)
-        resources = [r for page in pages for r in page["StackResourceSummaries"]]
+        resources = stack.resources()
     except ClientError as error:
         fail(f"cannot list the resources of stack {stack.name!r}: {error}", code=1)
 
@@ -135,15 +134,24 @@ class LogLine:
         return str(self.fields.get("level", "INFO")).upper()
 
     @property
-    def source(self) -> str:
-        """The service and function (Powertools), or the state machine."""
+    def resource(self) -> str:
+        """The physical name of what wrote the line: the function (Powertools'
+        ``function_name``, else its log group's last part), or the state machine."""
         if self.is_execution:
-            arn = str(self.fields.get("execution_arn", ""))
-            parts = arn.split(":")
-            return f"saga {parts[-2]}" if len(parts) >= 2 else "saga"
+            parts = str(self.fields.get("execution_arn", "")).split(":")
+            return parts[-2] if len(parts) >= 2 else ""
+        return str(self.fields.get("function_name") or self.group.rsplit("/", 1)[-1])
+
+    def source(self, names: DisplayNames, labels: dict[str, str]) -> str:
+        """Who wrote the line, as people read it: ``orders/place-order``, ``saga``; a name
+        not resolved (``orderflow_cli.names``) shortened, after the service (Powertools)."""
+        label = labels.get(self.resource, self.resource)
+        if names.resolved(self.resource):
+            return label
+        if self.is_execution:
+            return f"saga {label}".strip()
         service = self.fields.get("service")
-        function = self.fields.get("function_name") or self.group.rsplit("/", 1)[-1]
-        return f"{service}/{function}" if service else str(function)
+        return f"{service}/{label}" if service else label
 
     @property
     def message(self) -> str:
@@ -279,9 +287,11 @@ def order_lines(
     return sorted(unique.values(), key=lambda line: (line.time, line.ingested_ms, line.event_id))
 
 
-def _print_lines(lines: list[LogLine], order_id: str) -> None:
+def _print_lines(lines: list[LogLine], order_id: str, names: DisplayNames) -> None:
     out = console()
-    sources = sorted({line.source for line in lines})
+    labels = names.labels({line.resource for line in lines})
+    source = {id(line): line.source(names, labels) for line in lines}
+    sources = sorted(set(source.values()))
     errors = sum(line.level in {"ERROR", "CRITICAL"} for line in lines)
     out.print(
         f"[bold]order {escape(order_id)}[/]: {len(lines)} log lines from "
@@ -294,7 +304,7 @@ def _print_lines(lines: list[LogLine], order_id: str) -> None:
         style = LEVEL_STYLE.get(line.level, "")
         text = Text()
         text.append(line.time.strftime("%H:%M:%S.%f")[:-3] + " ", style="dim")
-        text.append(line.source.ljust(width) + " ", style="cyan")
+        text.append(source[id(line)].ljust(width) + " ", style="cyan")
         text.append(f"{line.level:<7} ", style=style or "green")
         text.append(line.message, style=style if line.level in {"ERROR", "CRITICAL"} else "")
         for key, value in line.extras.items():
@@ -346,7 +356,7 @@ def logs_command(
         for line in lines:
             typer.echo(line.raw)
         return
-    _print_lines(lines, order_id)
+    _print_lines(lines, order_id, display_names(stack))
 
 
 def register(app: typer.Typer) -> None:

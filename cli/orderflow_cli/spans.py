@@ -15,12 +15,13 @@ Pure functions: no AWS call (``orderflow_cli.trace`` fetches the documents).
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from orderflow_cli.names import NO_NAMES, DisplayNames
 
 ORDER_ANNOTATION = "order_id"
 """The annotation every span of the app carries (``shared_kernel.observability``)."""
@@ -112,13 +113,18 @@ class Span:
             found.append(f"repeat {self.attempt}/{self.attempts}")
         return found
 
-    def to_json(self, trace_start: float) -> dict[str, Any]:
+    def to_json(self, trace_start: float, labels: dict[str, str] | None = None) -> dict[str, Any]:
+        """The span as X-Ray has it (``name``, ``service``), plus the names people read
+        (``displayName``, ``displayService``: ``orders/place-order``) from ``labels``."""
+        labels = labels or {}
         return {
             "traceId": self.trace_id,
             "id": self.id,
             "parentId": self.parent_id,
             "name": self.name,
             "service": self.service,
+            "displayName": labels.get(self.name, self.name),
+            "displayService": labels.get(self.service, self.service),
             "operation": self.operation,
             "origin": self.origin,
             "namespace": self.namespace,
@@ -223,9 +229,9 @@ class Trace:
     def duration(self) -> float:
         return self.end - self.start
 
-    def labels(self) -> dict[str, str]:
-        """Span and service name -> a short label (``short_names``)."""
-        return short_names([*(s.name for s in self.spans), *(s.service for s in self.spans)])
+    def labels(self, names: DisplayNames = NO_NAMES) -> dict[str, str]:
+        """Span and service name -> the label people read (``orderflow_cli.names``)."""
+        return names.labels([*(s.name for s in self.spans), *(s.service for s in self.spans)])
 
     def annotation_values(self, key: str) -> set[str]:
         return {str(s.annotations[key]) for s in self.spans if key in s.annotations}
@@ -242,9 +248,9 @@ class Trace:
             "orderIds": sorted(self.annotation_values(ORDER_ANNOTATION)),
         }
 
-    def to_json(self) -> list[dict[str, Any]]:
-        start = self.start
-        return [span.to_json(start) for span in self.spans]
+    def to_json(self, names: DisplayNames = NO_NAMES) -> list[dict[str, Any]]:
+        start, labels = self.start, self.labels(names)
+        return [span.to_json(start, labels) for span in self.spans]
 
 
 def build_trace(trace_id: str, documents: Iterable[dict[str, Any]]) -> Trace:
@@ -331,35 +337,3 @@ def documents_of(traces: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, A
             if isinstance(document, dict):
                 found[str(trace["Id"])].append(document)
     return dict(found)
-
-
-GENERATED_SUFFIX = re.compile(r"-(?:[0-9a-f]{8}|(?=[A-Z0-9]*\d)[A-Z0-9]{12,13})$")
-"""The suffix CloudFormation makes a generated physical name unique with: 8 hex digits on the
-emulator (``Orderflow-FulfilmentOrdersPlaceOrd-e660ea75``), 12-13 upper-case letters and
-digits on AWS."""
-
-
-def short_names(names: Iterable[str]) -> dict[str, str]:
-    """Readable labels for generated resource names: without the generated suffix, and
-    without the prefix most of them share (``Orderflow-Fulfilment``), so that
-    ``Orderflow-FulfilmentOrdersPlaceOrd-e660ea75`` reads ``OrdersPlaceOrd``. Names that
-    are not generated stay as they are; the full name stays in the JSON and the tooltips."""
-    names = sorted(set(names))
-    trimmed = {name: GENERATED_SUFFIX.sub("", name) for name in names}
-    generated = [trimmed[name] for name in names if trimmed[name] != name]
-    prefix = _common_prefix(generated) if len(generated) > 1 else ""
-    if len(prefix) < 4 or any(len(name) - len(prefix) < 3 for name in generated):
-        prefix = ""
-    return {
-        name: trimmed[name].removeprefix(prefix) if trimmed[name] != name else name
-        for name in names
-    }
-
-
-def _common_prefix(names: list[str]) -> str:
-    """The characters every name starts with."""
-    shortest = min(names, key=len)
-    for index, char in enumerate(shortest):
-        if any(name[index] != char for name in names):
-            return shortest[:index]
-    return shortest

@@ -49,6 +49,8 @@ class StackRef:
     outputs_file: Path
     name: str
     _clients: dict[str, Any] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+    """What a command run works out once and reuses (the stack's resources, its names)."""
 
     @cached_property
     def outputs(self) -> dict[str, str]:
@@ -75,6 +77,19 @@ class StackRef:
                 "(`make deploy`) first"
             )
         return self.outputs[key]
+
+    def resources(self) -> list[dict[str, Any]]:
+        """The stack's resources (``ListStackResources``, every page), listed once per command
+        run; a ``ClientError`` if there is no such stack or no permission."""
+        if "resources" not in self.cache:
+            pages = (
+                self.client("cloudformation")
+                .get_paginator("list_stack_resources")
+                .paginate(StackName=self.name)
+            )
+            self.cache["resources"] = [r for page in pages for r in page["StackResourceSummaries"]]
+        resources: list[dict[str, Any]] = self.cache["resources"]
+        return resources
 
     def client(self, service: str) -> Any:
         """A boto3 client with boto3's defaults (region, credentials, AWS_ENDPOINT_URL)."""

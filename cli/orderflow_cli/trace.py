@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orderflow_cli import trace_export
+from orderflow_cli.names import NO_NAMES, DisplayNames, display_names
 from orderflow_cli.spans import ORDER_ANNOTATION, Span, Trace, build_trace, documents_of
 from orderflow_cli.stack import console, fail, import_functions, stack_of
 
@@ -174,7 +175,7 @@ def _bar_colour(span: Span) -> str:
     return "cyan" if span.is_remote else "green" if span.kind == "segment" else "blue"
 
 
-def waterfall(trace: Trace, out: Console) -> None:
+def waterfall(trace: Trace, out: Console, names: DisplayNames = NO_NAMES) -> None:
     """Header, then one row per span in tree order: the span (indented under its parent),
     its service and operation, start offset and duration in ms, a bar on the trace's time
     scale, and its marks (fault, error, throttle, SDK retries, repeats) with the cause."""
@@ -190,14 +191,14 @@ def waterfall(trace: Trace, out: Console) -> None:
     # the numbers and the bar keep their width; names give way (ellipsis) on a narrow terminal
     bar_width = max(12, min(BAR_WIDTH, out.width // 6))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name, least, most in (("span", 28, 48), ("service", 10, 26), ("operation", 10, 20)):
+    for name, least, most in (("span", 28, 48), ("service", 10, 32), ("operation", 10, 20)):
         table.add_column(name, overflow="ellipsis", min_width=least, max_width=most)
     table.add_column("start ms", justify="right", no_wrap=True, min_width=9)
     table.add_column("dur ms", justify="right", no_wrap=True, min_width=9)
     table.add_column("timeline", no_wrap=True, width=bar_width, min_width=bar_width)
     table.add_column("marks", overflow="fold", min_width=12)
     total = trace.duration or 1e-9
-    labels = trace.labels()
+    labels = trace.labels(names)
     for span in trace.spans:
         offset = span.start - trace.start
         end = (span.end if span.end is not None else trace.end) - trace.start
@@ -219,7 +220,7 @@ def waterfall(trace: Trace, out: Console) -> None:
         table.add_row(
             label,
             Text(labels[span.service], no_wrap=True, overflow="ellipsis"),
-            Text(span.operation, no_wrap=True, overflow="ellipsis"),
+            Text(labels.get(span.operation, span.operation), no_wrap=True, overflow="ellipsis"),
             _ms(offset),
             _ms(span.duration()),
             Bar(
@@ -308,7 +309,8 @@ def trace_command(
     start = parse_since(since, end)
     if end - start > RETENTION:
         fail(f"--since {since} goes back more than X-Ray's 30 days of traces")
-    lookup = _lookup(stack_of(ctx).client("xray"), order_id, start, end)
+    stack = stack_of(ctx)
+    lookup = _lookup(stack.client("xray"), order_id, start, end)
     if not lookup.filtered_by_xray:
         Console(stderr=True).print(
             f"[dim]note: this X-Ray cannot filter by annotation; read all {lookup.scanned} "
@@ -317,17 +319,18 @@ def trace_command(
         )
     if not lookup.traces:
         fail(_not_found(order_id, start, end, lookup), code=1)
+    names = display_names(stack)
     if otlp is not None:
         otlp.write_text(json.dumps(trace_export.to_otlp(lookup.traces), indent=1))
     if html is not None:
-        html.write_text(trace_export.to_html(lookup.traces, title=f"order {order_id}"))
+        html.write_text(trace_export.to_html(lookup.traces, title=f"order {order_id}", names=names))
     if as_json:
-        spans = [span for trace in lookup.traces for span in trace.to_json()]
+        spans = [span for trace in lookup.traces for span in trace.to_json(names)]
         console().print_json(json.dumps(spans))
     else:
         out = console()
         for trace in lookup.traces:
-            waterfall(trace, out)
+            waterfall(trace, out, names)
     notes = Console(stderr=True)
     for path, what in ((otlp, "OTLP/JSON"), (html, "HTML page")):
         if path is not None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from orderflow_cli.spans import Span, Trace, short_names
+from orderflow_cli.names import NO_NAMES, DisplayNames
+from orderflow_cli.spans import Span, Trace
 
 SCOPE = {"name": "orderflow-cli.xray", "version": "1"}
 SPAN_KIND_INTERNAL, SPAN_KIND_SERVER, SPAN_KIND_CLIENT = 1, 2, 3
@@ -256,7 +257,7 @@ def _layout(found: ServiceMap) -> None:
             found.nodes[name].row = row
 
 
-NODE_W, NODE_H, COL_W, ROW_H, PAD = 200, 44, 224, 86, 24
+NODE_W, NODE_H, COL_W, ROW_H, PAD = 232, 44, 256, 86, 24
 KINDS = {
     "AWS::ApiGateway::Stage": "API stage",
     "AWS::Lambda": "Lambda",
@@ -272,14 +273,14 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def map_svg(found: ServiceMap) -> str:
+def map_svg(found: ServiceMap, names: DisplayNames = NO_NAMES) -> str:
     """The map as inline SVG: a layer per row, calls as arrows (down: to a later layer; a
     call back up, or within a layer, bends out to the right), labelled with their counts."""
     per_level: dict[int, int] = defaultdict(int)
     for node in found.nodes.values():
         per_level[node.level] += 1
     widest = max(per_level.values(), default=1)
-    labels = short_names(found.nodes)
+    labels = names.labels(found.nodes)
 
     def box(node: Node) -> tuple[float, float]:
         indent = (widest - per_level[node.level]) * COL_W / 2
@@ -337,7 +338,7 @@ def map_svg(found: ServiceMap) -> str:
             f"({html.escape(node.kind)})</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{NODE_W}" height="{NODE_H}" rx="8" '
             f'fill="{fill}" stroke="{stroke}"/><text x="{x + 10:.1f}" y="{y + 18:.1f}" '
-            f'class="node-name">{html.escape(_short(labels[node.name], 28))}</text>'
+            f'class="node-name">{html.escape(_short(labels[node.name], 32))}</text>'
             f'<text x="{x + 10:.1f}" y="{y + 35:.1f}" class="node-stats">'
             f"{html.escape(KINDS.get(node.kind, node.kind))} · {stats}</text></g>"
         )
@@ -406,9 +407,9 @@ def _mark_class(mark: str) -> str:
     return first if first in {"fault", "error", "throttle"} else "retry"
 
 
-def _rows(trace: Trace) -> str:
+def _rows(trace: Trace, names: DisplayNames) -> str:
     total = trace.duration or 1e-9
-    labels = trace.labels()
+    labels = trace.labels(names)
     rows = []
     for span in trace.spans:
         left = (span.start - trace.start) / total * 100
@@ -432,7 +433,7 @@ def _rows(trace: Trace) -> str:
             f'data-failed="{str(span.failed).lower()}" title="{html.escape(tip)}">'
             f'<td style="padding-left:{6 + span.depth * 14}px">{html.escape(labels[span.name])}'
             f"</td><td>{html.escape(labels[span.service])}</td>"
-            f"<td>{html.escape(span.operation)}</td>"
+            f"<td>{html.escape(labels.get(span.operation, span.operation))}</td>"
             f'<td class="num">{(span.start - trace.start) * 1000:,.1f}</td>'
             f'<td class="num">{"…" if duration is None else f"{duration * 1000:,.1f}"}</td>'
             f'<td><div class="timeline"><div class="bar {_bar_class(span)}'
@@ -442,9 +443,10 @@ def _rows(trace: Trace) -> str:
     return "".join(rows)
 
 
-def to_html(traces: list[Trace], *, title: str) -> str:
-    """One page: per trace a header and a waterfall; one service map for them all."""
-    spans = [span for trace in traces for span in trace.to_json()]
+def to_html(traces: list[Trace], *, title: str, names: DisplayNames = NO_NAMES) -> str:
+    """One page: per trace a header and a waterfall; one service map for them all, spans and
+    services under the names people read (``names``; the X-Ray names in the tooltips)."""
+    spans = [span for trace in traces for span in trace.to_json(names)]
     data = json.dumps(spans).replace("</", "<\\/")
     sections = []
     for trace in traces:
@@ -460,7 +462,7 @@ def to_html(traces: list[Trace], *, title: str) -> str:
             '<col style="width:22%"><col style="width:14%"></colgroup>'
             "<thead><tr><th>span</th><th>service</th><th>operation</th><th>start ms</th>"
             "<th>dur ms</th><th>timeline</th><th>marks</th></tr></thead>"
-            f"<tbody>{_rows(trace)}</tbody></table></section>"
+            f"<tbody>{_rows(trace, names)}</tbody></table></section>"
         )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
@@ -468,7 +470,7 @@ def to_html(traces: list[Trace], *, title: str) -> str:
         f"<body><h1>orderflow trace · {html.escape(title)}</h1>"
         f'<div class="meta">{len(traces)} trace(s), {len(spans)}'
         " spans. Hover a span for its details.</div>"
-        f'<h2>Service map</h2><div id="map-box">{map_svg(service_map(traces))}</div>'
+        f'<h2>Service map</h2><div id="map-box">{map_svg(service_map(traces), names)}</div>'
         f'{"".join(sections)}<div id="details"></div>'
         f'<script type="application/json" id="span-data">{data}</script>'
         f"<script>{SCRIPT}</script></body></html>"

@@ -18,11 +18,18 @@ from typer.testing import CliRunner
 
 from orderflow_cli.logs import json_pattern
 from orderflow_cli.main import app
-from tests.unit.cli.trace_fixture import CORRELATION_ID, ORDER_ID
+from tests.unit.cli.trace_fixture import (
+    CORRELATION_ID,
+    ORDER_ID,
+    ROLE,
+    ROLE_RESOURCE,
+    function_resource,
+    tags_of,
+)
 from tests.unit.domain_common.fixtures import REGION
 
 STACK = "Orderflow"
-ROLE = "arn:aws:iam::123456789012:role/lambda"
+SAGA_ROLE = "arn:aws:iam::123456789012:role/saga"
 TEMPLATE = {
     "Resources": {
         "PlaceOrderLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
@@ -34,35 +41,14 @@ TEMPLATE = {
             "Properties": {
                 "StateMachineName": "Saga",
                 "DefinitionString": '{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}',
-                "RoleArn": ROLE,
+                "RoleArn": SAGA_ROLE,
             },
         },
         # a function of the stack without a log group of its own: Lambda's default one
-        "LambdaRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            },
-        },
-        "Provider": {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "FunctionName": "Orderflow-Provider",
-                "Runtime": "python3.13",
-                "Handler": "index.handler",
-                "Role": {"Fn::GetAtt": ["LambdaRole", "Arn"]},
-                "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
-            },
-        },
+        ROLE: ROLE_RESOURCE,
+        "Provider": function_resource("Orderflow-Provider"),
+        # PlaceOrder's function, tagged as the app tags it: its lines read orders/place-order
+        "PlaceOrder": function_resource("Orderflow-PlaceOrder", tags_of("orders", "place-order")),
     }
 }
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:Saga:7d1c"
@@ -224,13 +210,15 @@ def test_terminal_shows_time_function_level_message_and_extras(order_logs: list[
     assert len(rows) == len(order_logs)
     for row, message in zip(rows, order_logs, strict=True):
         assert message in row
-    assert "orders/Orderflow-PlaceOrder" in rows[0]
+    # a function of the stack reads as its tags say; one the stack has not (the projector's
+    # name is another stack's here) as the line says, after its service
+    assert "orders/place-order " in rows[0] and "Orderflow-PlaceOrder" not in result.stdout
     assert "INFO" in rows[0]
     assert "total=15.00" in rows[1] and "lines=2" in rows[1]
     assert "ERROR" in rows[2] and "exception=ThrottlingException" in rows[2]
     assert "Traceback" not in rows[2]
     assert "orders/Orderflow-Projector" in rows[4]
-    assert "saga Saga" in rows[5] and "ERROR" in rows[5] and "PaymentDeclined" in rows[5]
+    assert rows[5].split()[1] == "saga" and "ERROR" in rows[5] and "PaymentDeclined" in rows[5]
     times = [row.split()[0] for row in rows]
     assert times == sorted(times)
 
@@ -241,7 +229,7 @@ def test_an_order_without_lines_exits_1(groups: dict[str, str]) -> None:
     assert result.exit_code == 1
     message = " ".join(result.stderr.split())
     assert f"no log line about order '{ORDER_ID}'" in message
-    assert "in the 5 log groups of stack 'Orderflow'" in message
+    assert "in the 6 log groups of stack 'Orderflow'" in message
 
 
 def test_a_bad_order_id_exits_2(mocked_aws: None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,15 @@ from typer.testing import CliRunner
 from orderflow_cli.main import app
 from orderflow_cli.spans import build_trace
 from orderflow_cli.trace import order_filter, parse_since, slices, summaries_queries
-from tests.unit.cli.trace_fixture import CORRELATION_ID, ORDER_ID, Fixture, order_trace
+from tests.unit.cli.trace_fixture import (
+    CORRELATION_ID,
+    FUNCTION_TAGS,
+    ORDER_ID,
+    STACK,
+    Fixture,
+    order_trace,
+    stack_template,
+)
 from tests.unit.domain_common.fixtures import REGION
 
 WIDE = {"COLUMNS": "260"}
@@ -372,7 +381,7 @@ def test_an_order_with_two_traces_shows_both_oldest_first(order: Fixture) -> Non
 
 
 def test_generated_names_read_short_and_others_stay() -> None:
-    from orderflow_cli.spans import short_names
+    from orderflow_cli.names import short_names
 
     names = short_names(
         [
@@ -397,3 +406,167 @@ def test_generated_names_read_short_and_others_stay() -> None:
     assert short_names(["Orderflow-FulfilmentOrdersPlaceOrd-e660ea75"]) == {
         "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75": "Orderflow-FulfilmentOrdersPlaceOrd"
     }
+
+
+# --- the names people read (orderflow_cli.names) ---------------------------------------------
+
+
+@pytest.fixture
+def stack(mocked_aws: None) -> None:
+    """The trace's functions and state machine in the stack, tagged as the app tags them."""
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=STACK, TemplateBody=json.dumps(stack_template())
+    )
+
+
+def test_stack_functions_read_as_service_and_function_in_json_and_waterfall(
+    order: Fixture, stack: None
+) -> None:
+    spans = spans_json(ORDER_ID)
+    shown = orderflow("trace", ORDER_ID)
+
+    assert shown.exit_code == 0, shown.output
+    by_key = dict(zip(TREE, spans, strict=True))
+    # the JSON keeps X-Ray's names and adds the readable ones
+    place = by_key["place.function"]
+    assert (place["name"], place["service"]) == ("Orderflow-PlaceOrder", "Orderflow-PlaceOrder")
+    assert (place["displayName"], place["displayService"]) == (
+        "orders/place-order",
+        "orders/place-order",
+    )
+    handler = by_key["place.handler"]
+    assert (handler["displayName"], handler["displayService"]) == (
+        "## lambda_handler",
+        "orders/place-order",
+    )
+    assert by_key["relay"]["displayName"] == "orders/outbox-relay"
+    assert by_key["ship.lambda"]["displayName"] == "shipping/schedule-shipment"
+    assert by_key["saga"]["name"] == "Orderflow-Saga"
+    assert by_key["saga"]["displayName"] == by_key["reserve"]["displayService"] == "saga"
+    # as they are: the API stage, the AWS services called, another stack's function
+    assert by_key["api"]["displayName"] == "orderflow-api/prod"
+    assert by_key["place.write"]["displayService"] == "DynamoDB"
+    assert by_key["projector"]["displayName"] == "Orderflow-Projector"
+    # the waterfall: the readable names, the generated ones nowhere
+    for name in ("orders/place-order", "payments/authorize-payment", "orders/confirm-order"):
+        assert f"└ {name} " in shown.stdout
+    assert any(line.lstrip().startswith("└ saga ") for line in shown.stdout.splitlines())
+    for name in FUNCTION_TAGS:
+        assert name not in shown.stdout
+    assert "Orderflow-Projector" in shown.stdout
+
+
+def test_html_shows_the_readable_names_in_the_waterfall_and_the_service_map(
+    order: Fixture, stack: None, tmp_path: Path
+) -> None:
+    page = tmp_path / "trace.html"
+
+    result = orderflow("trace", ORDER_ID, "--html", str(page))
+
+    assert result.exit_code == 0, result.output
+    source = page.read_text()
+    nodes = set(re.findall(r'class="node-name">([^<]*)</text>', source))
+    assert {"orders/place-order", "orders/outbox-relay", "saga", "payments/authorize-payment"} <= (
+        nodes
+    )
+    assert {"orderflow-api/prod", "DynamoDB", "Orderflow-Projector"} <= nodes
+    cells = re.findall(r'<tr class="span"[^>]*><td[^>]*>([^<]*)</td><td>([^<]*)</td>', source)
+    assert ("orders/confirm-order", "orders/confirm-order") in cells
+    assert ("AuthorizePayment", "saga") in cells
+    # X-Ray's names stay where a person looks for them: the tooltips and the data attributes
+    assert 'data-service="Orderflow-PlaceOrder"' in source
+    assert "<title>Orderflow-Saga (AWS::StepFunctions::StateMachine)</title>" in source
+
+
+def test_without_the_stack_names_fall_back_to_the_shortening(order: Fixture) -> None:
+    spans = spans_json(ORDER_ID)  # no stack Orderflow: no name resolved, the command works
+
+    by_key = dict(zip(TREE, spans, strict=True))
+    assert by_key["place.function"]["displayName"] == "Orderflow-PlaceOrder"
+    assert by_key["saga"]["displayName"] == "Orderflow-Saga"
+
+
+def test_names_are_resolved_once_per_run_with_two_calls(stack: None, tmp_path: Path) -> None:
+    from orderflow_cli.names import display_names
+    from orderflow_cli.stack import StackRef
+
+    ref = StackRef(outputs_file=tmp_path / "outputs.json", name=STACK)
+    calls: list[str] = []
+    ref.client("cloudformation").meta.events.register(
+        "before-send.*", lambda **kwargs: calls.append(kwargs["request"].url)
+    )
+    first, again = display_names(ref), display_names(ref)
+
+    assert first is again
+    assert len(calls) == 2  # ListStackResources, GetTemplate: no call per function
+    assert first.known["Orderflow-AuthorizePayment"] == "payments/authorize-payment"
+    assert first.known["Orderflow-Saga"] == "saga"
+    missing = StackRef(outputs_file=tmp_path / "outputs.json", name="Nope")
+    assert display_names(missing).known == {}
+
+
+MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine"
+
+
+def test_unresolved_names_are_shortened_among_themselves() -> None:
+    from orderflow_cli.names import DisplayNames, names_of
+
+    names = names_of(
+        [
+            {
+                "LogicalResourceId": "Place",
+                "ResourceType": "AWS::Lambda::Function",
+                "PhysicalResourceId": "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75",
+            },
+            {
+                "LogicalResourceId": "Custom",  # CDK's own function: no tags of the app
+                "ResourceType": "AWS::Lambda::Function",
+                "PhysicalResourceId": "Orderflow-FulfilmentCustomResourceProvi-1a2b3c4d",
+            },
+            {
+                "LogicalResourceId": "Saga",
+                "ResourceType": "AWS::StepFunctions::StateMachine",
+                "PhysicalResourceId": f"{MACHINE_ARN}:Orderflow-Saga-0f1e2d3c",
+            },
+        ],
+        {
+            "Resources": {
+                "Place": {
+                    "Properties": {
+                        "Tags": [
+                            {"Key": "orderflow:service", "Value": "orders"},
+                            {"Key": "orderflow:function", "Value": "place-order"},
+                        ]
+                    }
+                },
+                "Custom": {"Properties": {}},
+            }
+        },
+    )
+
+    assert isinstance(names, DisplayNames)
+    assert names.labels(
+        [
+            "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75",
+            "Orderflow-Saga-0f1e2d3c",
+            "Orderflow-FulfilmentCustomResourceProvi-1a2b3c4d",
+            "Orderflow-FulfilmentOrdersOutboxRelay-1A2B3C4D5E6F7",  # another stack's
+            "DynamoDB",
+        ]
+    ) == {
+        "Orderflow-FulfilmentOrdersPlaceOrd-e660ea75": "orders/place-order",
+        "Orderflow-Saga-0f1e2d3c": "saga",
+        "Orderflow-FulfilmentCustomResourceProvi-1a2b3c4d": "CustomResourceProvi",
+        "Orderflow-FulfilmentOrdersOutboxRelay-1A2B3C4D5E6F7": "OrdersOutboxRelay",
+        "DynamoDB": "DynamoDB",
+    }
+
+
+def test_the_tags_read_are_those_the_app_gives() -> None:
+    from infra import lambda_defaults
+    from orderflow_cli import names
+
+    assert (names.SERVICE_TAG, names.FUNCTION_TAG) == (
+        lambda_defaults.SERVICE_TAG,
+        lambda_defaults.FUNCTION_TAG,
+    )
