@@ -185,6 +185,21 @@ def test_an_order_is_counted_and_timed_in_cloudwatch(
         "Dimensions": [{"Name": "StateMachineArn", "Value": outputs["SagaStateMachineArn"]}],
     }
     assert sum(eventually(lambda: query(succeeded, "Sum"), timeout_s=30)) >= 1
+    # and each invocation's duration (its REPORT line) as AWS/Lambda Duration of the function,
+    # although the function logs to a log group of another name (LoggingConfig.LogGroup)
+    [place_order] = [
+        function
+        for page in lambda_client.get_paginator("list_functions").paginate()
+        for function in page["Functions"]
+        if function["FunctionName"].startswith("Orderflow-FulfilmentOrdersPlaceOrd")
+    ]
+    assert place_order["LoggingConfig"]["LogGroup"] != f"/aws/lambda/{place_order['FunctionName']}"
+    duration = {
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Duration",
+        "Dimensions": [{"Name": "FunctionName", "Value": place_order["FunctionName"]}],
+    }
+    assert max(eventually(lambda: query(duration, "Maximum"), timeout_s=30)) > 0
 
     # And the dashboard is deployed with the widgets that draw them
     body = json.loads(

@@ -26,6 +26,17 @@ from orderflow_hostexec.patches import Patch, Target
 _EXECUTION_ENVIRONMENT = "localstack.services.lambda_.invocation.execution_environment"
 
 
+_FUNCTIONS_BY_LOG_GROUP: dict[str, str] = {}
+LAMBDA_GROUP_PREFIX = "/aws/lambda/"
+
+
+def function_of_log_group(group: str) -> str:
+    """The function whose logs a group receives: the one whose ``LoggingConfig.LogGroup`` it
+    is (seen when that function's logs were written), else Lambda's default
+    ``/aws/lambda/<function>``. A group shared by several functions names the last one seen."""
+    return _FUNCTIONS_BY_LOG_GROUP.get(group) or group.removeprefix(LAMBDA_GROUP_PREFIX)
+
+
 def honour_custom_log_groups() -> None:
     from localstack.services.lambda_.invocation.execution_environment import ExecutionEnvironment
 
@@ -33,6 +44,8 @@ def honour_custom_log_groups() -> None:
 
     def get_log_group_name(self: Any) -> str:
         configured = (self.function_version.config.logging_config or {}).get("LogGroup")
+        if configured:
+            _FUNCTIONS_BY_LOG_GROUP[configured] = self.function_version.id.function_name
         return configured or default(self)
 
     ExecutionEnvironment.get_log_group_name = get_log_group_name

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from orderflow_hostexec.behaviour import function_of_log_group
 from orderflow_hostexec.patches import Patch, Target
 
 LOG = logging.getLogger(__name__)
@@ -167,14 +168,16 @@ def _values(value: Any, name: str) -> tuple[float, ...]:
 
 
 _REPORT = re.compile(r"^REPORT RequestId: \S+\tDuration: ([0-9.]+) ms")
-LAMBDA_GROUP_PREFIX = "/aws/lambda/"
 
 
-def metrics_from_log_lines(group: str, lines: Iterable[tuple[float, str]]) -> list[Datum]:
-    """What CloudWatch Logs and Lambda make of a function's log lines ``(epoch s, line)``: the
-    EMF lines' data points, and the ``REPORT`` lines' ``AWS/Lambda`` ``Duration``. A line
-    that claims to be EMF but is not is skipped with its reason logged."""
-    function = group.removeprefix(LAMBDA_GROUP_PREFIX)
+def metrics_from_log_lines(
+    group: str, function: str, lines: Iterable[tuple[float, str]]
+) -> list[Datum]:
+    """What CloudWatch Logs and Lambda make of a function's log lines ``(epoch s, line)`` in
+    ``group``: the EMF lines' data points, and the ``REPORT`` lines' ``AWS/Lambda``
+    ``Duration`` of ``function`` (a function may log to a group of any name:
+    ``LoggingConfig.LogGroup``). A line that claims to be EMF but is not is skipped with its
+    reason logged."""
     data: list[Datum] = []
     for stamp, line in lines:
         if line.startswith("{") and '"_aws"' in line:
@@ -292,7 +295,7 @@ def observe_log_events(
     account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "000000000000"
     for (group, _stream), events in streams.items():
         lines = ((event["timestamp"] / 1000, event["message"].rstrip("\n")) for event in events)
-        if data := metrics_from_log_lines(group, lines):
+        if data := metrics_from_log_lines(group, function_of_log_group(group), lines):
             SINK.add(account, region, data)
 
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from orderflow_hostexec import registry
 from orderflow_hostexec.alarms import evaluation_range
+from orderflow_hostexec.behaviour import function_of_log_group
 from orderflow_hostexec.metrics import (
     Datum,
     EmfError,
@@ -177,7 +178,9 @@ def test_log_lines_give_emf_data_and_lambda_duration_and_skip_the_malformed(
     ]
 
     with caplog.at_level(logging.INFO, logger="orderflow_hostexec.metrics"):
-        data = metrics_from_log_lines("/aws/lambda/orderflow-dev-PlaceOrder", lines)
+        data = metrics_from_log_lines(
+            "Orderflow-FulfilmentOrdersPlaceOrd-f1e2733c", "orderflow-dev-PlaceOrder", lines
+        )
 
     assert [(d.namespace, d.name, d.values) for d in data] == [
         ("orderflow", "OrdersPlaced", (1.0,)),
@@ -187,9 +190,17 @@ def test_log_lines_give_emf_data_and_lambda_duration_and_skip_the_malformed(
     assert data[1].unit == "Milliseconds"
     assert data[1].timestamp == 2.5
     assert any(
-        "EMF line of /aws/lambda/orderflow-dev-PlaceOrder ignored" in r.getMessage()
+        "EMF line of Orderflow-FulfilmentOrdersPlaceOrd-f1e2733c ignored" in r.getMessage()
         and "OrdersPlaced" in r.getMessage()
         for r in caplog.records
+    )
+
+
+def test_a_log_group_names_its_function_by_lambdas_default_name_unless_configured() -> None:
+    # a group seen as a function's LoggingConfig.LogGroup is filled in by the running patch
+    # (behaviour.honour_custom_log_groups); the default group names its function
+    assert function_of_log_group("/aws/lambda/orderflow-dev-PlaceOrder") == (
+        "orderflow-dev-PlaceOrder"
     )
 
 
