@@ -35,7 +35,6 @@ import threading
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,6 +49,7 @@ from orderflow_cli import chaos_stores as stores
 from orderflow_cli import dead_letters
 from orderflow_cli.chaos_experiment import SEED_TAG, Experiment, ExperimentFileError
 from orderflow_cli.chaos_experiment import load as load_experiment
+from orderflow_cli.chaos_report import Run
 from orderflow_cli.stack import StackRef, console, fail, stack_of
 
 TEMPLATES_OUTPUT = "ChaosExperimentTemplates"
@@ -61,34 +61,6 @@ SAMPLE_EVERY_S = 5
 PEEK_LIMIT = 1000
 ENDED = {"completed", "stopped", "failed", "cancelled"}
 BEFORE_SHARE, BEFORE_MIN, BEFORE_MAX = 0.1, 5, 20
-
-
-@dataclass
-class Run:
-    """What one run observed; ``report.build`` makes the report of it."""
-
-    experiment: Experiment
-    seed: int
-    rate: float
-    customer: str
-    started_at: str = ""
-    template_id: str = ""
-    template_source: str = ""  # created | deployed
-    experiment_id: str = ""
-    fis: dict[str, Any] = field(default_factory=dict)  # GetExperiment's experiment
-    faults: dict[str, int] = field(default_factory=dict)  # action name -> injected
-    posts: list[load.Post] = field(default_factory=list)
-    placed: list[str] = field(default_factory=list)
-    orders: dict[str, invariants.OrderState] = field(default_factory=dict)
-    breakers_before: dict[str, dict[str, Any]] = field(default_factory=dict)
-    breakers_after: dict[str, dict[str, Any]] = field(default_factory=dict)
-    reconciler: list[dict[str, Any]] = field(default_factory=list)  # its reports
-    settles: list[dict[str, Any]] = field(default_factory=list)
-    dead_letters: list[dict[str, Any]] = field(default_factory=list)
-    redrives: list[dict[str, Any]] = field(default_factory=list)
-    before_redrive: list[invariants.Verdict] = field(default_factory=list)
-    after_redrive: list[invariants.Verdict] = field(default_factory=list)
-    foreign: dict[str, invariants.OrderState] = field(default_factory=dict)
 
 
 def before_batch(orders: int) -> int:

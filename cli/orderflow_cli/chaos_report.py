@@ -1,11 +1,12 @@
 """The report of a chaos run: one JSON object (``--json``) and the same as rich tables. ``build``
-takes the run's observations (``chaos.Run``); the rest is pure."""
+takes the run's observations (``Run``, which ``chaos.py`` fills); the rest is pure."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -14,10 +15,41 @@ from orderflow_cli.chaos_invariants import Verdict, percentile
 from orderflow_cli.stack import console
 
 if TYPE_CHECKING:
-    from orderflow_cli.chaos import Run
+    from orderflow_cli.chaos_experiment import Experiment
+    from orderflow_cli.chaos_invariants import OrderState
     from orderflow_cli.chaos_load import Post
 
 PHASES = ("before", "during", "after")
+
+
+@dataclass
+class Run:
+    """What one run observed; ``report.build`` makes the report of it."""
+
+    experiment: Experiment
+    seed: int
+    rate: float
+    customer: str
+    started_at: str = ""
+    template_id: str = ""
+    template_source: str = ""  # created | deployed
+    experiment_id: str = ""
+    fis: dict[str, Any] = field(default_factory=dict)  # GetExperiment's experiment
+    faults: dict[str, int] = field(default_factory=dict)  # action name -> injected
+    posts: list[Post] = field(default_factory=list)
+    placed: list[str] = field(default_factory=list)
+    orders: dict[str, OrderState] = field(default_factory=dict)
+    breakers_before: dict[str, dict[str, Any]] = field(default_factory=dict)
+    breakers_after: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reconciler: list[dict[str, Any]] = field(default_factory=list)  # its reports
+    settles: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    redrives: list[dict[str, Any]] = field(default_factory=list)
+    before_redrive: list[Verdict] = field(default_factory=list)
+    after_redrive: list[Verdict] = field(default_factory=list)
+    foreign: dict[str, OrderState] = field(default_factory=dict)
+
+
 _INJECTED = re.compile(r"Faults injected: (\d+)")
 
 

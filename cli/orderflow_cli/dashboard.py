@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,8 +22,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 from rich.table import Table
 
-from orderflow_cli.dashboard_body import BodyError, Dashboard, Series, Widget, alarm_series
+from orderflow_cli.dashboard_body import BodyError, Series, Widget, alarm_series
 from orderflow_cli.dashboard_body import parse_body as parse_dashboard_body
+from orderflow_cli.dashboard_data import Panel, Rendering, SeriesData, format_value
+from orderflow_cli.dashboard_html import render_page
 from orderflow_cli.stack import StackRef, console, fail, stack_of
 
 DASHBOARD_OUTPUT = "DashboardName"
@@ -34,40 +35,6 @@ MAX_QUERIES = 500
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _ISO_DURATION = re.compile(r"^-P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-@dataclass
-class SeriesData:
-    """What CloudWatch answered for one series (or why it did not)."""
-
-    series: Series
-    timestamps: list[datetime] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def latest(self) -> float | None:
-        return self.values[-1] if self.values else None
-
-
-@dataclass
-class Panel:
-    """A widget with its data: series for metric widgets, alarms for alarm widgets and alarm
-    annotations."""
-
-    widget: Widget
-    data: list[SeriesData] = field(default_factory=list)
-    alarms: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-
-
-@dataclass
-class Rendering:
-    dashboard: Dashboard
-    panels: list[Panel]
-    start: datetime
-    end: datetime
-    endpoint: str
 
 
 def parse_since(text: str) -> timedelta:
@@ -294,16 +261,6 @@ def gather(
     return Rendering(dashboard, panels, start, end, client.meta.endpoint_url)
 
 
-def format_value(value: float | None) -> str:
-    if value is None:
-        return "no data"
-    if not math.isfinite(value):
-        return str(value)
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
 def summary(rendering: Rendering) -> Table:
     table = Table(title=f"dashboard {rendering.dashboard.name}", title_justify="left")
     table.add_column("widget")
@@ -363,7 +320,6 @@ def dashboard_command(
     24-column grid; each metric widget's data from one GetMetricData, alarms' states from
     DescribeAlarms. Then prints each widget's latest values.
     """
-    from orderflow_cli.dashboard_html import render_page
 
     if period is not None:
         try:

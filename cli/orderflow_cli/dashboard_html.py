@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from orderflow_cli.dashboard import Panel, Rendering, SeriesData, format_value
+from orderflow_cli.dashboard_data import Panel, Rendering, SeriesData, format_value
 from orderflow_cli.dashboard_markdown import render_markdown
 
 PALETTE = (

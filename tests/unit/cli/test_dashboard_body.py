@@ -13,7 +13,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from orderflow_cli.dashboard import format_value, parse_since
+from orderflow_cli.dashboard import parse_since
 from orderflow_cli.dashboard_body import (
     BodyError,
     alarm_series,
@@ -21,6 +21,7 @@ from orderflow_cli.dashboard_body import (
     parse_body,
     resolve_rows,
 )
+from orderflow_cli.dashboard_data import format_value
 from orderflow_cli.dashboard_markdown import render_markdown
 from orderflow_cli.main import app
 from tests.browser import render
