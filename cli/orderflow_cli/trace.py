@@ -161,6 +161,18 @@ STYLE = {"fault": "bold red", "error": "yellow", "throttle": "magenta"}
 BAR_WIDTH = 32
 
 
+TERMINAL_CAUSE_CHARS = 72
+"""A cause longer than this is cut in the waterfall (``--json`` and ``--html`` keep it whole):
+botocore's messages repeat the error type and run to several folded lines per span."""
+
+
+def terminal_cause(cause: str) -> str:
+    """``Type: message`` as the waterfall shows it: whole if short, else cut with an ellipsis."""
+    if len(cause) <= TERMINAL_CAUSE_CHARS:
+        return cause
+    return cause[: TERMINAL_CAUSE_CHARS - 1].rstrip() + "…"
+
+
 def _ms(seconds: float | None) -> str:
     return "…" if seconds is None else f"{seconds * 1000:,.1f}"
 
@@ -214,7 +226,7 @@ def waterfall(trace: Trace, out: Console, names: DisplayNames = NO_NAMES) -> Non
             name = mark.split(" ")[0]
             marks.append(f"[{mark}] ", style=STYLE.get(name, "yellow"))
         if span.cause:
-            marks.append(span.cause, style="dim")
+            marks.append(terminal_cause(span.cause), style="dim")
         if span.parent_missing:
             marks.append(f" parent {span.parent_id} not in the trace", style="dim")
         table.add_row(

@@ -29,7 +29,14 @@ from typer.testing import CliRunner
 
 from orderflow_cli.main import app
 from orderflow_cli.spans import build_trace
-from orderflow_cli.trace import order_filter, parse_since, slices, summaries_queries
+from orderflow_cli.trace import (
+    TERMINAL_CAUSE_CHARS,
+    order_filter,
+    parse_since,
+    slices,
+    summaries_queries,
+    terminal_cause,
+)
 from tests.unit.cli.trace_fixture import (
     CORRELATION_ID,
     FUNCTION_TAGS,
@@ -569,4 +576,20 @@ def test_the_tags_read_are_those_the_app_gives() -> None:
     assert (names.SERVICE_TAG, names.FUNCTION_TAG) == (
         lambda_defaults.SERVICE_TAG,
         lambda_defaults.FUNCTION_TAG,
+    )
+
+
+def test_a_long_cause_is_cut_in_the_waterfall_only() -> None:
+    long = (
+        "ConditionalCheckFailedException: An error occurred (ConditionalCheckFailedException) "
+        "when calling the PutItem operation: The conditional request failed"
+    )
+
+    shown = terminal_cause(long)
+
+    assert len(shown) == TERMINAL_CAUSE_CHARS
+    assert shown.startswith("ConditionalCheckFailedException: An error occurred")
+    assert shown.endswith("…")
+    assert terminal_cause("PaymentProviderUnavailable: timeout") == (
+        "PaymentProviderUnavailable: timeout"
     )
