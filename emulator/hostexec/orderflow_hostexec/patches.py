@@ -215,3 +215,21 @@ def start(
 def applied() -> list[dict[str, Any]]:
     """What ``start`` applied in this process (empty before it ran)."""
     return list(_APPLIED)
+
+
+def provider_installed(service: str, entry_point: str) -> Callable[[], str | None]:
+    """A ``Patch.check``: the kit's provider of ``service`` (a service LocalStack's core lacks)
+    is the installed ``localstack.aws.provider`` entry point ``<service>:default``."""
+
+    def check() -> str | None:
+        found = importlib.metadata.entry_points(
+            group="localstack.aws.provider", name=f"{service}:default"
+        )
+        if not found or next(iter(found)).value != entry_point:
+            return (
+                f"the entry point localstack.aws.provider {service}:default is not installed "
+                "(reinstall the kit: make install)"
+            )
+        return None
+
+    return check

@@ -9,11 +9,10 @@ the target resolution rely on inside LocalStack; applying it adds
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 from orderflow_hostexec.fis.faults import BOARD, FAULTS_PATH
-from orderflow_hostexec.patches import Patch, Target
+from orderflow_hostexec.patches import Patch, Target, provider_installed
 
 ENTRY_POINT = "orderflow_hostexec.fis.provider:fis_provider"
 
@@ -26,16 +25,6 @@ def register_faults_endpoint() -> None:
     from localstack.services.edge import ROUTER
 
     ROUTER.add(FAULTS_PATH, endpoint=_serve_faults, methods=["GET"])
-
-
-def _provider_is_registered() -> str | None:
-    found = entry_points(group="localstack.aws.provider", name="fis:default")
-    if not found or next(iter(found)).value != ENTRY_POINT:
-        return (
-            "the entry point localstack.aws.provider fis:default is not installed "
-            "(reinstall the kit: make install)"
-        )
-    return None
 
 
 _LAMBDA = "localstack.services.lambda_.invocation"
@@ -63,6 +52,6 @@ PATCHES = (
             Target("localstack.aws.connect", "connect_to"),
         ),
         apply=register_faults_endpoint,
-        check=_provider_is_registered,
+        check=provider_installed("fis", ENTRY_POINT),
     ),
 )

@@ -10,10 +10,9 @@ Declared as kit patches (registry.py): ``kit.xray`` starts the daemon and adds
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
-from orderflow_hostexec.patches import Patch, Target
+from orderflow_hostexec.patches import Patch, Target, provider_installed
 
 ENTRY_POINT = "orderflow_hostexec.xray.provider:xray_provider"
 STATUS_PATH = "/_orderflow/xray"
@@ -32,16 +31,6 @@ def start_daemon() -> None:
 
     service.daemon_address()
     ROUTER.add(STATUS_PATH, endpoint=_serve_status, methods=["GET"])
-
-
-def _provider_is_registered() -> str | None:
-    found = entry_points(group="localstack.aws.provider", name="xray:default")
-    if not found or next(iter(found)).value != ENTRY_POINT:
-        return (
-            "the entry point localstack.aws.provider xray:default is not installed "
-            "(reinstall the kit: make install)"
-        )
-    return None
 
 
 def _lambda_hook() -> None:
@@ -106,7 +95,7 @@ PATCHES = (
             Target("localstack.services.edge", "ROUTER.add"),
         ),
         apply=start_daemon,
-        check=_provider_is_registered,
+        check=provider_installed("xray", ENTRY_POINT),
     ),
     Patch(
         name="xray.lambda-segments",
