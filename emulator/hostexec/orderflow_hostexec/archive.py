@@ -28,10 +28,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from orderflow_hostexec import cloudformation_resources
 from orderflow_hostexec.patches import Patch, Target
 
 ARCHIVE_TYPE = "AWS::Events::Archive"
-_RESOURCE_PROVIDER = "localstack.services.cloudformation.resource_provider"
 _ARCHIVE = "localstack.services.events.archive"
 _PROVIDER = "localstack.services.events.provider"
 
@@ -110,17 +110,7 @@ def _archive_provider_class() -> type:
 
 
 def provide_archive_resource() -> None:
-    from localstack.services.cloudformation.resource_provider import ResourceProviderExecutor
-
-    original = ResourceProviderExecutor.try_load_resource_provider
-    provider_class = _archive_provider_class()
-
-    def try_load_resource_provider(resource_type: str) -> Any:
-        if resource_type == ARCHIVE_TYPE:
-            return provider_class()
-        return original(resource_type)
-
-    ResourceProviderExecutor.try_load_resource_provider = staticmethod(try_load_resource_provider)
+    cloudformation_resources.serve(ARCHIVE_TYPE, _archive_provider_class())
 
 
 def event_time(value: Any) -> datetime:
@@ -196,16 +186,7 @@ PATCHES = (
         name="events.archive-resource",
         kind="behaviour",
         purpose="CloudFormation creates, updates and deletes AWS::Events::Archive",
-        targets=(
-            Target(_RESOURCE_PROVIDER, "ResourceProviderExecutor", shape="class"),
-            Target(
-                _RESOURCE_PROVIDER,
-                "ResourceProviderExecutor.try_load_resource_provider",
-                parameters=("resource_type",),
-            ),
-            Target(_RESOURCE_PROVIDER, "ResourceProvider", shape="class"),
-            Target(_RESOURCE_PROVIDER, "ProgressEvent", shape="class"),
-        ),
+        targets=(*cloudformation_resources.TARGETS,),
         apply=provide_archive_resource,
     ),
     Patch(

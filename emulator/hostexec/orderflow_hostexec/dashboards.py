@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from orderflow_hostexec.patches import Patch, Target
+from orderflow_hostexec import cloudformation_resources
+from orderflow_hostexec.patches import Patch
 
 DASHBOARD_TYPE = "AWS::CloudWatch::Dashboard"
-_RESOURCE_PROVIDER = "localstack.services.cloudformation.resource_provider"
 
 DASHBOARD_SCHEMA: dict[str, Any] = {
     "typeName": DASHBOARD_TYPE,
@@ -75,17 +75,7 @@ def _dashboard_provider_class() -> type:
 
 
 def provide_dashboard_resource() -> None:
-    from localstack.services.cloudformation.resource_provider import ResourceProviderExecutor
-
-    original = ResourceProviderExecutor.try_load_resource_provider
-    provider_class = _dashboard_provider_class()
-
-    def try_load_resource_provider(resource_type: str) -> Any:
-        if resource_type == DASHBOARD_TYPE:
-            return provider_class()
-        return original(resource_type)
-
-    ResourceProviderExecutor.try_load_resource_provider = staticmethod(try_load_resource_provider)
+    cloudformation_resources.serve(DASHBOARD_TYPE, _dashboard_provider_class())
 
 
 PATCHES = (
@@ -93,16 +83,7 @@ PATCHES = (
         name="cloudwatch.dashboard-resource",
         kind="behaviour",
         purpose="CloudFormation creates, updates and deletes AWS::CloudWatch::Dashboard",
-        targets=(
-            Target(_RESOURCE_PROVIDER, "ResourceProviderExecutor", shape="class"),
-            Target(
-                _RESOURCE_PROVIDER,
-                "ResourceProviderExecutor.try_load_resource_provider",
-                parameters=("resource_type",),
-            ),
-            Target(_RESOURCE_PROVIDER, "ResourceProvider", shape="class"),
-            Target(_RESOURCE_PROVIDER, "ProgressEvent", shape="class"),
-        ),
+        targets=(*cloudformation_resources.TARGETS,),
         apply=provide_dashboard_resource,
     ),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from orderflow_hostexec import cloudformation_resources
 from orderflow_hostexec.patches import Patch, Target, provider_installed
 
 ENTRY_POINT = "orderflow_hostexec.xray.provider:xray_provider"
@@ -73,7 +74,6 @@ def _sampling_rule_resource() -> None:
 
 _LAMBDA = "localstack.services.lambda_.invocation"
 _TARGET = "localstack.services.events.target"
-_RESOURCE_PROVIDER = "localstack.services.cloudformation.resource_provider"
 _SFN = "localstack.services.stepfunctions"
 _SFN_LAMBDA = f"{_SFN}.asl.component.state.state_execution.state_task.lambda_eval_utils"
 _API = "localstack.services.apigateway.next_gen.execute_api"
@@ -267,16 +267,7 @@ PATCHES = (
         name="xray.sampling-rule-resource",
         kind="behaviour",
         purpose="CloudFormation creates, updates and deletes AWS::XRay::SamplingRule",
-        targets=(
-            Target(
-                _RESOURCE_PROVIDER,
-                "ResourceProviderExecutor.try_load_resource_provider",
-                parameters=("resource_type",),
-            ),
-            Target(_RESOURCE_PROVIDER, "ResourceProvider", shape="class"),
-            Target(_RESOURCE_PROVIDER, "ProgressEvent", shape="class"),
-            Target(_RESOURCE_PROVIDER, "OperationStatus", shape="class"),
-        ),
+        targets=(*cloudformation_resources.TARGETS,),
         apply=_sampling_rule_resource,
     ),
 )

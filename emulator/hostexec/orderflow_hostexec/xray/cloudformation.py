@@ -3,14 +3,15 @@
 the rule never exist). Create, update and delete through the emulator's X-Ray API
 (``provider.py``); ``Ref`` and ``Fn::GetAtt RuleARN`` give the rule's ARN.
 
-Plugged in as the archive resource is (``archive.py``): ``ResourceProviderExecutor.
-try_load_resource_provider`` answers this type with the provider below.
+Served through ``cloudformation_resources.serve``, like the archive and dashboard resources.
 """
 
 from __future__ import annotations
 
 import contextlib
 from typing import Any
+
+from orderflow_hostexec import cloudformation_resources
 
 RULE_TYPE = "AWS::XRay::SamplingRule"
 
@@ -87,14 +88,4 @@ def _rule_provider_class() -> type:
 
 
 def provide_sampling_rule_resource() -> None:
-    from localstack.services.cloudformation.resource_provider import ResourceProviderExecutor
-
-    original = ResourceProviderExecutor.try_load_resource_provider
-    provider_class = _rule_provider_class()
-
-    def try_load_resource_provider(resource_type: str) -> Any:
-        if resource_type == RULE_TYPE:
-            return provider_class()
-        return original(resource_type)
-
-    ResourceProviderExecutor.try_load_resource_provider = staticmethod(try_load_resource_provider)
+    cloudformation_resources.serve(RULE_TYPE, _rule_provider_class())
