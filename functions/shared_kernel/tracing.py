@@ -161,15 +161,8 @@ def span_in(header: str | TraceHeader | None, name: str | None = None) -> Iterat
     passes the header on as it came; without a header the block runs as it would without this.
     """
     parsed = header if isinstance(header, TraceHeader) else TraceHeader.parse_or_none(header)
-    if parsed is None:
-        token = _passed_on.set(None)
-        try:
-            yield Span(header=None)
-        finally:
-            _passed_on.reset(token)
-        return
-    if not parsed.is_sampled or not global_sdk_config.sdk_enabled():
-        token = _passed_on.set(parsed)
+    if parsed is None or not parsed.is_sampled or not global_sdk_config.sdk_enabled():
+        token = _passed_on.set(parsed)  # passed on as it came (None: no header to pass on)
         try:
             yield Span(header=parsed)
         finally:
