@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
 from infra.observability import AlertsConfig
+from infra.polling import PollingConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -114,6 +115,10 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    polling: PollingConfig = Field(default_factory=dict, validate_default=True)
+    """Long polling of ``GET /orders/{orderId}?wait=N`` and the caching of ``GET /products``
+    (``infra/polling.py``); context ``orderflow:polling``, e.g. ``{"interval_ms": 500}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -135,6 +140,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "polling",
         mode="before",
     )
     @classmethod
