@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
 from infra.observability import AlertsConfig
-from infra.polling import PollingConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -25,6 +24,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.polling import PollingConfig
 from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge

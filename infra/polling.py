@@ -30,6 +30,7 @@ from pydantic import Field
 
 from infra.contracts import WAIT_CEILING_SECONDS
 from infra.sections import ConfigSection
+
 FUNCTION_MARGIN_SECONDS = 5
 """GetOrder's timeout over the longest wait: its reads, its answer, a cold start."""
 API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS = 29

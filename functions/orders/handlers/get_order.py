@@ -27,13 +27,14 @@ from edge.http import (
     bad_request,
     edge_responses,
     error_response,
+    if_none_match,
     json_content,
     response_header,
 )
 from edge.middleware import api_handler
-from orders.dal import get_repository
 from edge.models import FieldError
-from orders.logic.follow import WAIT_CEILING_SECONDS, follow_order, if_none_match
+from orders.dal import get_repository
+from orders.logic.follow import WAIT_CEILING_SECONDS, follow_order
 from orders.models import OrderDetails
 from orders.settings import get_settings
 from shared_kernel.models import ORDER_ID_PATTERN

@@ -19,6 +19,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from edge.http import if_none_match
 from orders.logic.read_model import order_details
 from orders.models import OrderDetails
 
@@ -62,15 +63,6 @@ def etag_of(details: OrderDetails) -> str:
     return f'"{digest.hexdigest()[:32]}"'
 
 
-def if_none_match(header: str | None, etag: str) -> bool:
-    """Whether an ``If-None-Match`` header names ``etag``: ``*``, or a list of entity tags,
-    compared weakly (RFC 9110 13.1.2: ``W/"x"`` matches ``"x"``)."""
-    if header is None:
-        return False
-    tags = [tag.strip() for tag in header.split(",")]
-    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
-
-
 def snapshot(order_id: str, reader: OrderReader, *, consistent: bool = False) -> Snapshot | None:
     """The order as the read model shows it now (None: nothing is known of it)."""
     details = order_details(order_id, *reader.read_order(order_id, consistent=consistent))
@@ -111,4 +103,3 @@ def follow_order(
             return fresh
         seen = version
     return current
-

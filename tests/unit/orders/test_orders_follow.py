@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from orders.logic.follow import etag_of, follow_order, if_none_match, snapshot
+from edge.http import if_none_match
+from orders.logic.follow import etag_of, follow_order, snapshot
 
 ORDER_ID = "order-follow-1"
 INTERVAL_S = 0.25
@@ -106,7 +107,7 @@ def current_etag(reader: Reader) -> str:
 def test_the_etag_is_stable_for_the_same_state_and_changes_with_the_history(reader):
     first, again = current_etag(reader), current_etag(reader)
     assert first == again
-    assert first.startswith('"') and first.endswith('"') and not first.startswith('W/')
+    assert first.startswith('"') and first.endswith('"') and not first.startswith("W/")
     reader.record("OrderPlaced")
     placed = current_etag(reader)
     reader.record("InventoryReserved")
@@ -181,9 +182,7 @@ def test_a_change_is_answered_within_one_interval_with_one_full_read(reader, clo
     assert reader.version_reads == round(waited / INTERVAL_S)
 
 
-def test_without_an_etag_the_change_is_relative_to_the_order_when_the_request_came(
-    reader, clock
-):
+def test_without_an_etag_the_change_is_relative_to_the_order_when_the_request_came(reader, clock):
     reader.record("OrderPlaced")
     clock.at(1.0, lambda: reader.record("OrderConfirmed"))
     found = follow(reader, clock, wait_s=5)
