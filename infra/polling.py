@@ -77,3 +77,29 @@ class PollingConfig(ConfigSection):
     def get_order_timeout(self) -> Duration:
         """GetOrder's function timeout: the longest wait plus a margin, under API Gateway's."""
         return Duration.seconds(self.max_wait_seconds + FUNCTION_MARGIN_SECONDS)
+
+
+PRODUCTS_CACHE_KEY = (
+    "method.request.querystring.inStock",
+    "method.request.header.x-api-key",
+    "method.request.header.If-None-Match",
+)
+"""What API Gateway's cache keys ``GET /products`` by: the filter (another body), the caller's
+key (the answer carries its plan's ``RateLimit-*`` headers) and ``If-None-Match`` (a 304 is
+never served to a caller that did not ask for one)."""
+
+
+def long_poll_environment(polling: PollingConfig) -> dict[str, str]:
+    """What GetOrder is told (functions/orders/settings.py)."""
+    return {
+        "LONG_POLL_MAX_WAIT_SECONDS": str(polling.max_wait_seconds),
+        "LONG_POLL_INTERVAL_MS": str(polling.interval_ms),
+    }
+
+
+def products_environment(products: ProductsCacheConfig) -> dict[str, str]:
+    """What ListProducts is told (functions/inventory/settings.py)."""
+    return {
+        "CATALOGUE_TTL_SECONDS": str(products.memory_ttl_seconds),
+        "PRODUCTS_MAX_AGE_SECONDS": str(products.max_age_seconds),
+    }

@@ -3,8 +3,8 @@ from collections.abc import Iterator
 import pytest
 
 import inventory.dal
-from inventory.handlers import list_products
 from inventory.dal.repository import InventoryRepository
+from inventory.handlers import list_products
 from inventory.models import Product
 from tests.unit.domain_common.fixtures import TABLE_ENV, create_rate_limit_table, create_table
 from tests.unit.domain_common.seed import seed_products
