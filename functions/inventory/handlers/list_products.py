@@ -59,6 +59,7 @@ def catalogue() -> CachedCatalogue:
             "headers": {**CACHE_HEADERS, **RATE_LIMIT_RESPONSE_HEADERS},
         },
         304: {
+            "content": {},
             "description": "Not modified: `If-None-Match` names the catalogue's ETag; no body",
             "headers": {**CACHE_HEADERS, **RATE_LIMIT_RESPONSE_HEADERS},
         },

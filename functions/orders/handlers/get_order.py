@@ -71,6 +71,7 @@ clock = MonotonicClock()
             "headers": {**ETAG_HEADER, **RATE_LIMIT_RESPONSE_HEADERS},
         },
         304: {
+            "content": {},
             "description": "Not modified: `If-None-Match` names the order's current ETag "
             "(with `wait`: still, at the deadline); no body",
             "headers": {**ETAG_HEADER, **RATE_LIMIT_RESPONSE_HEADERS},
