@@ -53,15 +53,12 @@ def known_order(api: KeyedApi) -> tuple[str, str]:
     """An order of the test's own with one recorded event, and its ETag."""
     order_id = f"it-poll-{uuid.uuid4()}"
     put("inventory-reserved", order_id)
-    first = eventually(
-        lambda: (
-            (answer := api.request("GET", f"/orders/{order_id}")).status == 200
-            and history_length(answer) == 1
-            and answer
-        ),
-        timeout_s=30,
-        every_s=0.2,
-    )
+
+    def recorded() -> Answer | None:
+        answer = api.request("GET", f"/orders/{order_id}")
+        return answer if history_length(answer) == 1 else None
+
+    first = eventually(recorded, timeout_s=30, every_s=0.2)
     return order_id, first.headers["ETag"]
 
 
@@ -85,12 +82,13 @@ def test_a_long_poll_answers_within_a_second_of_the_change(
     # When the order changes
     changed_at = time.monotonic()
     put("payment-authorized", order_id)
+
     # Then plain GETs (every 50 ms) see the change at some point ...
-    seen = eventually(
-        lambda: history_length((probe := timed(api, path)).answer) == 2 and probe,
-        timeout_s=15,
-        every_s=0.05,
-    )
+    def changed() -> Timed | None:
+        probe = timed(api, path)
+        return probe if history_length(probe.answer) == 2 else None
+
+    seen = eventually(changed, timeout_s=15, every_s=0.05)
     poll.join(timeout=25)
     # ... and the long poll answered with it within a second of the first plain GET that did
     [long_poll] = answered
