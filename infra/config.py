@@ -29,6 +29,7 @@ from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
 from infra.timeouts import SagaTimeouts
 from infra.tracing import TracingConfig
+from infra.webhook_settings import WebhooksConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -114,6 +115,11 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    webhooks: WebhooksConfig = Field(default_factory=dict, validate_default=True)
+    """Outgoing webhooks: retry schedule, attempt timeout, disabling, secret rotation, loopback
+    (``infra/webhook_settings.py``): dev retries within seconds and allows loopback URLs;
+    context ``orderflow:webhooks``, e.g. ``{"attempt_timeout_seconds": 5}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -135,6 +141,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "webhooks",
         mode="before",
     )
     @classmethod
