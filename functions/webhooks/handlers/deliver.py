@@ -16,6 +16,7 @@ policy's receives it is in the DLQ.
 
 import asyncio
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
@@ -39,6 +40,8 @@ from webhooks.models import DeliveryMessage
 from webhooks.settings import get_settings
 
 MAX_BATCH = 10
+jitter: Callable[[], float] = random.random
+"""Where the backoff's full jitter comes from (a test makes it 0: no wait)."""
 
 
 class DeliveryRecord(SqsRecordModel):
@@ -96,7 +99,7 @@ async def record_handler(record: SQSRecord) -> str:
         log=get_deliveries(),
         queue=queues,
         policy=policy(),
-        random=random.random,
+        random=jitter,
         now=_now(),
     )
     _count(settled.outcome, settled.disabled)
