@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from shared_kernel import aws
 from webhooks.models import Attempt, DeliveryMessage
 
+DEFAULT_KEEP_DAYS = 30
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
@@ -22,7 +24,7 @@ class DeliveriesTable:
         self,
         table_name: str,
         *,
-        keep_days: int,
+        keep_days: int = DEFAULT_KEEP_DAYS,
         dynamodb: "DynamoDBServiceResource | None" = None,
     ) -> None:
         self._table = (dynamodb or aws.dynamodb()).Table(table_name)
