@@ -37,6 +37,8 @@ __all__ = [
     "OUTBOX_SK",
     "PRODUCT_PRICED",
     "SOURCE_PREFIX",
+    "WEBHOOK_EVENT_TYPES",
+    "WEBHOOK_REDACTED_FIELDS",
     "BusinessError",
     "CircuitOpen",
     "InventoryBusy",
@@ -51,8 +53,6 @@ __all__ = [
     "ReservationReleased",
     "SagaAlreadyStarted",
     "TransientError",
-    "WEBHOOK_EVENT_TYPES",
-    "WEBHOOK_REDACTED_FIELDS",
     "error_names",
 ]
 

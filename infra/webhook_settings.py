@@ -60,7 +60,12 @@ class WebhooksConfig(ConfigSection):
     def stage_defaults(cls, stage: str) -> dict[str, Any]:
         if stage in LOOPBACK_STAGES:
             return {
-                "retry": {"base_seconds": 2, "factor": 5, "max_delay_seconds": 60, "max_attempts": 5},
+                "retry": {
+                    "base_seconds": 2,
+                    "factor": 5,
+                    "max_delay_seconds": 60,
+                    "max_attempts": 5,
+                },
                 "attempt_timeout_seconds": 3,
                 "disable_after_failures": 5,
                 "rotation_overlap_seconds": 300,

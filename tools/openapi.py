@@ -20,9 +20,10 @@ DOCUMENT = ROOT / "docs" / "openapi.json"
 TITLE = "orderflow orders API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Place and follow orders, list the catalogue, subscribe to events (webhooks). Every operation needs an API key "
-    "(`x-api-key` header); each key's usage plan sets its rate limit, burst and daily quota, "
-    "reported in the `RateLimit-*` headers of every answer. See the README."
+    "Place and follow orders, list the catalogue, subscribe to events (webhooks). Every "
+    "operation needs an API key (`x-api-key` header); each key's usage plan sets its rate "
+    "limit, burst and daily quota, reported in the `RateLimit-*` headers of every answer. "
+    "See the README."
 )
 
 # Powertools documents a 422 "Validation Error" for every validated route; the edge answers

@@ -56,7 +56,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 at = time.monotonic()
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 endpoint = receiver.endpoints.get(self.path)
@@ -137,6 +137,12 @@ def attempts(api: KeyedApi, subscription_id: str) -> list[dict[str, Any]]:
     return list(reversed(answer["items"]))  # oldest first
 
 
+def logged_attempts(api: KeyedApi, subscription_id: str, count: int) -> list[dict[str, Any]]:
+    """The attempt log once it has ``count`` attempts (empty before)."""
+    found = attempts(api, subscription_id)
+    return found if len(found) >= count else []
+
+
 def test_failed_deliveries_are_retried_with_backoff_and_the_same_id(
     basic: KeyedApi, receiver: Receiver
 ) -> None:
@@ -157,7 +163,7 @@ def test_failed_deliveries_are_retried_with_backoff_and_the_same_id(
     assert first_gap < FIRST_RETRY_S + SLACK_S, first_gap
     assert second_gap < SECOND_RETRY_S + SLACK_S, second_gap
     # and the attempt log lists them with their status codes
-    logged = eventually(lambda: (found := attempts(basic, created["id"])) and len(found) >= 3 and found)
+    logged = eventually(lambda: logged_attempts(basic, created["id"], 3))
     assert [(a["attempt"], a["statusCode"], a["outcome"]) for a in logged] == [
         (1, 500, "failed"),
         (2, 503, "failed"),
@@ -195,7 +201,9 @@ def test_another_clients_webhook_is_not_found_and_unsafe_urls_are_refused(
     assert created["id"] not in [w["id"] for w in premium.http("GET", "/webhooks")[1]["items"]]
 
     for url in ("https://169.254.169.254/latest", "http://hooks.example.com/", "https://10.1.2.3/"):
-        status, answer = basic.http("POST", "/webhooks", {"url": url, "eventTypes": ["OrderConfirmed"]})
+        status, answer = basic.http(
+            "POST", "/webhooks", {"url": url, "eventTypes": ["OrderConfirmed"]}
+        )
         assert status == 400, answer
         assert [e["field"] for e in answer["errors"]] == ["url"]
     status, answer = basic.http(
@@ -210,6 +218,8 @@ def test_rotation_signs_with_both_secrets_and_redelivery_keeps_the_id(
     created, endpoint = subscribe(basic, receiver, ["OrderConfirmed"])
     put_event("order-confirmed")
     eventually(lambda: endpoint.hits, timeout_s=30)
+    # the message is kept (for redelivery) once the attempt is settled, just after the POST
+    eventually(lambda: logged_attempts(basic, created["id"], 1), timeout_s=30)
 
     status, rotated = basic.http("POST", f"/webhooks/{created['id']}/rotate-secret")
     assert status == 200, rotated

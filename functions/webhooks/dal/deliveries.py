@@ -74,4 +74,6 @@ class DeliveriesTable:
 
 
 def _attempt(item: dict[str, Any]) -> Attempt:
-    return Attempt.model_validate({k: v for k, v in item.items() if k not in ("pk", "sk", "expiresAt")})
+    return Attempt.model_validate(
+        {k: v for k, v in item.items() if k not in ("pk", "sk", "expiresAt")}
+    )

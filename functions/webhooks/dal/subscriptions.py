@@ -182,6 +182,5 @@ def _exists() -> dict[str, str]:
     return {"ConditionExpression": "attribute_exists(pk)"}
 
 
-
 def _cancelled_by_condition(exc: ClientError) -> bool:
     return "ConditionalCheckFailed" in (cancellation_codes(exc) or [])

@@ -217,7 +217,12 @@ def redeliver_message(
     ],
 ) -> Response[dict[str, Any]]:
     message = redeliver(
-        get_registry(), get_deliveries(), get_queues(), _client(), subscription_id, message_id
+        get_registry(),
+        get_deliveries(),
+        get_queues(),
+        client=_client(),
+        subscription_id=subscription_id,
+        message_id=message_id,
     )
     logger.info("webhook message queued again", extra={"message_id": message.message_id})
     return _json(HTTPStatus.ACCEPTED, Redelivery(message_id=message.message_id).to_wire())

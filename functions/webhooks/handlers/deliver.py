@@ -54,7 +54,9 @@ class _LoggingAsyncBatchProcessor(AsyncBatchProcessor):
         return super().failure_handler(record, exception)
 
 
-processor = _LoggingAsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = _LoggingAsyncBatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False
+)
 
 
 @cache
@@ -86,7 +88,9 @@ async def record_handler(record: SQSRecord) -> str:
         return "deferred"
     prepared = prepare(message, get_subscriptions(), get_secrets(), get_deliveries(), _now())
     if not isinstance(prepared, Prepared):
-        logger.info("message not attempted", extra={"why": prepared, "message_id": message.message_id})
+        logger.info(
+            "message not attempted", extra={"why": prepared, "message_id": message.message_id}
+        )
         return prepared
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(

@@ -24,7 +24,13 @@ from datetime import UTC, datetime
 from webhooks.errors import UnsafeDestination
 from webhooks.logic.backoff import exhausted, retry_delay
 from webhooks.logic.destinations import check_address, check_url
-from webhooks.logic.ports import AttemptLog, DeliveryQueue, SecretStore, SubscriptionStore, Transport
+from webhooks.logic.ports import (
+    AttemptLog,
+    DeliveryQueue,
+    SecretStore,
+    SubscriptionStore,
+    Transport,
+)
 from webhooks.logic.signing import signed_headers
 from webhooks.models import Attempt, DeliveryMessage, RetrySchedule, SigningSecret, Subscription
 

@@ -165,20 +165,14 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 
 def _problem(address: IPAddress) -> str | None:
     """Why ``address`` is refused (loopback aside), or None when it is globally routable."""
-    if address == _METADATA:
-        return "the cloud metadata service (link-local)"
-    if address.is_unspecified:
-        return "unspecified"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_multicast:
-        return "multicast"
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        return "carrier-grade NAT (100.64.0.0/10)"
-    if address.is_private:
-        return "private"
-    if address.is_reserved:
-        return "reserved"
-    if not address.is_global:
-        return "not globally routable"
-    return None
+    checks = (
+        (address == _METADATA, "the cloud metadata service (link-local)"),
+        (address.is_unspecified, "unspecified"),
+        (address.is_link_local, "link-local"),
+        (address.is_multicast, "multicast"),
+        (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT, "carrier-grade NAT"),
+        (address.is_private, "private"),
+        (address.is_reserved, "reserved"),
+        (not address.is_global, "not globally routable"),
+    )
+    return next((problem for refused, problem in checks if refused), None)

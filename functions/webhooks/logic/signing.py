@@ -58,5 +58,8 @@ def rotated(secret: SigningSecret, new: str, now: datetime, overlap: timedelta) 
     """``secret`` after a rotation to ``new``: the current one becomes the previous one, and
     keeps signing for ``overlap``."""
     return SigningSecret(
-        current=new, previous=secret.current, previous_until=now + overlap, version=secret.version + 1
+        current=new,
+        previous=secret.current,
+        previous_until=now + overlap,
+        version=secret.version + 1,
     )

@@ -101,6 +101,7 @@ def redeliver(
     registry: Registry,
     log: AttemptLog,
     queue: DeliveryQueue,
+    *,
     client: str,
     subscription_id: str,
     message_id: str,

@@ -66,7 +66,7 @@ class Queues:
         _reset()
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+        found: list[Any] = []
         while True:
             messages = self.sqs.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
@@ -119,7 +119,7 @@ def receiver() -> Iterator[Receiver]:
     state.wait = release.wait
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["content-length"]))
             state.received.append(Received(dict(self.headers.items()), body, self.path))
             if state.delay:

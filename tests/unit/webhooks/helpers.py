@@ -9,6 +9,11 @@ from tests.unit.domain_common.sqs import sqs_record
 from webhooks.handlers import api, deliver, fan_out
 
 
+def _context() -> Any:
+    """What Lambda passes as the context (the handlers read a few of its attributes)."""
+    return FakeLambdaContext()
+
+
 def call(
     method: str,
     path: str,
@@ -28,7 +33,7 @@ def call(
         path_parameters=path_parameters,
         query=query,
     )
-    response = api.handler(event, FakeLambdaContext())
+    response = api.handler(event, _context())
     return response["statusCode"], json_body(response) if response.get("body") else None
 
 
@@ -51,9 +56,9 @@ def on(method: str, subscription_id: str, tail: str = "", **kwargs: Any) -> tupl
 def fan_out_batch(*deliveries: dict[str, Any]) -> dict[str, Any]:
     """``deliveries``: EventBridge events (``tests.sample_events.fresh_delivery``)."""
     records = [sqs_record(delivery) for delivery in deliveries]
-    return fan_out.handler({"Records": records}, FakeLambdaContext())
+    return fan_out.handler({"Records": records}, _context())
 
 
 def deliver_batch(*messages: dict[str, Any]) -> dict[str, Any]:
     records = [sqs_record(json.dumps(message)) for message in messages]
-    return deliver.handler({"Records": records}, FakeLambdaContext())
+    return deliver.handler({"Records": records}, _context())

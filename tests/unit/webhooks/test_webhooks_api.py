@@ -6,7 +6,7 @@ import json
 import boto3
 import pytest
 
-from tests.unit.domain_common.fixtures import BASIC_KEY_ID, PREMIUM_KEY_ID, REGION
+from tests.unit.domain_common.fixtures import PREMIUM_KEY_ID, REGION
 from tests.unit.webhooks.conftest import SECRET_PREFIX, SUBSCRIPTIONS_TABLE, Queues
 from tests.unit.webhooks.helpers import call, on, subscribe
 
@@ -144,4 +144,3 @@ def test_the_deliveries_limit_is_bounded(queues: Queues) -> None:
     status, answer = on("GET", created["id"], "/deliveries", query={"limit": "1000"})
     assert status == 400 and answer["errors"][0]["field"] == "limit"
     assert on("GET", created["id"], "/deliveries")[1] == {"items": []}
-

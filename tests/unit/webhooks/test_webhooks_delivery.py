@@ -123,7 +123,7 @@ def test_a_failed_attempt_is_sent_again_with_the_same_id_and_the_next_attempt_nu
         (2, 503, "failed"),
         (1, 500, "failed"),
     ]
-    status, read = on("GET", created["id"])
+    _, read = on("GET", created["id"])
     assert read["consecutiveFailures"] == 0  # a success resets the run
 
 

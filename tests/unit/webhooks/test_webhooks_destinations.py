@@ -153,4 +153,6 @@ def test_resolved_addresses_are_checked_too(address: str) -> None:
 
 def test_a_public_resolved_address_passes() -> None:
     check_address(ipaddress.ip_address("93.184.215.14"), allow_loopback=False)
-    check_address(ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c"), allow_loopback=False)
+    check_address(
+        ipaddress.ip_address("2606:2800:21f:cb07:6820:80da:af6b:8b2c"), allow_loopback=False
+    )
