@@ -146,9 +146,13 @@ class Webhooks(Construct):
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute="expiresAt",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=config.point_in_time_recovery
+            ),
             removal_policy=config.removal_policy,
         )
-        suppress_backups(table, "an attempt log that expires within days (TTL)")
+        if not config.point_in_time_recovery:
+            suppress_backups(table, "a disposable stage's attempt log, expiring within days")
         return table
 
     def _environment(self, defaults: FunctionDefaults) -> dict[str, str]:
