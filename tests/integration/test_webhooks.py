@@ -52,6 +52,9 @@ class Endpoint:
 class Receiver:
     def __init__(self) -> None:
         self.endpoints: dict[str, Endpoint] = {}
+        self.subscriptions: list[tuple[KeyedApi, str]] = []
+        """What the tests subscribed, deleted at the end (a stopped receiver's subscriptions
+        would fail every later event on the same emulator)."""
         self._stop = threading.Event()
         receiver = self
 
@@ -101,6 +104,8 @@ def receiver() -> Iterator[Receiver]:
     started = Receiver()
     threading.Thread(target=started.server.serve_forever, daemon=True).start()
     yield started
+    for api, subscription_id in started.subscriptions:
+        api.http("DELETE", f"/webhooks/{subscription_id}")
     started.close()
 
 
@@ -120,6 +125,7 @@ def subscribe(api: KeyedApi, receiver: Receiver, event_types: list[str]) -> tupl
         "POST", "/webhooks", {"url": receiver.base + path, "eventTypes": event_types}
     )
     assert status == 201, created
+    receiver.subscriptions.append((api, created["id"]))
     endpoint = receiver.endpoints[path]
     endpoint.secret = created["secret"]
     return created, endpoint

@@ -172,9 +172,11 @@ def settle(
 def next_attempt(
     message: DeliveryMessage, error: str, delay: float, now: datetime
 ) -> tuple[DeliveryMessage, int]:
-    """The next attempt's message and its SQS delay (whole seconds, at most 15 minutes: a
-    longer backoff carries ``not_before`` and is delayed again when it comes back early)."""
-    seconds = max(0, round(delay))
+    """The next attempt's message and its SQS delay: whole seconds, rounded down (so the
+    queue's own latency, up to a second on the emulator, keeps the retry within the
+    schedule's cap), at most 15 minutes (a longer backoff carries ``not_before`` and is
+    delayed again when it comes back early)."""
+    seconds = max(0, int(delay))
     following = message.model_copy(
         update={
             "attempt": message.attempt + 1,
