@@ -1,6 +1,8 @@
 """The webhooks service's models: API bodies, the stored subscription and attempts, the
 delivery queue's messages, and the signing secret's shape in Secrets Manager."""
 
+import ipaddress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -143,3 +145,25 @@ class RetrySchedule(BaseModel):
     factor: float = Field(ge=1)
     max_delay_seconds: float = Field(gt=0)
     max_attempts: int = Field(ge=1, le=100)
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+DEFAULT_PORTS = {"https": 443, "http": 80}
+LOOPBACK_NAMES = ("localhost",)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A URL that passed the rules: where to connect and what to ask for."""
+
+    scheme: str
+    host: str
+    port: int
+    target: str
+    """The path and query sent in the request line (``/`` at least)."""
+    address: IPAddress | None
+    """The host as an address when the URL names one (no DNS lookup then)."""
+
+    @property
+    def loopback_name(self) -> bool:
+        return self.host in LOOPBACK_NAMES or self.host.endswith(".localhost")

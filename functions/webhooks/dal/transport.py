@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Mapping
 from functools import cache
 
-from webhooks.logic.destinations import Destination, IPAddress
+from webhooks.models import Destination, IPAddress
 
 MAX_RESPONSE_BYTES = 64 * 1024
 

@@ -18,37 +18,16 @@ name that later resolves somewhere else, DNS rebinding, is refused too).
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from webhooks.errors import UnsafeDestination
+from webhooks.models import DEFAULT_PORTS, Destination, IPAddress
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-DEFAULT_PORTS = {"https": 443, "http": 80}
-LOOPBACK_NAMES = ("localhost",)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _METADATA = ipaddress.IPv4Address("169.254.169.254")
 _NUMERIC_PART = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
-
-
-@dataclass(frozen=True)
-class Destination:
-    """A URL that passed the rules: where to connect and what to ask for."""
-
-    scheme: str
-    host: str
-    port: int
-    target: str
-    """The path and query sent in the request line (``/`` at least)."""
-    address: IPAddress | None
-    """The host as an address when the URL names one (no DNS lookup then)."""
-
-    @property
-    def loopback_name(self) -> bool:
-        return self.host in LOOPBACK_NAMES or self.host.endswith(".localhost")
 
 
 def check_url(url: str, *, allow_loopback: bool) -> Destination:

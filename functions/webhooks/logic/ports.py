@@ -3,8 +3,14 @@
 from collections.abc import Mapping
 from typing import Protocol
 
-from webhooks.logic.destinations import Destination, IPAddress
-from webhooks.models import Attempt, DeliveryMessage, SigningSecret, Subscription
+from webhooks.models import (
+    Attempt,
+    DeliveryMessage,
+    Destination,
+    IPAddress,
+    SigningSecret,
+    Subscription,
+)
 
 
 class SubscriptionStore(Protocol):
