@@ -714,9 +714,8 @@ def test_orders_api_routes(template: Template) -> None:
         ("POST", "orders"): "orders.handlers.place_order.handler",
         ("GET", "{orderId}"): "orders.handlers.get_order.handler",
         ("GET", "products"): "inventory.handlers.list_products.handler",
-        **{
-            route: "webhooks.handlers.api.handler"
-            for route in [
+        **dict.fromkeys(
+            [
                 ("POST", "webhooks"),
                 ("GET", "webhooks"),
                 ("GET", "{id}"),
@@ -725,8 +724,9 @@ def test_orders_api_routes(template: Template) -> None:
                 ("POST", "enable"),
                 ("GET", "deliveries"),
                 ("POST", "redeliver"),
-            ]
-        },
+            ],
+            "webhooks.handlers.api.handler",
+        ),
     }
     assert set(routes) == set(expected)
     for route, handler in expected.items():
