@@ -46,9 +46,13 @@ class SigningSecrets:
         )
 
     def delete(self, subscription_id: str) -> None:
-        secretsmanager().delete_secret(
-            SecretId=self.name(subscription_id), ForceDeleteWithoutRecovery=True
-        )
+        """Delete the secret at once (its subscription is gone); one already gone is fine."""
+        try:
+            secretsmanager().delete_secret(
+                SecretId=self.name(subscription_id), ForceDeleteWithoutRecovery=True
+            )
+        except secretsmanager().exceptions.ResourceNotFoundException:
+            pass
 
     def for_signing(self, subscription_id: str, min_version: int) -> SigningSecret:
         name = self.name(subscription_id)

@@ -144,3 +144,15 @@ def test_the_deliveries_limit_is_bounded(queues: Queues) -> None:
     status, answer = on("GET", created["id"], "/deliveries", query={"limit": "1000"})
     assert status == 400 and answer["errors"][0]["field"] == "limit"
     assert on("GET", created["id"], "/deliveries")[1] == {"items": []}
+
+
+def test_deleting_a_subscription_whose_secret_is_already_gone_still_deletes_it(
+    queues: Queues,
+) -> None:
+    created = subscribe(URL, ["OrderConfirmed"])
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId=f"{SECRET_PREFIX}/{created['id']}", ForceDeleteWithoutRecovery=True
+    )
+
+    assert on("DELETE", created["id"])[0] == 204
+    assert on("GET", created["id"])[0] == 404
