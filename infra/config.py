@@ -30,6 +30,7 @@ from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
 from infra.timeouts import SagaTimeouts
 from infra.tracing import TracingConfig
+from infra.webhook_settings import WebhooksConfig
 
 CONTEXT_PREFIX = "orderflow:"
 
@@ -118,6 +119,10 @@ class DeploymentConfig(BaseSettings):
     polling: PollingConfig = Field(default_factory=dict, validate_default=True)
     """Long polling of ``GET /orders/{orderId}?wait=N`` and the caching of ``GET /products``
     (``infra/polling.py``); context ``orderflow:polling``, e.g. ``{"interval_ms": 500}``."""
+    webhooks: WebhooksConfig = Field(default_factory=dict, validate_default=True)
+    """Outgoing webhooks: retry schedule, attempt timeout, disabling, secret rotation, loopback
+    (``infra/webhook_settings.py``): dev retries within seconds and allows loopback URLs;
+    context ``orderflow:webhooks``, e.g. ``{"attempt_timeout_seconds": 5}``."""
 
     @field_validator("log_retention_days")
     @classmethod
@@ -141,6 +146,7 @@ class DeploymentConfig(BaseSettings):
         "tracing",
         "alerts",
         "polling",
+        "webhooks",
         mode="before",
     )
     @classmethod

@@ -39,6 +39,8 @@ __all__ = [
     "PRODUCT_PRICED",
     "SOURCE_PREFIX",
     "WAIT_CEILING_SECONDS",
+    "WEBHOOK_EVENT_TYPES",
+    "WEBHOOK_REDACTED_FIELDS",
     "BusinessError",
     "CircuitOpen",
     "InventoryBusy",
@@ -86,6 +88,30 @@ ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORD
 CANCELLATION_REASONS = tuple(sorted({*REASON_BY_ERROR.values(), DEFAULT_REASON}))
 """The ``reason`` dimension values of orders' ``OrdersCancelled`` metric (CancelOrder derives the
 reason from the error the saga caught): the dashboard draws one line per reason."""
+
+
+# -- outgoing webhooks ------------------------------------------------------------------------
+
+WEBHOOK_EVENT_TYPES = (
+    orders_events.ORDER_PLACED,
+    orders_events.ORDER_CONFIRMED,
+    orders_events.ORDER_CANCELLED,
+    inventory_events.INVENTORY_RESERVED,
+    inventory_events.INVENTORY_RESERVATION_FAILED,
+    inventory_events.INVENTORY_RELEASED,
+    inventory_events.PRODUCT_PRICED,
+    payments_events.PAYMENT_AUTHORIZED,
+    payments_events.PAYMENT_DECLINED,
+    payments_events.PAYMENT_VOIDED,
+    shipping_events.SHIPMENT_SCHEDULED,
+)
+"""The event types (``detail-type``) a webhook subscription may name: each service's
+published events, taken from its ``events.py``. The fan-out's rule matches exactly these;
+``POST /webhooks`` refuses any other name (``tests/infra/test_contracts.py`` checks that every
+one is published by a service)."""
+
+WEBHOOK_REDACTED_FIELDS = tuple(sorted(orders_events.SECRET_FIELDS))
+"""Event data fields never delivered to a webhook (the payment token)."""
 
 
 def error_names(*errors: type[Exception]) -> list[str]:

@@ -12,6 +12,7 @@ from infra.payments import Payments
 from infra.reconciler import Reconciler
 from infra.saga import FulfilmentSaga, SagaSteps
 from infra.shipping import Shipping
+from infra.webhooks import Webhooks
 
 
 class OrderFulfilment(Construct):
@@ -21,6 +22,7 @@ class OrderFulfilment(Construct):
         inventory, orders, payments, shipping, notifications: the services.
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
+        webhooks: webhook subscriptions (on the orders API), their fan-out and delivery.
         reconciler: the scheduled reconciler (stuck outbox items, orders, reservations,
             payments).
     """
@@ -55,6 +57,9 @@ class OrderFulfilment(Construct):
             list_products=self.inventory.list_products,
             config=defaults.config,
         )
+        # outgoing webhooks: subscriptions on the orders API, deliveries through queues
+        self.webhooks = Webhooks(self, "Webhooks", bus=bus, defaults=defaults)
+        self.webhooks.serve(self.api.rest_api, self.api.access)
         self.reconciler = Reconciler(
             self,
             "Reconciler",

@@ -132,6 +132,12 @@ class OrderflowStack(Stack):
             "ReplayRuleArn": f.orders.replay_rule.rule_arn,
             "ReplayQueueUrl": f.orders.replay.queue.queue_url,
             "ReplayDlqUrl": f.orders.replay.dlq.queue_url,
+            # outgoing webhooks (`orderflow webhooks deliveries | redeliver`)
+            "WebhookSubscriptionsTableName": f.webhooks.subscriptions.table_name,
+            "WebhookDeliveriesTableName": f.webhooks.deliveries.table_name,
+            "WebhookDeliveryQueueUrl": f.webhooks.delivery.queue.queue_url,
+            "WebhookDlqUrl": f.webhooks.delivery.dlq.queue_url,
+            "WebhookEventsDlqUrl": f.webhooks.events.dlq.queue_url,
         }
 
 

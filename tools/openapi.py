@@ -20,9 +20,10 @@ DOCUMENT = ROOT / "docs" / "openapi.json"
 TITLE = "orderflow orders API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Place and follow orders, list the catalogue. Every operation needs an API key "
-    "(`x-api-key` header); each key's usage plan sets its rate limit, burst and daily quota, "
-    "reported in the `RateLimit-*` headers of every answer. See the README."
+    "Place and follow orders, list the catalogue, subscribe to events (webhooks). Every "
+    "operation needs an API key (`x-api-key` header); each key's usage plan sets its rate "
+    "limit, burst and daily quota, reported in the `RateLimit-*` headers of every answer. "
+    "See the README."
 )
 
 # Powertools documents a 422 "Validation Error" for every validated route; the edge answers
@@ -44,8 +45,11 @@ def document() -> dict[str, Any]:
     from edge.http import API_KEY_HEADER, api_resolver
     from inventory.handlers import list_products
     from orders.handlers import get_order, place_order
+    from webhooks.handlers import api as webhooks_api
 
-    app = api_resolver(place_order.router, get_order.router, list_products.router)
+    app = api_resolver(
+        place_order.router, get_order.router, list_products.router, webhooks_api.router
+    )
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
             title=TITLE,

@@ -20,6 +20,7 @@ API_HANDLERS = (
     "orders.handlers.place_order.handler",
     "orders.handlers.get_order.handler",
     "inventory.handlers.list_products.handler",
+    "webhooks.handlers.api.handler",
 )
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 

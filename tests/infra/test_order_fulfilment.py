@@ -360,8 +360,8 @@ def test_every_rule_target_has_a_dlq_and_a_retry_policy(template: Template) -> N
         if "EventPattern" in rule["Properties"]  # the reconciler's schedule: test_reconciler.py
         for target in rule["Properties"]["Targets"]
     ]
-    # projection queue, catalogue copy, order outcomes, OrderPlaced, replayed events
-    assert len(targets) == 5
+    # projection queue, catalogue copy, order outcomes, OrderPlaced, replayed events, webhooks
+    assert len(targets) == 6
     for name, target in targets:
         assert "DeadLetterConfig" in target, name
         assert "RetryPolicy" in target, name
@@ -376,6 +376,7 @@ def projector_rule(template: Template) -> tuple[str, Mapping[str, Any]]:
         if r["Properties"].get("EventPattern", {}).get("detail")
         == {"specversion": [{"exists": True}]}
         and "replay-name" not in r["Properties"]["EventPattern"]
+        and "anything-but" in str(r["Properties"]["EventPattern"]["detail-type"])  # not webhooks'
     ]
     return name, rule
 
@@ -497,8 +498,9 @@ def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Templat
     dlqs = dead_letter_queue_ids(template)
     work_queues = {name for name in queues if name not in dlqs}
 
-    # shipment requests, customer notifications, audit, projection, catalogue copy, replay
-    assert len(work_queues) == 6
+    # shipment requests, customer notifications, audit, projection, catalogue copy, replay,
+    # webhook events and deliveries
+    assert len(work_queues) == 8
     for name in work_queues:
         assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
 
@@ -513,8 +515,9 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
         if arn_target(m["Properties"]["EventSourceArn"]) in queues
     ]
-    # shipment requests, customer notifications, audit, projection, catalogue copy
-    assert len(sqs_mappings) == 5
+    # shipment requests, customer notifications, audit, projection, catalogue copy, webhook
+    # events and deliveries
+    assert len(sqs_mappings) == 7
     for mapping in sqs_mappings:
         queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
         function = functions[mapping["FunctionName"]["Ref"]]["Properties"]
@@ -619,7 +622,7 @@ def domain_tables(template: Template) -> dict[str, Any]:
 
 def test_domain_tables_have_pk_and_sk_and_only_orders_streams(template: Template) -> None:
     tables = domain_tables(template)
-    assert len(tables) == 7  # the six services' and the reconciler's leases
+    assert len(tables) == 9  # the six services', the reconciler's leases, webhooks' two
     orders = output_ref(template, "OrdersTableName")
     for name, table in tables.items():
         properties = table["Properties"]
@@ -711,6 +714,19 @@ def test_orders_api_routes(template: Template) -> None:
         ("POST", "orders"): "orders.handlers.place_order.handler",
         ("GET", "{orderId}"): "orders.handlers.get_order.handler",
         ("GET", "products"): "inventory.handlers.list_products.handler",
+        **dict.fromkeys(
+            [
+                ("POST", "webhooks"),
+                ("GET", "webhooks"),
+                ("GET", "{id}"),
+                ("DELETE", "{id}"),
+                ("POST", "rotate-secret"),
+                ("POST", "enable"),
+                ("GET", "deliveries"),
+                ("POST", "redeliver"),
+            ],
+            "webhooks.handlers.api.handler",
+        ),
     }
     assert set(routes) == set(expected)
     for route, handler in expected.items():

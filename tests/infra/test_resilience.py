@@ -28,6 +28,8 @@ CONSUMERS = {
     "orders.handlers.catalogue.handler",
     "notifications.handlers.customer_notifier.handler",
     "notifications.handlers.audit_recorder.handler",
+    "webhooks.handlers.fan_out.handler",
+    "webhooks.handlers.deliver.handler",
 }
 
 
@@ -94,7 +96,7 @@ def test_an_account_too_small_to_reserve_deploys_without_reservations() -> None:
     assert reservations(template) == {}
     Annotations.from_stack(stacks.product).has_warning(
         "*",
-        Match.string_like_regexp("reserved concurrency off: the stack would reserve 25 executions"),
+        Match.string_like_regexp("reserved concurrency off: the stack would reserve 29 executions"),
     )
     assert all(m["ScalingConfig"] for m in sqs_mappings(template).values())
 

@@ -1,0 +1,31 @@
+"""Fan-out: every orderflow event on the bus -> one delivery message per enabled subscription
+to its type, on the delivery queue.
+
+Trigger: an SQS queue, target of an EventBridge rule (every ``orderflow.*`` CloudEvent of a
+type a subscription may name); ReportBatchItemFailures, DLQ. The subscriptions are kept in
+memory and read again when their version item changes (``dal/subscriptions.py``). A record
+whose messages SQS refuses fails, is received again and fanned out again: the messages' ids
+are derived from (event, subscription), so a receiver sees the same ``webhook-id``.
+"""
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared_kernel.cloudevents import BusEventRecord
+from shared_kernel.handlers import batch_consumer
+from shared_kernel.observability import bind_event, logger, metrics
+from webhooks.dal import get_queues, get_subscriptions
+from webhooks.logic.fanout import fan_out
+from webhooks.settings import get_settings
+
+
+@batch_consumer(BusEventRecord)
+def handler(record: BusEventRecord) -> str:
+    event = record.body.detail
+    bind_event(event)
+    messages = fan_out(event, get_subscriptions().all(), get_settings().redacted_fields)
+    if not messages:
+        return "no subscribers"
+    get_queues().send_all(messages)
+    metrics.add_metric(name="WebhookMessagesQueued", unit=MetricUnit.Count, value=len(messages))
+    logger.info("event fanned out", extra={"messages": len(messages)})
+    return f"{len(messages)} queued"
