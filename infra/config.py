@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
+from infra.issuer import IdentityConfig
 from infra.observability import AlertsConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
@@ -114,6 +115,11 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    identity: IdentityConfig = Field(default_factory=dict, validate_default=True)
+    """Customer tokens: issuer, audience, leeway, where the keys are, the dev signing key
+    (``infra/issuer.py``, ``infra/identity.py``); context ``orderflow:identity``, e.g.
+    ``{"leeway_seconds": 10}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -135,6 +141,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "identity",
         mode="before",
     )
     @classmethod
