@@ -28,6 +28,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
+
 from infra.config import DeploymentConfig
 from infra.domain import API_PACKAGES, DomainFunctions
 from infra.inventory import suppress_provider_findings

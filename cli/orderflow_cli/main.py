@@ -5,13 +5,13 @@ from typing import Annotated
 
 import typer
 
-from orderflow_cli import alerts, chaos, dashboard, dead_letters, logs, replay, trace
+from orderflow_cli import alerts, chaos, dashboard, dead_letters, logs, replay, tokens, trace
 from orderflow_cli.stack import DEFAULT_OUTPUTS, DEFAULT_STACK, OUTPUTS_ENV, STACK_ENV, StackRef
 
 app = typer.Typer(
     name="orderflow",
     help="Operate an orderflow deployment: dead letters, redrive, replay, chaos, traces, logs, "
-    "alerts, dashboard.",
+    "alerts, dashboard, customer tokens.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -45,3 +45,5 @@ dashboard.register(app)
 trace.register(app)
 logs.register(app)
 alerts.register(app)
+# customer identity: tokens minted with the dev stage's signing key
+tokens.register(app)

@@ -59,6 +59,7 @@ def api_edge(
     handler: Handler,
     event: dict[str, Any],
     context: LambdaContext,
+    *,
     max_body_bytes: int | None = None,
     object_body: bool = False,
     customer_token: bool = False,
@@ -125,9 +126,7 @@ def api_handler(
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
-    @api_edge(
-        max_body_bytes=max_body_bytes, object_body=object_body, customer_token=customer_token
-    )
+    @api_edge(max_body_bytes=max_body_bytes, object_body=object_body, customer_token=customer_token)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 

@@ -65,7 +65,9 @@ def bearer_token(headers: Mapping[str, str] | None) -> str:
         (v for k, v in (headers or {}).items() if k.lower() == "authorization" and v), None
     )
     if value is None:
-        raise TokenRejected("missing customer token: send Authorization: Bearer <JWT>", missing=True)
+        raise TokenRejected(
+            "missing customer token: send Authorization: Bearer <JWT>", missing=True
+        )
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != BEARER or not token.strip():
         raise TokenRejected("the Authorization header must be: Bearer <JWT>")
@@ -91,6 +93,25 @@ def verify(token: str, keys: SigningKeys, policy: TokenPolicy) -> dict[str, Any]
         raise TokenRejected(f"unknown signing key {kid!r}")
     if key.algorithm_name != algorithm:
         raise TokenRejected(f"key {kid!r} does not sign with {algorithm}")
+    claims = _decode(token, key, algorithm, policy)
+    try:
+        _CUSTOMER_ID.validate_python(claims["sub"])
+    except ValidationError as exc:
+        raise TokenRejected("token sub is not a valid customer id") from exc
+    return claims
+
+
+# What PyJWT's errors mean to the client, most specific first (they subclass one another).
+_DECODE_ERRORS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet (nbf or iat in the future)"),
+    (jwt.InvalidSignatureError, "token signature does not verify"),
+    (jwt.InvalidIssuerError, "token issuer is not {issuer}"),
+    (jwt.InvalidAudienceError, "token audience is not {audience}"),
+)
+
+
+def _decode(token: str, key: jwt.PyJWK, algorithm: str, policy: TokenPolicy) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -101,22 +122,13 @@ def verify(token: str, keys: SigningKeys, policy: TokenPolicy) -> dict[str, Any]
             leeway=policy.leeway_seconds,
             options={"require": list(REQUIRED_CLAIMS)},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenRejected("token expired") from exc
-    except jwt.ImmatureSignatureError as exc:
-        raise TokenRejected(f"token not valid yet: {exc}") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise TokenRejected("token signature does not verify") from exc
-    except jwt.InvalidIssuerError as exc:
-        raise TokenRejected(f"token issuer is not {policy.issuer}") from exc
-    except jwt.InvalidAudienceError as exc:
-        raise TokenRejected(f"token audience is not {policy.audience}") from exc
     except jwt.MissingRequiredClaimError as exc:
         raise TokenRejected(f"token has no {exc.claim} claim") from exc
     except jwt.InvalidTokenError as exc:
+        for error, problem in _DECODE_ERRORS:
+            if isinstance(exc, error):
+                raise TokenRejected(
+                    problem.format(issuer=policy.issuer, audience=policy.audience)
+                ) from exc
         raise TokenRejected(f"invalid token: {exc}") from exc
-    try:
-        _CUSTOMER_ID.validate_python(claims["sub"])
-    except ValidationError as exc:
-        raise TokenRejected("token sub is not a valid customer id") from exc
     return claims

@@ -23,7 +23,9 @@ from shared_kernel.observability import logger
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request_type = event["RequestType"]
-    physical_id = event.get("PhysicalResourceId") or f"dev-signing-key-{get_settings().jwks_parameter}"
+    physical_id = (
+        event.get("PhysicalResourceId") or f"dev-signing-key-{get_settings().jwks_parameter}"
+    )
     if request_type == "Delete":
         logger.info("delete: the secret goes with the stage")
         return {"PhysicalResourceId": physical_id}

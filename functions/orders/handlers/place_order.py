@@ -3,7 +3,8 @@
 Body `PlaceOrderRequest` {items: [{sku, quantity}] (1..25), paymentToken}, no other fields, at
 most 16 KiB. The customer is the one the bearer token names (`Authorization: Bearer <JWT>`, its
 `sub`; 401 without a valid one, see edge.identity): a `customerId` in the body is refused (400
-naming it), so a client cannot place an order for a customer other than the token's. 202 {orderId, status} with `Location` and `X-Correlation-Id` headers.
+naming it), so a client cannot place an order for a customer other than the token's.
+202 {orderId, status} with `Location` and `X-Correlation-Id` headers.
 400 {message, errors: [{field, problem}]} for malformed JSON, a missing or mistyped field, an
 unknown field or SKU (`items[2].sku`); 413 for a larger body. The correlation id is the
 `X-Correlation-Id` request header, or API Gateway's request id.
@@ -198,6 +199,4 @@ def handle_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
 
 
 app = api_resolver(router)
-handler = api_handler(
-    app, max_body_bytes=MAX_BODY_BYTES, object_body=True, customer_token=True
-)
+handler = api_handler(app, max_body_bytes=MAX_BODY_BYTES, object_body=True, customer_token=True)
