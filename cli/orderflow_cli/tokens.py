@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import boto3
@@ -70,6 +70,7 @@ class StageIssuer:
     issuer: str
     audience: str
     secrets: Any = None
+    _key_set: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_outputs(cls, outputs: Mapping[str, str], secrets: Any = None) -> StageIssuer:
@@ -83,6 +84,9 @@ class StageIssuer:
         )
 
     def private_key_set(self) -> dict[str, Any]:
+        """The stage's private key set, read once per issuer object (never printed)."""
+        if self._key_set:
+            return self._key_set
         client = self.secrets or boto3.client("secretsmanager")
         value = client.get_secret_value(SecretId=self.secret_name)["SecretString"]
         try:
@@ -94,6 +98,7 @@ class StageIssuer:
                 f"secret {self.secret_name} holds no signing key yet: its custom resource has "
                 "not run (`make deploy` runs it on the emulator)"
             )
+        self._key_set.update(key_set)
         return key_set
 
     def token(self, customer: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:

@@ -14,6 +14,7 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 from tests.sample_events import fresh_entry
 
@@ -25,9 +26,13 @@ TERMINAL = {"CONFIRMED", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
+def api(
+    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
+) -> KeyedApi:
     """The orders API, called with the premium demo key (50 requests/s: the saga tests poll)."""
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-customer", stage_issuer
+    )
 
 
 @pytest.fixture
@@ -47,7 +52,6 @@ def ordering_one(entry: dict[str, Any], sku: str) -> dict[str, Any]:
 
 def place(api: KeyedApi, sku: str, token: str = "tok_ok", quantity: int = 1) -> str:
     body = {
-        "customerId": "it-customer",
         "items": [{"sku": sku, "quantity": quantity}],
         "paymentToken": token,
     }
@@ -130,7 +134,6 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(
 
     # When an order asks for an in-stock item and a sold-out one
     body = {
-        "customerId": "it-customer",
         "items": [{"sku": UNTOUCHED, "quantity": 1}, {"sku": SOLD_OUT, "quantity": 1}],
         "paymentToken": "tok_ok",
     }

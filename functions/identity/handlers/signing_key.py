@@ -31,6 +31,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"PhysicalResourceId": physical_id}
     if request_type not in ("Create", "Update"):
         raise ValueError(f"unsupported RequestType {request_type!r}")
-    kid, created = ensure_signing_key(get_key_store())
-    logger.info("dev signing key ready", extra={"kid": kid, "created": created})
+    kid, generated = ensure_signing_key(get_key_store())
+    logger.info("dev signing key ready", extra={"kid": kid, "generated": generated})
     return {"PhysicalResourceId": physical_id, "Data": {"Kid": kid}}
