@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
         `curl -H "Authorization: Bearer $(orderflow token --customer c-1)" ...`."""
         stack = stack_of(ctx)
         try:
+            StageIssuer.from_outputs(stack.outputs)  # no dev key: refused before any AWS call
             issuer = StageIssuer.from_outputs(stack.outputs, stack.client("secretsmanager"))
             minted = issuer.token(customer, ttl)
         except NoDevSigningKey as error:

@@ -36,9 +36,7 @@ ALARM_WITHIN_S = 150
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     from emulator.next_steps import local_api_url
 
     return KeyedApi(

@@ -21,9 +21,7 @@ SEED = json.loads((ROOT / "data" / "products.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-catalogue", stage_issuer
     )

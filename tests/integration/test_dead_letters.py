@@ -153,9 +153,7 @@ def test_a_poison_message_is_listed_with_its_reason_and_redriven_back(
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-replay", stage_issuer
     )

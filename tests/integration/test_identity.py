@@ -127,7 +127,10 @@ def test_a_bad_customer_token_is_a_401_saying_why(
 ) -> None:
     token, word = forged_tokens(stage_issuer)[case]
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
-    for method, path, body in [("POST", "/orders", ORDER), ("GET", f"/orders/{uuid.uuid4()}", None)]:
+    for method, path, body in [
+        ("POST", "/orders", ORDER),
+        ("GET", f"/orders/{uuid.uuid4()}", None),
+    ]:
         answer = api.as_customer(None).request(method, path, body, headers=headers)
         assert answer.status == 401, (case, answer)
         assert word.lower() in answer.body["message"].lower(), answer.body
@@ -204,4 +207,3 @@ def test_orderflow_token_mints_a_token_the_api_accepts(
         "GET", f"/orders/{uuid.uuid4()}", headers={"Authorization": f"Bearer {token}"}
     )
     assert answer.status == 404  # authenticated: an unknown order, not a 401
-

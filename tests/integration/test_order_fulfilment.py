@@ -26,9 +26,7 @@ TERMINAL = {"CONFIRMED", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     """The orders API, called with the premium demo key (50 requests/s: the saga tests poll)."""
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-customer", stage_issuer

@@ -29,9 +29,7 @@ SAGA_RETRIES = 5
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-resilience", stage_issuer
     )

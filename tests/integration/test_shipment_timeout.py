@@ -16,8 +16,8 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
-from orderflow_hostexec.time_scale import TIME_SCALE_PATH
 from orderflow_cli.tokens import StageIssuer
+from orderflow_hostexec.time_scale import TIME_SCALE_PATH
 from tests.integration.support import KeyedApi, eventually, stocked_product
 
 FACTOR = 0.05
@@ -45,9 +45,7 @@ def fast_time(emulator: None) -> Iterator[float]:
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-timeout", stage_issuer
     )

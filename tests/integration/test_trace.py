@@ -35,9 +35,7 @@ queue task, whose worker is the shipping worker above."""
 
 
 @pytest.fixture(scope="module")
-def api(
-    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
-) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     return KeyedApi(
         local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-trace", stage_issuer
     )

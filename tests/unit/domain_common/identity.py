@@ -48,4 +48,6 @@ def forge(claims: dict[str, Any], *, key: Any = None, headers: dict[str, Any] | 
     signing = SIGNING_KEYS["keys"][0]
     if key is None:
         key = jwt.algorithms.ECAlgorithm.from_jwk(signing)
-    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": signing["kid"], **(headers or {})})
+    return jwt.encode(
+        claims, key, algorithm="ES256", headers={"kid": signing["kid"], **(headers or {})}
+    )

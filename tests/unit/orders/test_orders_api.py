@@ -320,3 +320,34 @@ def test_get_shows_projected_status_reason_and_history_in_sequence_not_clock_ord
     ]
     assert [entry["id"] for entry in body["history"]] == [d["detail"]["id"] for d in deliveries]
     assert "tok_" not in json.dumps(body)
+
+
+def test_the_order_is_the_token_customers(orders_table, lambda_context):
+    order_id = json_body(post(VALID_BODY, lambda_context, customer="customer-77"))["orderId"]
+    [order] = orders_table.items(f"ORDER#{order_id}")
+    assert order["customerId"] == "customer-77"
+    assert json_body(get(order_id, lambda_context, customer="customer-77"))["customerId"] == (
+        "customer-77"
+    )
+
+
+def test_another_customers_order_is_answered_like_an_unknown_one(orders_table, lambda_context):
+    # Given an order of customer-42
+    order_id = json_body(post(VALID_BODY, lambda_context))["orderId"]
+    # When another customer asks for it
+    theirs = get(order_id, lambda_context, customer="customer-43")
+    # Then the answer is the one an order id nobody has gets: nothing to enumerate
+    orders_table.table.delete_item(Key={"pk": f"ORDER#{order_id}", "sk": "ORDER"})
+    unknown = get(order_id, lambda_context, customer="customer-43")
+    assert theirs["statusCode"] == unknown["statusCode"] == 404
+    assert theirs["body"] == unknown["body"]
+    volatile = {"RateLimit-Remaining", "RateLimit-Reset", "X-Quota-Remaining"}  # per request
+    assert {k: v for k, v in theirs["multiValueHeaders"].items() if k not in volatile} == {
+        k: v for k, v in unknown["multiValueHeaders"].items() if k not in volatile
+    }
+
+
+def test_without_a_token_nothing_is_placed_or_shown(orders_table, lambda_context):
+    assert post(VALID_BODY, lambda_context, customer=None)["statusCode"] == 401
+    assert orders_table.items() == []
+    assert get("some-order", lambda_context, customer=None)["statusCode"] == 401

@@ -18,7 +18,9 @@ BODY = {
 
 
 def place(lambda_context) -> None:
-    response = place_order.handler(api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context)
+    response = place_order.handler(
+        api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context
+    )
     assert response["statusCode"] == 202
 
 
