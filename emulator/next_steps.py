@@ -41,7 +41,8 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
             f'  curl -s {api}/orders -H "x-api-key: $KEY" -H "Authorization: Bearer $TOKEN" \\',
             """    -H "content-type: application/json" """
             """-d '{"items": [{"sku": "SKU-MUG-001", "quantity": 1}], "paymentToken": "tok_ok"}'""",
-            f'  curl -s {api}/orders/<orderId> -H "x-api-key: $KEY" -H "Authorization: Bearer $TOKEN"',
+            f'  curl -s {api}/orders/<orderId> -H "x-api-key: $KEY" \\',
+            '    -H "Authorization: Bearer $TOKEN"',
             "",
         ]
     if outputs.get("BusName"):

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import boto3
 import jwt
 import typer
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from orderflow_cli.stack import fail, stack_of
@@ -57,6 +58,8 @@ def mint(
         "exp": issued + ttl_seconds,
     }
     key = ECAlgorithm.from_jwk(json.dumps(signing))
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise NoDevSigningKey("the signing key has no private part")
     return jwt.encode(
         claims, key, algorithm=signing.get("alg", "ES256"), headers={"kid": signing["kid"]}
     )

@@ -28,7 +28,7 @@ from edge.settings import get_identity_settings
 AUTHORIZATION_HEADER = "Authorization"
 REALM = "orderflow"
 SECURITY_SCHEME = "customerToken"
-CUSTOMER_ROUTE_SECURITY = [{"apiKey": [], SECURITY_SCHEME: []}]
+CUSTOMER_ROUTE_SECURITY: list[dict[str, list[str]]] = [{"apiKey": [], SECURITY_SCHEME: []}]
 """OpenAPI ``security`` of a customer's route: the client's API key and the customer's token."""
 
 

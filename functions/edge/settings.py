@@ -70,4 +70,4 @@ class IdentitySettings(BaseSettings):
 
 @cache
 def get_identity_settings() -> IdentitySettings:
-    return IdentitySettings()  # type: ignore[call-arg]  # required fields come from the env
+    return IdentitySettings()

@@ -18,4 +18,4 @@ class IdentitySettings(BaseSettings):
 
 @cache
 def get_settings() -> IdentitySettings:
-    return IdentitySettings()  # type: ignore[call-arg]  # required fields come from the env
+    return IdentitySettings()

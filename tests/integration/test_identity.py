@@ -81,10 +81,10 @@ def forged_tokens(issuer: StageIssuer) -> dict[str, tuple[str | None, str]]:
     kid = issuer.private_key_set()["keys"][0]["kid"]
     now = int(time.time())
     other_key = ec.generate_private_key(ec.SECP256R1())
-    public_pem = (
-        ECAlgorithm.from_jwk(json.dumps(issuer.private_key_set()["keys"][0]))
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    private = ECAlgorithm.from_jwk(json.dumps(issuer.private_key_set()["keys"][0]))
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     hs_header = {"alg": "HS256", "typ": "JWT", "kid": kid}
     hs_signing_input = ".".join(

@@ -61,7 +61,9 @@ def claims(**changes) -> dict:
 
 def hs256_with_public_key() -> str:
     """The algorithm-confusion attack: HS256 "signed" with the issuer's public key (PEM)."""
-    public = ECAlgorithm.from_jwk(SIGNING).public_key()
+    private = ECAlgorithm.from_jwk(SIGNING)
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
+    public = private.public_key()
     pem = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

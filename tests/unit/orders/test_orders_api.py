@@ -27,7 +27,7 @@ def post(body, lambda_context, headers=None, api_key_id=PREMIUM_KEY_ID, customer
     return place_order.handler(event, lambda_context)
 
 
-def get(order_id: str, lambda_context, customer: str = CUSTOMER) -> dict:
+def get(order_id: str, lambda_context, customer: str | None = CUSTOMER) -> dict:
     event = api_event(
         "GET",
         f"/orders/{order_id}",
