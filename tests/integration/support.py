@@ -129,6 +129,13 @@ class KeyedApi:
         return answer.status, answer.body
 
 
+def customer_of(entry: Mapping[str, Any]) -> str:
+    """The customer of an order event sent straight to the bus (a ``put_events`` entry): the
+    one whose token may read the order."""
+    customer: str = json.loads(entry["Detail"])["data"]["customerId"]
+    return customer
+
+
 def demo_api_key(outputs: Mapping[str, str], plan: str) -> str:
     """The value of the demo API key on ``plan`` (``basic``, ``premium``), read from API
     Gateway as the README shows: the stack outputs only the key ids."""

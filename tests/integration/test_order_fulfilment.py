@@ -15,7 +15,7 @@ import pytest
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
 from orderflow_cli.tokens import StageIssuer
-from tests.integration.support import KeyedApi, eventually, stocked_product
+from tests.integration.support import KeyedApi, customer_of, eventually, stocked_product
 from tests.sample_events import fresh_entry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
 
     # Then there is one order, one reservation and one authorization
-    order = settled(api, order_id)
+    order = settled(api.as_customer(customer_of(entry)), order_id)
     assert order["status"] == "CONFIRMED"
     assert history_types(order).count("OrderConfirmed") == 1
     assert stock(outputs, in_stock)["available"] == before["available"] - 1
@@ -258,6 +258,7 @@ def test_order_placed_sent_with_the_aws_cli_completes(
     # of the test's own so reruns do not run the seeded stock out
     entry = ordering_one(fresh_entry("order-placed"), in_stock)
     order_id = json.loads(entry["Detail"])["subject"]
+    api = api.as_customer(customer_of(entry))  # the event's customer may read the order
     entries = tmp_path / "order-placed.json"
     entries.write_text(json.dumps([entry]))
 
