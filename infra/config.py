@@ -25,6 +25,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.polling import PollingConfig
 from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
@@ -119,6 +120,9 @@ class DeploymentConfig(BaseSettings):
     """Customer tokens: issuer, audience, leeway, where the keys are, the dev signing key
     (``infra/issuer.py``, ``infra/identity.py``); context ``orderflow:identity``, e.g.
     ``{"leeway_seconds": 10}``."""
+    polling: PollingConfig = Field(default_factory=dict, validate_default=True)
+    """Long polling of ``GET /orders/{orderId}?wait=N`` and the caching of ``GET /products``
+    (``infra/polling.py``); context ``orderflow:polling``, e.g. ``{"interval_ms": 500}``."""
 
     @field_validator("log_retention_days")
     @classmethod
@@ -142,6 +146,7 @@ class DeploymentConfig(BaseSettings):
         "tracing",
         "alerts",
         "identity",
+        "polling",
         mode="before",
     )
     @classmethod

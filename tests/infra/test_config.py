@@ -110,6 +110,7 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "tracing",
         "alerts",
         "identity",
+        "polling",
     }
     assert set(validator.info.fields) == sections
     for name in sections:
