@@ -22,11 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, demo_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = {"customerId": "bench-follow", "items": [{"sku": "SKU-MUG-001", "quantity": 1}]}
+ORDER = {"items": [{"sku": "SKU-MUG-001", "quantity": 1}]}
 TERMINAL = {"CONFIRMED", "CANCELLED"}
 GIVE_UP_S = 120.0
 
@@ -70,7 +72,12 @@ def main() -> None:
         for stack in json.loads((ROOT / "outputs.json").read_text()).values()
         for k, v in stack.items()
     }
-    api = KeyedApi(local_api_url(outputs["OrdersApiId"]), demo_api_key(outputs, "premium"))
+    api = KeyedApi(
+        local_api_url(outputs["OrdersApiId"]),
+        demo_api_key(outputs, "premium"),
+        "bench-follow",
+        StageIssuer.from_outputs(outputs, client("secretsmanager")),
+    )
     results: dict[str, list[Followed]] = {"poll": [], "long poll": []}
     for _ in range(args.orders):
         start = time.monotonic()

@@ -32,6 +32,7 @@ from bench.cpu import CpuMeter, cpu_table
 from bench.stats import summary, table
 from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, demo_api_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +77,7 @@ def stock(products_table: str) -> dict[str, dict[str, int]]:
 
 def place(api: KeyedApi, token: str, sku: str) -> Placed:
     posted_at = time.time()
-    body = {"customerId": "bench", "items": [{"sku": sku, "quantity": 1}], "paymentToken": token}
+    body = {"items": [{"sku": sku, "quantity": 1}], "paymentToken": token}
     status, answer = api.http("POST", "/orders", body)
     if status != 202:
         raise RuntimeError(f"POST /orders answered {status}: {answer}")
@@ -170,8 +171,12 @@ def plan_orders(count: int, seed: int) -> list[tuple[str, str]]:
 
 
 def premium_api(out: dict[str, str]) -> KeyedApi:
-    """The API with the premium plan's demo key: 50 requests/s, well above what this offers."""
-    return KeyedApi(local_api_url(out["OrdersApiId"]), demo_api_key(out, "premium"))
+    """The API with the premium plan's demo key: 50 requests/s, well above what this offers;
+    orders are placed for customer ``bench``, with tokens from the stage's dev signing key."""
+    issuer = StageIssuer.from_outputs(out, client("secretsmanager"))
+    return KeyedApi(
+        local_api_url(out["OrdersApiId"]), demo_api_key(out, "premium"), "bench", issuer
+    )
 
 
 def api_floor(api: KeyedApi, calls: int = 50) -> list[float]:

@@ -21,7 +21,10 @@ from typing import Any
 from emulator.clients import client
 
 # Custom resource type -> the stack output naming the Lambda function that handles it.
-HANDLERS = {"Custom::ProductsSeed": "SeedProductsFunctionName"}
+HANDLERS = {
+    "Custom::ProductsSeed": "SeedProductsFunctionName",
+    "Custom::DevSigningKey": "DevSigningKeyFunctionName",  # infra/identity.py
+}
 
 
 def create_requests(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

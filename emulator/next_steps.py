@@ -33,12 +33,16 @@ def next_steps(outputs: dict[str, str]) -> list[str]:
             f"  KEY=$({aws} apigateway get-api-key --api-key {key_id} --include-value "
             "--query value --output text)",
             "",
+            "Orders are a customer's: a token naming the customer (dev signing key) is",
+            "  TOKEN=$(orderflow token --customer c-1)",
+            "",
             "See the catalogue, place an order, and follow it to CONFIRMED:",
             f'  curl -s {api}/products -H "x-api-key: $KEY"',
-            f'  curl -s {api}/orders -H "x-api-key: $KEY" -H "content-type: application/json" \\',
-            """    -d '{"customerId": "c-1", "items": [{"sku": "SKU-MUG-001", "quantity": 1}], """
-            """"paymentToken": "tok_ok"}'""",
-            f'  curl -s {api}/orders/<orderId> -H "x-api-key: $KEY"',
+            f'  curl -s {api}/orders -H "x-api-key: $KEY" -H "Authorization: Bearer $TOKEN" \\',
+            """    -H "content-type: application/json" """
+            """-d '{"items": [{"sku": "SKU-MUG-001", "quantity": 1}], "paymentToken": "tok_ok"}'""",
+            f'  curl -s {api}/orders/<orderId> -H "x-api-key: $KEY" \\',
+            '    -H "Authorization: Bearer $TOKEN"',
             "",
         ]
     if outputs.get("BusName"):

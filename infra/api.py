@@ -216,6 +216,24 @@ def add_route(
     return method
 
 
+def public_route(
+    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction
+) -> apigateway.Method:
+    """``http_method`` on ``resource`` without an API key: only for what is public by nature
+    (the stage's JWKS); the stage throttle still bounds it."""
+    method = resource.add_method(
+        http_method, apigateway.LambdaIntegration(function), api_key_required=False
+    )
+    for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+        suppress(
+            method,
+            rule,
+            "public by nature: the stage's public token-signing keys (JWKS), which verifiers "
+            "fetch without credentials",
+        )
+    return method
+
+
 def usage_plan(scope: Construct, spec: UsagePlanSpec, *, name: str) -> apigateway.UsagePlan:
     """The usage plan of ``spec`` (throttle and daily quota), construct id ``<Name>Plan``."""
     return apigateway.UsagePlan(
@@ -275,6 +293,7 @@ class OrdersApi(Construct):
         get_order: lambda_.Function,
         list_products: lambda_.Function,
         config: DeploymentConfig,
+        jwks: lambda_.IFunction | None = None,
     ) -> None:
         """
         The functions are ``Function``s, not ``IFunction``s: the API configures each one's
@@ -285,6 +304,8 @@ class OrdersApi(Construct):
             get_order: serves ``GET /orders/{orderId}``.
             list_products: serves ``GET /products`` (``?inStock=true``).
             config: the stage (part of the API's name), plans, clients and throttling.
+            jwks: serves ``GET /.well-known/jwks.json`` (no API key: the stage's public
+                token-signing keys), when the stage publishes its own.
         """
         super().__init__(scope, id)
         self.access = ApiAccess(self, "Access", config=config)
@@ -308,6 +329,9 @@ class OrdersApi(Construct):
             list_products,
             cache_key=PRODUCTS_CACHE_KEY if products_cache.api_cache else (),
         )
+        if jwks is not None:
+            well_known = self.rest_api.root.add_resource(".well-known")
+            public_route(well_known.add_resource("jwks.json"), "GET", jwks)
         self.access.attach(self.rest_api)
 
 

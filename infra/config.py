@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
+from infra.issuer import IdentityConfig
 from infra.observability import AlertsConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
@@ -116,6 +117,10 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    identity: IdentityConfig = Field(default_factory=dict, validate_default=True)
+    """Customer tokens: issuer, audience, leeway, where the keys are, the dev signing key
+    (``infra/issuer.py``, ``infra/identity.py``); context ``orderflow:identity``, e.g.
+    ``{"leeway_seconds": 10}``."""
     polling: PollingConfig = Field(default_factory=dict, validate_default=True)
     """Long polling of ``GET /orders/{orderId}?wait=N`` and the caching of ``GET /products``
     (``infra/polling.py``); context ``orderflow:polling``, e.g. ``{"interval_ms": 500}``."""
@@ -145,6 +150,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "identity",
         "polling",
         "webhooks",
         mode="before",

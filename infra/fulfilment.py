@@ -4,6 +4,7 @@ from aws_cdk import aws_events as events
 from constructs import Construct
 
 from infra.api import OrdersApi
+from infra.identity import Identity
 from infra.inventory import Inventory
 from infra.lambda_defaults import FunctionDefaults
 from infra.notifications import Notifications
@@ -23,6 +24,7 @@ class OrderFulfilment(Construct):
         saga: the order-fulfilment state machine and the rule that starts it.
         api: the orders API.
         webhooks: webhook subscriptions (on the orders API), their fan-out and delivery.
+        identity: the customer-token issuer (dev signing key, JWKS) the API verifies against.
         reconciler: the scheduled reconciler (stuck outbox items, orders, reservations,
             payments).
     """
@@ -49,6 +51,10 @@ class OrderFulfilment(Construct):
         self.saga = FulfilmentSaga(
             self, "Saga", bus=bus, steps=self._saga_steps(), config=defaults.config
         )
+        # customer identity: tokens verified by the functions that act for a customer
+        self.identity = Identity(self, "Identity", defaults=defaults)
+        for customer_route in (self.orders.place_order, self.orders.get_order):
+            self.identity.verify_tokens(customer_route)
         self.api = OrdersApi(
             self,
             "Api",
@@ -56,6 +62,7 @@ class OrderFulfilment(Construct):
             get_order=self.orders.get_order,
             list_products=self.inventory.list_products,
             config=defaults.config,
+            jwks=self.identity.jwks,
         )
         # outgoing webhooks: subscriptions on the orders API, deliveries through queues
         self.webhooks = Webhooks(self, "Webhooks", bus=bus, defaults=defaults)

@@ -113,7 +113,7 @@ class Inventory(Construct):
                 removal_policy=config.removal_policy,
             ),
         )
-        _suppress_provider_findings(provider)
+        suppress_provider_findings(provider)
         tag_function(provider, "inventory", "seed-products-provider")
         return CustomResource(
             self,
@@ -129,7 +129,7 @@ def service_environment(table: dynamodb.ITable, bus: events.IEventBus) -> dict[s
     return {"PRODUCTS_TABLE": table.table_name, "EVENT_BUS_NAME": bus.event_bus_name}
 
 
-def _suppress_provider_findings(provider: cr.Provider) -> None:
+def suppress_provider_findings(provider: cr.Provider, handler: str = "seed") -> None:
     """cdk-nag's findings on the provider framework's function: CDK's own Node.js code, run by
     CloudFormation once per deployment, configured by CDK (not a ``ServiceFunction``)."""
     framework = provider.node.find_child("framework-onEvent")
@@ -143,6 +143,6 @@ def _suppress_provider_findings(provider: cr.Provider) -> None:
     )
     suppress_lambda_role(
         framework.node.find_child("ServiceRole"),
-        f"{why}: it may invoke every version of the seed function",
+        f"{why}: it may invoke every version of the {handler} function",
         applies_to=[ANY_FUNCTION_VERSION],
     )

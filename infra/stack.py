@@ -138,7 +138,22 @@ class OrderflowStack(Stack):
             "WebhookDeliveryQueueUrl": f.webhooks.delivery.queue.queue_url,
             "WebhookDlqUrl": f.webhooks.delivery.dlq.queue_url,
             "WebhookEventsDlqUrl": f.webhooks.events.dlq.queue_url,
+            **self._identity_outputs(),
         }
+
+    def _identity_outputs(self) -> dict[str, str]:
+        """Customer tokens (`orderflow token`): the issuer, the audience, the dev signing key's
+        secret *name* (never its value) and the function that makes it."""
+        f = self.fulfilment
+        identity = f.identity
+        outputs = {"IdentityIssuer": identity.config.issuer}
+        outputs["IdentityAudience"] = identity.config.audience
+        if identity.jwks is not None:
+            outputs["JwksUrl"] = f.api.rest_api.url_for_path("/.well-known/jwks.json")
+        if identity.signing_key_secret_name and identity.signing_key_function:
+            outputs["DevSigningKeySecretName"] = identity.signing_key_secret_name
+            outputs["DevSigningKeyFunctionName"] = identity.signing_key_function.function_name
+        return outputs
 
 
 def _short_name(construct: IConstruct, *, drop: str = "") -> str:

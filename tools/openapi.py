@@ -23,13 +23,18 @@ DESCRIPTION = (
     "Place and follow orders, list the catalogue, subscribe to events (webhooks). Every "
     "operation needs an API key (`x-api-key` header); each key's usage plan sets its rate "
     "limit, burst and daily quota, reported in the `RateLimit-*` headers of every answer. "
-    "See the README."
+    "Placing and following orders also needs a customer token (`Authorization: Bearer <JWT>`), "
+    "verified against the stage's keys (`GET /.well-known/jwks.json`, no API key). See the "
+    "README."
 )
 
 # Powertools documents a 422 "Validation Error" for every validated route; the edge answers
 # validation errors with 400 instead, so the generic 422 goes (POST /orders' own 422, about a
 # reused Idempotency-Key, stays). It also documents the 500 a route answers when its own
 # response does not fit its declared type: a bug, not part of the contract.
+PUBLIC_PATHS = ("/.well-known/jwks.json",)
+"""Operations without any credentials (Powertools drops a route's empty ``security``)."""
+
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
@@ -39,16 +44,23 @@ def document() -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import (
         APIKey,
         APIKeyIn,
+        HTTPBearer,
         Server,
     )
 
     from edge.http import API_KEY_HEADER, api_resolver
+    from edge.identity import SECURITY_SCHEME
+    from identity.handlers import jwks
     from inventory.handlers import list_products
     from orders.handlers import get_order, place_order
     from webhooks.handlers import api as webhooks_api
 
     app = api_resolver(
-        place_order.router, get_order.router, list_products.router, webhooks_api.router
+        place_order.router,
+        get_order.router,
+        list_products.router,
+        webhooks_api.router,
+        jwks.router,
     )
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
@@ -56,10 +68,20 @@ def document() -> dict[str, Any]:
             version=VERSION,
             description=DESCRIPTION,
             servers=[Server(url="/prod", description="the API's stage")],
-            security_schemes={"apiKey": APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header)},
+            security_schemes={
+                "apiKey": APIKey(name=API_KEY_HEADER, in_=APIKeyIn.header),
+                SECURITY_SCHEME: HTTPBearer(
+                    bearerFormat="JWT",
+                    description="A customer token (ES256 JWT of the stage's issuer; "
+                    "`orderflow token --customer <id>` on dev); its `sub` is the customer",
+                ),
+            },
             security=[{"apiKey": []}],
         )
     )
+    for path in PUBLIC_PATHS:
+        for operation in schema["paths"][path].values():
+            operation["security"] = []
     for operations in schema["paths"].values():
         for operation in operations.values():
             responses = operation["responses"]

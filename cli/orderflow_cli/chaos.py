@@ -315,7 +315,9 @@ def execute(
     """The whole run (module docstring); the report is ``report.build(run)``."""
     customer = f"chaos-{experiment.name[:60]}-{seed}-{uuid.uuid4().hex[:8]}"
     run = Run(experiment, seed, rate, customer)
-    orderer = load.Orders(load.api_url(stack), load.api_key(stack), customer)
+    orderer = load.Orders(
+        load.api_url(stack), load.api_key(stack), customer, load.customer_token(stack, customer)
+    )
     planned = load.plan(orders, seed)
     first = before_batch(orders)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orderflow_cli.stack import StackRef, fail
+from orderflow_cli.tokens import NoDevSigningKey, StageIssuer
 
 MIX: list[tuple[str, str | None]] = [("tok_ok", None)] * 14
 MIX += [("tok_decline", None)] * 3 + [("tok_flaky", None)] * 2
@@ -61,6 +62,16 @@ def api_url(stack: StackRef) -> str:
     return f"{endpoint.rstrip('/')}/_aws/execute-api/{stack.output('OrdersApiId')}/{stage}"
 
 
+def customer_token(stack: StackRef, customer: str) -> str:
+    """A token naming ``customer``, minted with the stage's dev signing key."""
+    try:
+        return StageIssuer.from_outputs(stack.outputs, stack.client("secretsmanager")).token(
+            customer
+        )
+    except NoDevSigningKey as error:
+        fail(f"chaos places orders as a customer: {error}")
+
+
 def api_key(stack: StackRef) -> str:
     key_id = stack.output(f"Demo{KEY_PLAN.title()}ApiKeyId")
     value: str = stack.client("apigateway").get_api_key(apiKey=key_id, includeValue=True)["value"]
@@ -68,14 +79,15 @@ def api_key(stack: StackRef) -> str:
 
 
 class Orders:
-    """Places orders for one customer id (the run's: its orders are found by it too)."""
+    """Places orders for one customer id (the run's: its orders are found by it too), with a
+    customer token minted for it by the stage's dev signing key (a token lives an hour; a
+    chaos run lasts minutes)."""
 
-    def __init__(self, url: str, key: str, customer: str) -> None:
-        self.url, self.key, self.customer = url, key, customer
+    def __init__(self, url: str, key: str, customer: str, bearer: str) -> None:
+        self.url, self.key, self.customer, self.bearer = url, key, customer, bearer
 
     def place(self, token: str, sku: str, phase: str) -> Post:
         body = {
-            "customerId": self.customer,
             "items": [{"sku": sku, "quantity": 1}],
             "paymentToken": token,
         }
@@ -84,7 +96,11 @@ class Orders:
             f"{self.url}/orders",
             data=json.dumps(body).encode(),
             method="POST",
-            headers={"content-type": "application/json", "x-api-key": self.key},
+            headers={
+                "content-type": "application/json",
+                "x-api-key": self.key,
+                "authorization": f"Bearer {self.bearer}",
+            },
         )
         started = time.perf_counter()
         try:

@@ -5,13 +5,23 @@ from typing import Annotated
 
 import typer
 
-from orderflow_cli import alerts, chaos, dashboard, dead_letters, logs, replay, trace, webhooks
+from orderflow_cli import (
+    alerts,
+    chaos,
+    dashboard,
+    dead_letters,
+    logs,
+    replay,
+    tokens,
+    trace,
+    webhooks,
+)
 from orderflow_cli.stack import DEFAULT_OUTPUTS, DEFAULT_STACK, OUTPUTS_ENV, STACK_ENV, StackRef
 
 app = typer.Typer(
     name="orderflow",
     help="Operate an orderflow deployment: dead letters, redrive, replay, chaos, traces, logs, "
-    "alerts, dashboard, webhooks.",
+    "alerts, dashboard, webhooks, customer tokens.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -47,3 +57,5 @@ logs.register(app)
 alerts.register(app)
 # outgoing webhooks: a subscription's attempts, a message redelivered
 webhooks.register(app)
+# customer identity: tokens minted with the dev stage's signing key
+tokens.register(app)

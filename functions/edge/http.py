@@ -245,6 +245,12 @@ def edge_responses(*extra: int) -> dict[int, OpenAPIResponse]:
         },
     }
     described: dict[int, OpenAPIResponse] = {
+        401: {
+            "description": "Missing, malformed, expired or otherwise invalid customer token "
+            "(`Authorization: Bearer <JWT>`); `WWW-Authenticate` says why",
+            "content": json_content(ErrorBody),
+            "headers": {"WWW-Authenticate": response_header("RFC 6750 Bearer challenge")},
+        },
         404: {"description": "Not found", "content": json_content(ErrorBody)},
         409: {
             "description": "A request with the same Idempotency-Key is still in progress; "

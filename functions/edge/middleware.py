@@ -8,8 +8,12 @@ and in ``api_edge``.
    ``x-api-key`` header against a usage plan of the stage (on AWS and on the emulator). No key
    id: 403. A refused request: 429 with ``Retry-After``. Every other answer carries the
    ``RateLimit-*`` headers.
-2. Body size: a body over ``max_body_bytes`` is refused with 413 before it is parsed.
-3. Body shape: with ``object_body``, a body that is not UTF-8 or is JSON but not an object (an
+2. Customer token (``customer_token``): the route acts for a customer, who must be named by a
+   verified JWT (``edge.identity``): 401 otherwise (after rate limiting, so guessing tokens
+   costs the client its quota); the customer id is put in
+   ``requestContext.authorizer.principalId``.
+3. Body size: a body over ``max_body_bytes`` is refused with 413 before it is parsed.
+4. Body shape: with ``object_body``, a body that is not UTF-8 or is JSON but not an object (an
    array, a string) is a 400 (Powertools would fail on the first, and validate the first
    element of an array as if it were the body).
 """
@@ -35,7 +39,9 @@ from edge.http import (
     too_many_requests,
     with_headers,
 )
+from edge.identity import authenticate, authorize, unauthorized
 from edge.limiter import RateLimiter
+from edge.logic.tokens import TokenRejected
 from edge.models import ErrorBody, FieldError
 from edge.settings import get_settings
 from shared_kernel.observability import logger, metrics, tracer
@@ -53,8 +59,10 @@ def api_edge(
     handler: Handler,
     event: dict[str, Any],
     context: LambdaContext,
+    *,
     max_body_bytes: int | None = None,
     object_body: bool = False,
+    customer_token: bool = False,
 ) -> dict[str, Any]:
     settings = get_settings()
     headers: dict[str, str] = {}
@@ -78,6 +86,12 @@ def api_edge(
             )
             return too_many_requests(verdict)
         headers = rate_limit_headers(verdict)
+    if customer_token:
+        try:
+            authorize(event, authenticate(event))
+        except TokenRejected as rejection:
+            logger.info("customer token rejected", extra={"problem": rejection.description})
+            return unauthorized(rejection, headers)
     if max_body_bytes is not None and _body_size(event) > max_body_bytes:
         body = ErrorBody(
             message="request body too large",
@@ -96,18 +110,23 @@ def api_edge(
 
 
 def api_handler(
-    app: APIGatewayRestResolver, *, max_body_bytes: int | None = None, object_body: bool = False
+    app: APIGatewayRestResolver,
+    *,
+    max_body_bytes: int | None = None,
+    object_body: bool = False,
+    customer_token: bool = False,
 ) -> Handler:
     """The Lambda handler of an API function: observability, then ``api_edge``, then ``app``.
 
-    Every API function's ``handler`` is ``api_handler(api_resolver(router), ...)``."""
+    Every API function's ``handler`` is ``api_handler(api_resolver(router), ...)``;
+    ``customer_token=True`` for a route that acts for a customer (``edge.identity``)."""
 
     @metrics.log_metrics
     @tracer.capture_lambda_handler
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
     )
-    @api_edge(max_body_bytes=max_body_bytes, object_body=object_body)
+    @api_edge(max_body_bytes=max_body_bytes, object_body=object_body, customer_token=customer_token)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 

@@ -43,3 +43,31 @@ class EdgeSettings(BaseSettings):
 @cache
 def get_settings() -> EdgeSettings:
     return EdgeSettings()
+
+
+class IdentitySettings(BaseSettings):
+    """Customer tokens (``edge.identity``), for the functions whose routes need one:
+    ``IDENTITY_ISSUER``, ``IDENTITY_AUDIENCE``, ``IDENTITY_LEEWAY_SECONDS``, and where the
+    issuer's public keys are: ``IDENTITY_JWKS_PARAMETER`` (the stage's own JWKS, an SSM
+    parameter) or ``IDENTITY_JWKS_URL`` (an external issuer's), exactly one;
+    ``IDENTITY_JWKS_MAX_AGE_SECONDS``, how long the key set is cached."""
+
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", frozen=True)
+
+    issuer: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwks_parameter: str | None = None
+    jwks_url: str | None = None
+    jwks_max_age_seconds: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> "IdentitySettings":
+        if (self.jwks_parameter is None) == (self.jwks_url is None):
+            raise ValueError("exactly one of IDENTITY_JWKS_PARAMETER, IDENTITY_JWKS_URL is needed")
+        return self
+
+
+@cache
+def get_identity_settings() -> IdentitySettings:
+    return IdentitySettings()

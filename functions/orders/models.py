@@ -46,15 +46,11 @@ class OrderLineRequest(OrderLine):
 
 
 class PlaceOrderRequest(CamelModel):
-    """Body of POST /orders."""
+    """Body of POST /orders. The customer is the one the bearer token names (its ``sub``), never
+    a field of the body: a ``customerId`` is refused like any unknown field."""
 
     model_config = STRICT_REQUEST
 
-    customer_id: Identifier = Field(
-        description="Letters, digits and `._:@+-`, starting with a letter or digit, at most "
-        "128 characters",
-        examples=["customer-42"],
-    )
     items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
     payment_token: Token = Field(
         description="The payment provider's token (`tok_ok`, `tok_decline`, `tok_flaky` here)",

@@ -74,7 +74,14 @@ def test_each_client_has_a_key_on_its_plan(template: Template) -> None:
 def test_every_method_requires_an_api_key_from_the_header(template: Template) -> None:
     methods = resources(template, "AWS::ApiGateway::Method")
     assert methods
-    assert all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
+    paths = {
+        name: r["Properties"]["PathPart"]
+        for name, r in resources(template, "AWS::ApiGateway::Resource").items()
+    }
+    keyed = [  # but the stage's public JWKS (tests/infra/test_identity.py)
+        m for m in methods.values() if paths[m["Properties"]["ResourceId"]["Ref"]] != "jwks.json"
+    ]
+    assert all(m["Properties"]["ApiKeyRequired"] is True for m in keyed)
     for api in resources(template, "AWS::ApiGateway::RestApi").values():
         assert api["Properties"]["ApiKeySourceType"] == "HEADER"
 
@@ -183,6 +190,8 @@ def test_every_api_function_runs_the_limiter(template: Template) -> None:
         f
         for f in functions
         if f["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "false"
+        # the public JWKS route has no API key to limit (tests/infra/test_identity.py)
+        and f["Properties"]["Handler"] != "identity.handlers.jwks.handler"
     ]
 
 

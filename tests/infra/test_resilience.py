@@ -110,7 +110,9 @@ def test_reservations_can_be_switched_off() -> None:
 def test_the_provider_mode_parameter_is_created_up_and_read_by_authorize_only(
     template: Template,
 ) -> None:
-    [(parameter_id, parameter)] = resources(template, "AWS::SSM::Parameter").items()
+    [(parameter_id, parameter)] = resources(
+        template, "AWS::SSM::Parameter", "FulfilmentPayments"
+    ).items()
     assert parameter["Properties"]["Name"] == "/orderflow/dev/payments/provider-mode"
     assert parameter["Properties"]["Value"] == "up"
     assert parameter["Properties"]["AllowedPattern"] == "^(up|down|slow)$"

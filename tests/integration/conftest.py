@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from emulator.clients import client
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import demo_api_key, zipped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +42,12 @@ def api_keys(outputs: dict[str, str]) -> dict[str, str]:
     """The value of each demo API key, by plan (``basic``, ``premium``), read from API Gateway
     as the README shows (the stack outputs only their ids)."""
     return {plan: demo_api_key(outputs, plan) for plan in ("basic", "premium")}
+
+
+@pytest.fixture(scope="session")
+def stage_issuer(outputs: dict[str, str]) -> StageIssuer:
+    """Mints customer tokens with the dev stage's signing key (``orderflow token``'s code)."""
+    return StageIssuer.from_outputs(outputs, client("secretsmanager"))
 
 
 @pytest.fixture(scope="session")

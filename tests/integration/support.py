@@ -10,13 +10,14 @@ import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 from emulator.clients import client
+from orderflow_cli.tokens import StageIssuer
 
 
 def zipped(*files: Path) -> bytes:
@@ -93,17 +94,46 @@ def _json(content: bytes) -> Any:
 
 @dataclass(frozen=True)
 class KeyedApi:
-    """A deployed API stage (``url``) called with one client's API key."""
+    """A deployed API stage (``url``) called with one client's API key and, when ``customer``
+    is set, as that customer: a fresh token minted with the stage's dev signing key
+    (``issuer``) in ``Authorization: Bearer`` (unless the request sends its own)."""
 
     url: str
     api_key: str
+    customer: str | None = None
+    issuer: StageIssuer | None = None
 
-    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Answer:
-        return request(method, f"{self.url}{path}", body, api_key=self.api_key, **kwargs)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        sent = dict(headers or {})
+        if self.customer is not None and not any(k.lower() == "authorization" for k in sent):
+            assert self.issuer is not None, "a customer's requests need the stage's issuer"
+            sent["Authorization"] = f"Bearer {self.issuer.token(self.customer)}"
+        return request(
+            method, f"{self.url}{path}", body, api_key=self.api_key, headers=sent, **kwargs
+        )
+
+    def as_customer(self, customer: str | None) -> KeyedApi:
+        """The same client acting for another customer (None: no token)."""
+        return replace(self, customer=customer)
 
     def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         answer = self.request(method, path, body)
         return answer.status, answer.body
+
+
+def customer_of(entry: Mapping[str, Any]) -> str:
+    """The customer of an order event sent straight to the bus (a ``put_events`` entry): the
+    one whose token may read the order."""
+    customer: str = json.loads(entry["Detail"])["data"]["customerId"]
+    return customer
 
 
 def demo_api_key(outputs: Mapping[str, str], plan: str) -> str:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from emulator.clients import REGION, client, endpoint
 from orderflow_cli.main import app
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 from tests.integration.test_order_fulfilment import place, settled
 from tests.sample_events import fresh_entry
@@ -35,10 +36,12 @@ ALARM_WITHIN_S = 150
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     from emulator.next_steps import local_api_url
 
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-alarms", stage_issuer
+    )
 
 
 def queue_name(url: str) -> str:

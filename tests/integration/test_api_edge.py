@@ -29,13 +29,14 @@ from schemathesis.specs.openapi.checks import (
 from emulator.clients import client
 from emulator.next_steps import local_api_url
 from infra.plans import DEFAULT_USAGE_PLANS
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import Answer, KeyedApi, request
 from tools.openapi import DOCUMENT
 
 PLANS = {plan.name: plan for plan in DEFAULT_USAGE_PLANS}
 BASIC, PREMIUM = PLANS["basic"], PLANS["premium"]
+CUSTOMER = "edge-it"
 ORDER = {
-    "customerId": "edge-it",
     "items": [{"sku": "SKU-STK-004", "quantity": 1}],
     "paymentToken": "tok_ok",
 }
@@ -47,13 +48,13 @@ def url(outputs: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def basic(url: str, api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(url, api_keys["basic"])
+def basic(url: str, api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(url, api_keys["basic"], CUSTOMER, stage_issuer)
 
 
 @pytest.fixture(scope="module")
-def premium(url: str, api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(url, api_keys["premium"])
+def premium(url: str, api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(url, api_keys["premium"], CUSTOMER, stage_issuer)
 
 
 def full_bucket(api: KeyedApi) -> None:
@@ -154,7 +155,8 @@ def test_the_same_idempotency_key_replayed_places_one_order(
     premium: KeyedApi, outputs: dict[str, str]
 ) -> None:
     customer = f"idem-{uuid.uuid4()}"
-    body = {**ORDER, "customerId": customer}
+    premium = premium.as_customer(customer)
+    body = ORDER
     key = {"Idempotency-Key": str(uuid.uuid4())}
     # When the same order is posted three times with one Idempotency-Key
     answers = [premium.request("POST", "/orders", body, headers=key) for _ in range(3)]
@@ -175,7 +177,7 @@ def test_the_same_idempotency_key_replayed_places_one_order(
 
 
 def order(**changes: Any) -> str:
-    return json.dumps({**ORDER, "customerId": "c", **changes})
+    return json.dumps({**ORDER, **changes})
 
 
 LINE = {"sku": "SKU-MUG-001", "quantity": 1}
@@ -184,21 +186,21 @@ LINE = {"sku": "SKU-MUG-001", "quantity": 1}
 @pytest.mark.parametrize(
     ("raw", "status", "field"),
     [
-        ('{"customerId": "c",', 400, "body"),
-        (json.dumps({"customerId": "c", "paymentToken": "t"}), 400, "items"),
-        (order(customerId=7), 400, "customerId"),
+        ('{"paymentToken": "c",', 400, "body"),
+        (json.dumps({"paymentToken": "t"}), 400, "items"),
+        (order(customerId="c"), 400, "customerId"),  # the token names the customer
         (order(items=[{**LINE, "quantity": 0}]), 400, "items[0].quantity"),
         (order(items=[{**LINE, "quantity": "1"}]), 400, "items[0].quantity"),
         (order(items=[{**LINE, "sku": "SKU-NOPE-999"}]), 400, "items[0].sku"),
         (order(coupon="FREE"), 400, "coupon"),
         (order(items=[LINE] * 26), 400, "items"),
-        (order(customerId="c" * 20_000), 413, "body"),
+        (order(paymentToken="c" * 20_000), 413, "body"),
     ],
 )
 def test_bad_input_is_refused_with_the_field_and_writes_nothing(
     premium: KeyedApi, outputs: dict[str, str], raw: str, status: int, field: str
 ) -> None:
-    answer = premium.request("POST", "/orders", raw=raw)
+    answer = premium.as_customer("c").request("POST", "/orders", raw=raw)
     assert answer.status == status, answer.body
     assert field in [error["field"] for error in answer.body["errors"]]
     assert orders_of(outputs, "c") == []
@@ -218,7 +220,7 @@ PACE_S = 1 / 25  # half the premium rate: the fuzzer tests the API, not its rate
     derandomize=True,
 )
 def test_the_deployed_api_matches_its_openapi_document(
-    case: schemathesis.Case, url: str, api_keys: dict[str, str]
+    case: schemathesis.Case, url: str, api_keys: dict[str, str], stage_issuer: StageIssuer
 ) -> None:
     # Every generated request, valid or not: never a 5xx, and every answer (status, headers,
     # body) as documented. Not checked: that every schema-valid order is accepted (a valid SKU
@@ -226,7 +228,10 @@ def test_the_deployed_api_matches_its_openapi_document(
     time.sleep(PACE_S)
     case.call_and_validate(
         base_url=url,
-        headers={"x-api-key": api_keys["premium"]},
+        headers={
+            "x-api-key": api_keys["premium"],
+            "Authorization": f"Bearer {stage_issuer.token('fuzz-customer')}",
+        },
         checks=[
             not_a_server_error,
             status_code_conformance,

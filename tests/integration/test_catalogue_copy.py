@@ -13,6 +13,7 @@ import pytest
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, catalogue_copy, eventually, seed_product
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +21,10 @@ SEED = json.loads((ROOT / "data" / "products.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-catalogue", stage_issuer
+    )
 
 
 def stored_order(outputs: dict[str, str], order_id: str) -> dict[str, Any]:
@@ -38,7 +41,6 @@ def stored_order(outputs: dict[str, str], order_id: str) -> dict[str, Any]:
 
 def order(api: KeyedApi, sku: str, quantity: int = 1) -> tuple[int, Any]:
     body = {
-        "customerId": "it-catalogue",
         "items": [{"sku": sku, "quantity": quantity}],
         "paymentToken": "tok_ok",
     }

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from emulator.clients import REGION, client, endpoint
 from emulator.next_steps import local_api_url
 from orderflow_cli.main import app
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 
 pytestmark = pytest.mark.integration
@@ -152,13 +153,14 @@ def test_a_poison_message_is_listed_with_its_reason_and_redriven_back(
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-replay", stage_issuer
+    )
 
 
 def place(api: KeyedApi, sku: str, token: str) -> str:
     body = {
-        "customerId": "it-replay",
         "items": [{"sku": sku, "quantity": 1}],
         "paymentToken": token,
     }

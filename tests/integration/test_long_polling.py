@@ -5,6 +5,7 @@ The changes are the test's own: events about an order id of its own put on the b
 projector records in the order's history (InventoryReserved, PaymentAuthorized: nothing but
 the projector and the audit act on them, so no saga runs)."""
 
+import json
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ import pytest
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import Answer, KeyedApi, eventually
 from tests.sample_events import fresh_entry
 
@@ -22,12 +24,21 @@ WITHIN_S = 1.0
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], CUSTOMER, stage_issuer
+    )
+
+
+CUSTOMER = "it-poll"
+"""Whose orders these are: the events name them, so their token may read the orders."""
 
 
 def put(name: str, order_id: str) -> None:
     entry = fresh_entry(name, order_id)
+    detail = json.loads(entry["Detail"])
+    detail["data"]["customerId"] = CUSTOMER
+    entry = {**entry, "Detail": json.dumps(detail)}
     assert client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
-from tests.integration.support import KeyedApi, eventually, stocked_product
+from orderflow_cli.tokens import StageIssuer
+from tests.integration.support import KeyedApi, customer_of, eventually, stocked_product
 from tests.sample_events import fresh_entry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +26,11 @@ TERMINAL = {"CONFIRMED", "CANCELLED"}
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
     """The orders API, called with the premium demo key (50 requests/s: the saga tests poll)."""
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-customer", stage_issuer
+    )
 
 
 @pytest.fixture
@@ -47,7 +50,6 @@ def ordering_one(entry: dict[str, Any], sku: str) -> dict[str, Any]:
 
 def place(api: KeyedApi, sku: str, token: str = "tok_ok", quantity: int = 1) -> str:
     body = {
-        "customerId": "it-customer",
         "items": [{"sku": sku, "quantity": quantity}],
         "paymentToken": token,
     }
@@ -130,7 +132,6 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(
 
     # When an order asks for an in-stock item and a sold-out one
     body = {
-        "customerId": "it-customer",
         "items": [{"sku": UNTOUCHED, "quantity": 1}, {"sku": SOLD_OUT, "quantity": 1}],
         "paymentToken": "tok_ok",
     }
@@ -180,7 +181,7 @@ def test_duplicate_order_placed_gives_one_order_one_reservation_one_authorizatio
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
 
     # Then there is one order, one reservation and one authorization
-    order = settled(api, order_id)
+    order = settled(api.as_customer(customer_of(entry)), order_id)
     assert order["status"] == "CONFIRMED"
     assert history_types(order).count("OrderConfirmed") == 1
     assert stock(outputs, in_stock)["available"] == before["available"] - 1
@@ -257,6 +258,7 @@ def test_order_placed_sent_with_the_aws_cli_completes(
     # of the test's own so reruns do not run the seeded stock out
     entry = ordering_one(fresh_entry("order-placed"), in_stock)
     order_id = json.loads(entry["Detail"])["subject"]
+    api = api.as_customer(customer_of(entry))  # the event's customer may read the order
     entries = tmp_path / "order-placed.json"
     entries.write_text(json.dumps([entry]))
 

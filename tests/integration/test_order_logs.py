@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from emulator.clients import endpoint
 from emulator.next_steps import local_api_url
 from orderflow_cli.main import app
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +38,14 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "logs-customer", stage_issuer
+    )
 
 
 def place_and_confirm(api: KeyedApi, sku: str) -> str:
     body = {
-        "customerId": "logs-customer",
         "items": [{"sku": sku, "quantity": 1}],
         "paymentToken": "tok_ok",
     }

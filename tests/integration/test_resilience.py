@@ -18,6 +18,7 @@ import pytest
 from emulator.clients import client
 from emulator.next_steps import local_api_url
 from infra.config import DeploymentConfig
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 from tests.integration.test_order_fulfilment import place, settled
 
@@ -28,8 +29,10 @@ SAGA_RETRIES = 5
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-resilience", stage_issuer
+    )
 
 
 @pytest.fixture

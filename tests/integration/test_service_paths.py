@@ -10,7 +10,8 @@ from typing import Any
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
-from tests.integration.support import eventually, http
+from orderflow_cli.tokens import StageIssuer
+from tests.integration.support import KeyedApi, customer_of, eventually
 from tests.sample_events import fresh_entry
 
 
@@ -23,7 +24,7 @@ def items_for(table: str, pk: str) -> list[dict[str, Any]]:
 
 
 def test_rule_projects_the_event_and_the_topic_fans_it_out(
-    outputs: dict[str, str], api_keys: dict[str, str]
+    outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer
 ) -> None:
     # Given an OrderCancelled CloudEvent for an order nobody has seen
     entry = fresh_entry("order-cancelled")
@@ -34,10 +35,12 @@ def test_rule_projects_the_event_and_the_topic_fans_it_out(
     assert client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
 
     # Then the projector rule's queue fed the projector, which wrote it to the read model
-    api = local_api_url(outputs["OrdersApiId"])
+    api = KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], customer_of(entry), stage_issuer
+    )
 
     def projected() -> dict[str, Any] | None:
-        status, order = http("GET", f"{api}/orders/{order_id}", api_key=api_keys["premium"])
+        status, order = api.http("GET", f"/orders/{order_id}")
         return order if status == 200 else None
 
     order = eventually(projected)

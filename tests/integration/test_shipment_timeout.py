@@ -16,6 +16,7 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from orderflow_hostexec.time_scale import TIME_SCALE_PATH
 from tests.integration.support import KeyedApi, eventually, stocked_product
 
@@ -44,8 +45,10 @@ def fast_time(emulator: None) -> Iterator[float]:
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-timeout", stage_issuer
+    )
 
 
 def worker_mapping(lambda_client: Any) -> dict[str, Any]:
@@ -144,7 +147,6 @@ def test_an_unanswered_shipment_times_out_and_compensates_in_seconds(
         "POST",
         "/orders",
         {
-            "customerId": "it-timeout",
             "items": [{"sku": sku, "quantity": 2}],
             "paymentToken": "tok_ok",
         },

@@ -14,6 +14,7 @@ import pytest
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 
 FUNCTION_TAG = "orderflow:function"
@@ -34,8 +35,10 @@ queue task, whose worker is the shipping worker above."""
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-trace", stage_issuer
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,6 @@ def function_names(lambda_client: Any, outputs: dict[str, str]) -> dict[str, str
 
 def place(api: KeyedApi, sku: str) -> str:
     body = {
-        "customerId": "it-trace",
         "items": [{"sku": sku, "quantity": 1}],
         "paymentToken": "tok_ok",
     }

@@ -20,6 +20,7 @@ import pytest
 
 from emulator.clients import client, endpoint
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from tests.integration.support import KeyedApi, eventually, stocked_product
 from tests.sample_events import fresh_entry
 
@@ -36,8 +37,10 @@ def xray(emulator: None) -> Any:
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-xray", stage_issuer
+    )
 
 
 def new_trace() -> tuple[str, str]:

@@ -20,7 +20,12 @@ def test_document_describes_the_edge_on_every_operation():
         "in": "header",
         "name": "x-api-key",
     }
-    operations = [op for path in document["paths"].values() for op in path.values()]
+    operations = [
+        op
+        for name, path in document["paths"].items()
+        for op in path.values()
+        if name not in openapi.PUBLIC_PATHS
+    ]
     assert len(operations) == 11  # orders, products, and the eight of webhooks
     for operation in operations:
         responses = operation["responses"]
@@ -32,3 +37,15 @@ def test_document_describes_the_edge_on_every_operation():
     body = document["components"]["schemas"]["PlaceOrderRequest"]
     assert body["additionalProperties"] is False
     assert body["properties"]["items"]["maxItems"] == 25
+
+
+def test_customer_routes_need_a_token_and_the_jwks_none():
+    document = json.loads(openapi.DOCUMENT.read_text())
+    assert document["components"]["securitySchemes"]["customerToken"]["scheme"] == "bearer"
+    paths = document["paths"]
+    for path, method in (("/orders", "post"), ("/orders/{orderId}", "get")):
+        operation = paths[path][method]
+        assert operation["security"] == [{"apiKey": [], "customerToken": []}]
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+    assert "security" not in paths["/products"]["get"]  # the API key only (document-wide)
+    assert paths["/.well-known/jwks.json"]["get"]["security"] == []

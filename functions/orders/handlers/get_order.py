@@ -1,7 +1,9 @@
 """GET /orders/{orderId}: the order as the read model sees it, with its event history.
 
 200 {orderId, status, customerId, items, total, reason?, history: [{sequence, id, type, source,
-time, data}] in the order's sequence}; 404 when nothing is known about the order; 400 for an id
+time, data}] in the order's sequence}; 404 when nothing is known about the order, or when it is
+another customer's (the customer is the bearer token's `sub`: same answer, no enumeration);
+401 without a valid customer token; 400 for an id
 that cannot be an order's. The status is that of the last status-changing event of the history
 returned with it (one snapshot); before the projector recorded OrderPlaced it is PENDING with
 an empty history.
@@ -31,6 +33,7 @@ from edge.http import (
     json_content,
     response_header,
 )
+from edge.identity import CUSTOMER_ROUTE_SECURITY, customer_id
 from edge.middleware import api_handler
 from edge.models import FieldError
 from orders.dal import get_repository
@@ -76,8 +79,9 @@ clock = MonotonicClock()
             "(with `wait`: still, at the deadline); no body",
             "headers": {**ETAG_HEADER, **RATE_LIMIT_RESPONSE_HEADERS},
         },
-        **edge_responses(404),
+        **edge_responses(401, 404),
     },
+    security=CUSTOMER_ROUTE_SECURITY,
 )
 def get_order(
     order_id: Annotated[
@@ -114,6 +118,7 @@ def get_order(
         interval_s=settings.long_poll_interval_ms / 1000,
         reader=get_repository(),
         clock=clock,
+        customer_id=customer_id(router.current_event),
     )
     if found is None:
         return error_response(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
@@ -137,4 +142,4 @@ def _wait_budget(wait: int | None) -> float:
 
 
 app = api_resolver(router)
-handler = api_handler(app)
+handler = api_handler(app, customer_token=True)

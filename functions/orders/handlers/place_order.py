@@ -1,7 +1,10 @@
 """POST /orders: price the order, store it with its OrderPlaced event (outbox), answer 202.
 
-Body `PlaceOrderRequest` {customerId, items: [{sku, quantity}] (1..25), paymentToken}, no other
-fields, at most 16 KiB. 202 {orderId, status} with `Location` and `X-Correlation-Id` headers.
+Body `PlaceOrderRequest` {items: [{sku, quantity}] (1..25), paymentToken}, no other fields, at
+most 16 KiB. The customer is the one the bearer token names (`Authorization: Bearer <JWT>`, its
+`sub`; 401 without a valid one, see edge.identity): a `customerId` in the body is refused (400
+naming it), so a client cannot place an order for a customer other than the token's.
+202 {orderId, status} with `Location` and `X-Correlation-Id` headers.
 400 {message, errors: [{field, problem}]} for malformed JSON, a missing or mistyped field, an
 unknown field or SKU (`items[2].sku`); 413 for a larger body. The correlation id is the
 `X-Correlation-Id` request header, or API Gateway's request id.
@@ -9,8 +12,8 @@ unknown field or SKU (`items[2].sku`); 413 for a larger body. The correlation id
 `Idempotency-Key` header (optional): the first request with a key places the order; the same
 key with the same body within IDEMPOTENCY_EXPIRY_SECONDS (1 hour) answers the first response
 again (`Idempotent-Replayed: true`) and places nothing; with another body it is refused (422);
-while the first is still running, 409 with `Retry-After`. Keys are per API key: two clients
-never share one.
+while the first is still running, 409 with `Retry-After`. Keys are per API key and customer:
+two clients, or two customers of one client, never share one.
 """
 
 from collections.abc import Callable
@@ -39,6 +42,7 @@ from edge.http import (
     json_content,
     response_header,
 )
+from edge.identity import CUSTOMER_ROUTE_SECURITY, customer_id
 from edge.middleware import api_handler
 from edge.models import FieldError
 from orders.dal import get_catalog, get_idempotency_store, get_repository
@@ -74,8 +78,9 @@ IN_PROGRESS_RETRY_AFTER_S = 1
                 **RATE_LIMIT_RESPONSE_HEADERS,
             },
         },
-        **edge_responses(409, 413, 415, 422),
+        **edge_responses(401, 409, 413, 415, 422),
     },
+    security=CUSTOMER_ROUTE_SECURITY,
 )
 def place_order(
     request: Annotated[PlaceOrderRequest, Body()],
@@ -103,7 +108,11 @@ def place_order(
 ) -> Response[dict[str, Any]]:
     event = cast(APIGatewayProxyEvent, router.current_event)
     correlation_id = correlation_id or event.request_context.request_id
-    attempt = {"request": request.model_dump(mode="json"), "correlationId": correlation_id}
+    attempt = {
+        "request": request.model_dump(mode="json"),
+        "customerId": customer_id(event),
+        "correlationId": correlation_id,
+    }
     if idempotency_key is None:
         accepted = _place(attempt=attempt)
     else:
@@ -129,7 +138,9 @@ def _place(attempt: dict[str, Any]) -> dict[str, Any]:
     Idempotency-Key, what Powertools stores and replays)."""
     request = PlaceOrderRequest.model_validate(attempt["request"])
     correlation_id = attempt["correlationId"]
-    order = place_new_order(request, correlation_id, get_catalog().prices, get_repository())
+    order = place_new_order(
+        request, attempt["customerId"], correlation_id, get_catalog().prices, get_repository()
+    )
     bind_correlation(correlation_id, order.order_id)
     metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     logger.info("order placed", extra={"total": str(order.total)})
@@ -142,10 +153,10 @@ def _place(attempt: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def idempotent_placement() -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
-    """`_place` made idempotent by (API key, Idempotency-Key), with the body as the payload a
-    replay must match. Built on first use: it needs the settings and a DynamoDB client."""
+    """`_place` made idempotent by (API key, customer, Idempotency-Key), with the body as the
+    payload a replay must match. Built on first use: it needs the settings and a DynamoDB client."""
     config = IdempotencyConfig(
-        event_key_jmespath="[client, key]",
+        event_key_jmespath="[client, customerId, key]",
         payload_validation_jmespath="request",
         expires_after_seconds=get_settings().idempotency_expiry_seconds,
         response_hook=_mark_replayed,
@@ -188,4 +199,4 @@ def handle_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
 
 
 app = api_resolver(router)
-handler = api_handler(app, max_body_bytes=MAX_BODY_BYTES, object_body=True)
+handler = api_handler(app, max_body_bytes=MAX_BODY_BYTES, object_body=True, customer_token=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from edge.http import if_none_match
-from orders.logic.read_model import order_details
+from orders.logic.read_model import order_details, visible_to
 from orders.models import OrderDetails
 
 WAIT_CEILING_SECONDS = 20
@@ -80,11 +80,16 @@ def follow_order(
     interval_s: float,
     reader: OrderReader,
     clock: Clock,
+    customer_id: str,
 ) -> Snapshot | None:
     """The answer to GET /orders/{orderId} from a caller holding ETag(s) ``known`` (its
     ``If-None-Match``): without a wait, the order now; with one, the order once it changed
-    (see the module doc), or as it is at the deadline. None: no such order (not waited for)."""
+    (see the module doc), or as it is at the deadline. None: no such order, or another
+    customer's than ``customer_id`` (the token's): answered alike, and neither waited for, so
+    not even the time taken tells them apart."""
     current = snapshot(order_id, reader, consistent=wait_s > 0)
+    if current is not None and visible_to(current.details, customer_id) is None:
+        return None
     if current is None or wait_s <= 0:
         return current
     if known is not None and not if_none_match(known, current.etag):

@@ -29,13 +29,16 @@ class SettlementStore(Protocol):
     ) -> Order | None: ...
 
 
-def new_order(request: PlaceOrderRequest, lookup: PriceLookup, correlation_id: str) -> Order:
-    """A PENDING order priced from the catalogue; raises UnknownSku."""
+def new_order(
+    request: PlaceOrderRequest, customer_id: str, lookup: PriceLookup, correlation_id: str
+) -> Order:
+    """A PENDING order of ``customer_id`` (the authenticated customer) priced from the
+    catalogue; raises UnknownSku."""
     lines, total = price_items(request.items, lookup)
     now = datetime.now(UTC)
     return Order(
         order_id=str(uuid.uuid4()),
-        customer_id=request.customer_id,
+        customer_id=customer_id,
         status=OrderStatus.PENDING,
         items=lines,
         total=total,
@@ -46,10 +49,14 @@ def new_order(request: PlaceOrderRequest, lookup: PriceLookup, correlation_id: s
 
 
 def place_new_order(
-    request: PlaceOrderRequest, correlation_id: str, lookup: PriceLookup, store: OrderCreator
+    request: PlaceOrderRequest,
+    customer_id: str,
+    correlation_id: str,
+    lookup: PriceLookup,
+    store: OrderCreator,
 ) -> Order:
     """Price the order and store it with its OrderPlaced event in the outbox (one write)."""
-    order = new_order(request, lookup, correlation_id)
+    order = new_order(request, customer_id, lookup, correlation_id)
     store.create_order(order, order_placed(order, request.payment_token))
     return order
 

@@ -46,3 +46,11 @@ def order_details(
         reason=last.data.get("reason") if last else None,
         history=history,
     )
+
+
+def visible_to(details: OrderDetails | None, customer_id: str) -> OrderDetails | None:
+    """The order if it is ``customer_id``'s, else None: another customer's order is answered
+    exactly like one that does not exist (no enumeration of order ids)."""
+    if details is None or details.customer_id != customer_id:
+        return None
+    return details

@@ -14,9 +14,15 @@ def api_event(
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     api_key_id: str | None = "key-basic",
+    customer: str | None = None,
 ) -> dict[str, Any]:
     """``api_key_id``: what API Gateway puts in ``requestContext.identity`` once it validated
-    the caller's key (None: no key, as on a method that does not require one)."""
+    the caller's key (None: no key, as on a method that does not require one); ``customer``:
+    send a valid customer token naming them (``Authorization: Bearer``)."""
+    if customer is not None:
+        from tests.unit.domain_common.identity import bearer
+
+        headers = {**bearer(customer), **(headers or {})}
     identity: dict[str, Any] = {"sourceIp": "127.0.0.1"}
     if api_key_id is not None:
         identity |= {"apiKeyId": api_key_id, "apiKey": f"value-of-{api_key_id}"}

@@ -27,6 +27,8 @@ from moto.dynamodb.responses import DynamoHandler
 import edge.dal
 import edge.middleware
 from shared_kernel import aws
+from shared_kernel.secrets import forget_secrets
+from tests.unit.domain_common.identity import IDENTITY_ENV
 
 REGION = "us-east-1"
 BUS_NAME = "orderflow-test"
@@ -84,6 +86,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "EVENT_BUS_NAME": BUS_NAME,
         **TABLE_ENV,
         **EDGE_ENV,
+        **IDENTITY_ENV,
     }
     # No profile or endpoint override: boto3 must reach moto, never an emulator or AWS.
     for name in [*os.environ]:
@@ -101,6 +104,7 @@ def reset_edge() -> None:
     """Forget the edge's settings, table client and limiter (its memory of keys)."""
     edge.dal.reset()
     edge.middleware.get_limiter.cache_clear()
+    forget_secrets()  # Powertools Parameters' cache: the JWKS parameter, secrets
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from tests.unit.domain_common.fixtures import (
     create_rate_limit_table,
     create_table,
 )
+from tests.unit.domain_common.identity import publish_jwks
 from tests.unit.domain_common.seed import seed_catalogue_copy
 
 
@@ -37,6 +38,7 @@ def tables(mocked_aws: None) -> None:
     create_idempotency_table()
     create_rate_limit_table()
     seed_catalogue_copy(ProductCatalog(TABLE_ENV["ORDERS_TABLE"]))
+    publish_jwks()
 
 
 @pytest.fixture

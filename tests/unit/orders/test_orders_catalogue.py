@@ -44,8 +44,10 @@ def copy(orders_table, sku: str = MUG) -> dict[str, Any]:
 
 
 def post(items: list[dict], lambda_context) -> dict:
-    body = {"customerId": "customer-42", "items": items, "paymentToken": "tok_ok"}
-    event = api_event("POST", "/orders", body=body, api_key_id=PREMIUM_KEY_ID)
+    body = {"items": items, "paymentToken": "tok_ok"}
+    event = api_event(
+        "POST", "/orders", body=body, api_key_id=PREMIUM_KEY_ID, customer="customer-42"
+    )
     return place_order.handler(event, lambda_context)
 
 

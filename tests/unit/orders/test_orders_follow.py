@@ -89,9 +89,22 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def follow(reader: Reader, clock: FakeClock, *, known: str | None = None, wait_s: float = 0):
+def follow(
+    reader: Reader,
+    clock: FakeClock,
+    *,
+    known: str | None = None,
+    wait_s: float = 0,
+    customer_id: str = "c-1",
+):
     return follow_order(
-        ORDER_ID, known=known, wait_s=wait_s, interval_s=INTERVAL_S, reader=reader, clock=clock
+        ORDER_ID,
+        known=known,
+        wait_s=wait_s,
+        interval_s=INTERVAL_S,
+        reader=reader,
+        clock=clock,
+        customer_id=customer_id,
     )
 
 
@@ -208,3 +221,12 @@ def test_a_waiting_request_reads_at_most_once_per_interval(reader, clock, wait_s
     assert reader.version_reads <= wait_s / INTERVAL_S + 1
     assert reader.full_reads == 2  # current_etag's read and the request's first
     assert (reader.version_reads + 1) / wait_s <= 1 / INTERVAL_S + 1
+
+
+def test_another_customers_order_is_not_found_and_not_waited_for(clock: FakeClock) -> None:
+    # Given an order of customer c-1, followed by another customer with a long wait
+    reader = Reader()
+    started = clock.now()
+    # Then it is answered at once, as an unknown order is (no timing difference to probe)
+    assert follow(reader, clock, wait_s=20, customer_id="c-2") is None
+    assert clock.now() == started

@@ -16,8 +16,8 @@ from tests.unit.domain_common.apigw import api_event, json_body
 from tests.unit.domain_common.fixtures import PREMIUM_KEY_ID
 from tests.unit.domain_common.sqs import sqs_record
 
+CUSTOMER = "customer-42"
 ORDER = {
-    "customerId": "customer-42",
     "items": [{"sku": "SKU-MUG-001", "quantity": 1}],
     "paymentToken": "tok_ok",
 }
@@ -73,12 +73,13 @@ def get(
         query=query,
         headers={"If-None-Match": known} if known else None,
         api_key_id=PREMIUM_KEY_ID,
+        customer=CUSTOMER,
     )
     return get_order.handler(event, lambda_context)
 
 
 def place(lambda_context) -> str:
-    event = api_event("POST", "/orders", body=ORDER, api_key_id=PREMIUM_KEY_ID)
+    event = api_event("POST", "/orders", body=ORDER, api_key_id=PREMIUM_KEY_ID, customer=CUSTOMER)
     return json_body(place_order.handler(event, lambda_context))["orderId"]
 
 

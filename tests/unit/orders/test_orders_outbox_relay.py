@@ -12,14 +12,15 @@ from tests.unit.domain_common.apigw import api_event
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
 
 BODY = {
-    "customerId": "customer-42",
     "items": [{"sku": "SKU-TEE-002", "quantity": 1}],
     "paymentToken": "tok_ok",
 }
 
 
 def place(lambda_context) -> None:
-    response = place_order.handler(api_event("POST", "/orders", body=BODY), lambda_context)
+    response = place_order.handler(
+        api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context
+    )
     assert response["statusCode"] == 202
 
 

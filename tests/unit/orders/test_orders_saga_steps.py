@@ -18,12 +18,9 @@ from tests.unit.domain_common.apigw import api_event, json_body
 
 
 def placed_through_api(lambda_context) -> str:
-    body = {
-        "customerId": "customer-7",
-        "items": [{"sku": "SKU-CAP-003", "quantity": 2}],
-        "paymentToken": "tok_flaky",
-    }
-    response = place_order.handler(api_event("POST", "/orders", body=body), lambda_context)
+    body = {"items": [{"sku": "SKU-CAP-003", "quantity": 2}], "paymentToken": "tok_flaky"}
+    event = api_event("POST", "/orders", body=body, customer="customer-7")
+    response = place_order.handler(event, lambda_context)
     return json_body(response)["orderId"]
 
 

@@ -22,7 +22,6 @@ from tests.unit.domain_common.xray import (
 from tests.unit.orders.conftest import stream_record
 
 BODY = {
-    "customerId": "customer-42",
     "items": [{"sku": "SKU-TEE-002", "quantity": 1}],
     "paymentToken": "tok_ok",
 }
@@ -35,7 +34,9 @@ def place(lambda_context, monkeypatch: pytest.MonkeyPatch, sampled: str) -> str:
     """POST /orders in an invocation of the request's trace; the order id."""
     with monkeypatch.context() as patch:
         patch.setenv("_X_AMZN_TRACE_ID", f"Root={ORDER_ROOT};Parent={GATEWAY};Sampled={sampled}")
-        response = place_order.handler(api_event("POST", "/orders", body=BODY), lambda_context)
+        response = place_order.handler(
+            api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context
+        )
     assert response["statusCode"] == 202
     [location] = response["multiValueHeaders"]["Location"]
     return str(location).removeprefix("/orders/")
@@ -106,7 +107,9 @@ def test_an_item_written_without_tracing_is_relayed_in_the_relays_own_trace(
     orders_table, bus: BusSpy, lambda_context
 ):
     # Given an order placed by a function with tracing off: no header on the item
-    response = place_order.handler(api_event("POST", "/orders", body=BODY), lambda_context)
+    response = place_order.handler(
+        api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context
+    )
     assert response["statusCode"] == 202
     [item] = orders_table.outbox()
     assert "traceHeader" not in item
@@ -118,7 +121,9 @@ def test_an_item_written_without_tracing_is_relayed_in_the_relays_own_trace(
 def test_a_malformed_stored_header_is_ignored_and_the_event_still_relayed(
     orders_table, bus: BusSpy, lambda_context, xray: LocalDaemon
 ):
-    response = place_order.handler(api_event("POST", "/orders", body=BODY), lambda_context)
+    response = place_order.handler(
+        api_event("POST", "/orders", body=BODY, customer="customer-42"), lambda_context
+    )
     assert response["statusCode"] == 202
     [item] = orders_table.outbox()
     record = stream_record("INSERT", {**item, "traceHeader": "Root=garbage"})
