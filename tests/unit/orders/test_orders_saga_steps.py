@@ -103,11 +103,15 @@ def test_record_order_keeps_an_order_placed_through_the_api(orders_table, lambda
     # Then the stored order is used unchanged, and claimed for this execution only
     after, token_after = orders_table.items(f"ORDER#{order_id}")
     assert after == {**before, "sagaExecution": EXECUTION}
-    assert token_after == token_before == {
-        "pk": f"ORDER#{order_id}",
-        "sk": "PAYMENT_TOKEN",
-        "paymentToken": "tok_flaky",
-    }
+    assert (
+        token_after
+        == token_before
+        == {
+            "pk": f"ORDER#{order_id}",
+            "sk": "PAYMENT_TOKEN",
+            "paymentToken": "tok_flaky",
+        }
+    )
     with pytest.raises(SagaAlreadyStarted):
         record_order.handler(started(delivery, SECOND_EXECUTION), lambda_context)
     assert (state["orderId"], state["total"]) == (order_id, "37.50")
