@@ -175,6 +175,25 @@ def add_route(
     return method
 
 
+def add_signed_route(
+    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction
+) -> apigateway.Method:
+    """``http_method`` on ``resource`` for a caller that is not a client but a provider calling
+    back: no API key; ``function`` authenticates each request by its signature."""
+    method = resource.add_method(
+        http_method, apigateway.LambdaIntegration(function), api_key_required=False
+    )
+    for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+        suppress(
+            method,
+            rule,
+            "called by the payment provider, which has no API key or user: the function "
+            "verifies each request's Standard Webhooks signature (HMAC-SHA256 with the "
+            "provider's secret) and timestamp before anything else",
+        )
+    return method
+
+
 def usage_plan(scope: Construct, spec: UsagePlanSpec, *, name: str) -> apigateway.UsagePlan:
     """The usage plan of ``spec`` (throttle and daily quota), construct id ``<Name>Plan``."""
     return apigateway.UsagePlan(
@@ -234,6 +253,7 @@ class OrdersApi(Construct):
         get_order: lambda_.Function,
         list_products: lambda_.Function,
         config: DeploymentConfig,
+        payment_webhook: lambda_.IFunction | None = None,
     ) -> None:
         """
         The functions are ``Function``s, not ``IFunction``s: the API configures each one's
@@ -243,6 +263,9 @@ class OrdersApi(Construct):
             place_order: serves ``POST /orders``.
             get_order: serves ``GET /orders/{orderId}``.
             list_products: serves ``GET /products`` (``?inStock=true``).
+            payment_webhook: serves ``POST /webhooks/payments``, the payment provider's
+                confirmations: no API key (its Standard Webhooks signature authenticates it),
+                so no per-key limiter either.
             config: the stage (part of the API's name), plans, clients and throttling.
         """
         super().__init__(scope, id)
@@ -260,4 +283,9 @@ class OrdersApi(Construct):
         add_route(orders, "POST", place_order)
         add_route(orders.add_resource("{orderId}"), "GET", get_order)
         add_route(self.rest_api.root.add_resource("products"), "GET", list_products)
+        # --- the payment provider's webhook (docs/parts/payment-webhook.md) ---
+        if payment_webhook is not None:
+            add_signed_route(
+                self.rest_api.root.resource_for_path("webhooks/payments"), "POST", payment_webhook
+            )
         self.access.attach(self.rest_api)

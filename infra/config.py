@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
 from infra.observability import AlertsConfig
+from infra.payment_webhook import PaymentWebhookConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -114,6 +115,11 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    payment_webhook: PaymentWebhookConfig = Field(default_factory=dict, validate_default=True)
+    """The incoming payment webhook's timestamp tolerance and the sandbox provider's delay
+    (``infra/payment_webhook.py``); context ``orderflow:paymentWebhook``, e.g.
+    ``{"tolerance_seconds": 60}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -135,6 +141,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "payment_webhook",
         mode="before",
     )
     @classmethod

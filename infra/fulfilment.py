@@ -41,7 +41,9 @@ class OrderFulfilment(Construct):
         super().__init__(scope, id)
         self.inventory = Inventory(self, "Inventory", bus=bus, defaults=defaults)
         self.orders = Orders(self, "Orders", bus=bus, defaults=defaults)
-        self.payments = Payments(self, "Payments", bus=bus, defaults=defaults)
+        self.payments = Payments(
+            self, "Payments", bus=bus, orders_table=self.orders.table, defaults=defaults
+        )
         self.shipping = Shipping(self, "Shipping", bus=bus, defaults=defaults)
         self.notifications = Notifications(self, "Notifications", bus=bus, defaults=defaults)
         self.saga = FulfilmentSaga(
@@ -54,7 +56,9 @@ class OrderFulfilment(Construct):
             get_order=self.orders.get_order,
             list_products=self.inventory.list_products,
             config=defaults.config,
+            payment_webhook=self.payments.webhook,
         )
+        self.payments.call_webhook_at(self.api.rest_api.url_for_path("/webhooks/payments"))
         self.reconciler = Reconciler(
             self,
             "Reconciler",
@@ -71,6 +75,8 @@ class OrderFulfilment(Construct):
             record_order=self.orders.record_order,
             reserve_inventory=self.inventory.reserve,
             authorize_payment=self.payments.authorize,
+            await_payment_confirmation=self.payments.await_confirmation,
+            payment_confirmers=self.payments.confirmer_roles(),
             confirm_order=self.orders.confirm_order,
             commit_inventory=self.inventory.commit,
             void_payment=self.payments.void,

@@ -132,6 +132,11 @@ class OrderflowStack(Stack):
             "ReplayRuleArn": f.orders.replay_rule.rule_arn,
             "ReplayQueueUrl": f.orders.replay.queue.queue_url,
             "ReplayDlqUrl": f.orders.replay.dlq.queue_url,
+            # the payment provider's webhook (names only: never a secret's value)
+            "PaymentWebhookSecretName": f.payments.webhook_secret.secret_name,
+            "PaymentWebhookDeliveriesTableName": f.payments.deliveries.table_name,
+            "ProviderConfirmationsQueueUrl": f.payments.confirmations.queue.queue_url,
+            "ProviderConfirmationsDlqUrl": f.payments.confirmations.dlq.queue_url,
         }
 
 

@@ -44,8 +44,11 @@ def document() -> dict[str, Any]:
     from edge.http import API_KEY_HEADER, api_resolver
     from inventory.handlers import list_products
     from orders.handlers import get_order, place_order
+    from payments.handlers import payment_webhook
 
-    app = api_resolver(place_order.router, get_order.router, list_products.router)
+    app = api_resolver(
+        place_order.router, get_order.router, list_products.router, payment_webhook.router
+    )
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
             title=TITLE,
@@ -66,6 +69,7 @@ def document() -> dict[str, Any]:
                 if component in json.dumps(responses.get(status, {})):
                     del responses[status]
     schemas = schema["components"]["schemas"]
+    _document_payment_webhook(schema["paths"]["/webhooks/payments"]["post"], schemas)
     unused: list[str] = list(_POWERTOOLS_ONLY)
     while unused:  # they refer to one another: drop until every one left is used
         text = json.dumps(schema)
@@ -73,6 +77,45 @@ def document() -> dict[str, Any]:
         for name in unused:
             del schemas[name]
     return schema
+
+
+def _document_payment_webhook(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """POST /webhooks/payments is the payment provider's, not a client's: no API key (its
+    Standard Webhooks signature authenticates it), and its body is read raw (the signature
+    covers the exact bytes), so Powertools neither sees the body's model nor says so."""
+    from payments.models import PaymentConfirmation
+
+    body = PaymentConfirmation.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    schemas.update(body.pop("$defs", {}))
+    schemas[PaymentConfirmation.__name__] = body
+    operation["security"] = []
+    operation["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{PaymentConfirmation.__name__}"}
+            }
+        },
+    }
+    operation["parameters"] = [
+        {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": description,
+        }
+        for name, description in (
+            ("webhook-id", "The message's id, the same on every retry (replays are refused)"),
+            ("webhook-timestamp", "Unix seconds of this attempt, within the tolerance of now"),
+            (
+                "webhook-signature",
+                "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated",
+            ),
+        )
+    ]
 
 
 def render() -> str:

@@ -71,9 +71,20 @@ def test_each_client_has_a_key_on_its_plan(template: Template) -> None:
 
 
 def test_every_method_requires_an_api_key_from_the_header(template: Template) -> None:
+    """Every method but the payment provider's webhook, which its signature authenticates."""
     methods = resources(template, "AWS::ApiGateway::Method")
     assert methods
-    assert all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
+    unkeyed = [m for m in methods.values() if m["Properties"]["ApiKeyRequired"] is not True]
+    [webhook] = unkeyed
+    assert webhook["Properties"]["HttpMethod"] == "POST"
+    resource = resources(template, "AWS::ApiGateway::Resource")[
+        webhook["Properties"]["ResourceId"]["Ref"]
+    ]
+    assert resource["Properties"]["PathPart"] == "payments"
+    parent = resources(template, "AWS::ApiGateway::Resource")[
+        resource["Properties"]["ParentId"]["Ref"]
+    ]
+    assert parent["Properties"]["PathPart"] == "webhooks"
     for api in resources(template, "AWS::ApiGateway::RestApi").values():
         assert api["Properties"]["ApiKeySourceType"] == "HEADER"
 
@@ -176,13 +187,14 @@ def test_api_functions_get_only_the_tables_they_use(template: Template) -> None:
 
 
 def test_every_api_function_runs_the_limiter(template: Template) -> None:
-    # (the baseline's GET /products, without limiting, is in OrderflowBench)
+    # (the baseline's GET /products, without limiting, is in OrderflowBench); the payment
+    # webhook has no API key to limit by: its signature is checked first
     functions = resources(template, "AWS::Lambda::Function").values()
-    assert not [
-        f
+    assert [
+        f["Properties"]["Handler"]
         for f in functions
         if f["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "false"
-    ]
+    ] == ["payments.handlers.payment_webhook.handler"]
 
 
 def test_plans_are_configurable_per_stage() -> None:

@@ -27,6 +27,7 @@ CONSUMERS = {
     "orders.handlers.catalogue.handler",
     "notifications.handlers.customer_notifier.handler",
     "notifications.handlers.audit_recorder.handler",
+    "payments.handlers.sandbox_callback.handler",
 }
 
 
@@ -83,7 +84,7 @@ def test_an_account_too_small_to_reserve_deploys_without_reservations() -> None:
     assert reservations(template) == {}
     Annotations.from_stack(stacks.product).has_warning(
         "*",
-        Match.string_like_regexp("reserved concurrency off: the stack would reserve 15 executions"),
+        Match.string_like_regexp("reserved concurrency off: the stack would reserve 17 executions"),
     )
     assert all(m["ScalingConfig"] for m in sqs_mappings(template).values())
 

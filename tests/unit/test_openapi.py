@@ -20,7 +20,12 @@ def test_document_describes_the_edge_on_every_operation():
         "in": "header",
         "name": "x-api-key",
     }
-    operations = [op for path in document["paths"].values() for op in path.values()]
+    operations = [
+        op
+        for path in document["paths"].values()
+        for op in path.values()
+        if op.get("security") != []  # the payment provider's webhook: no API key
+    ]
     assert len(operations) == 3
     for operation in operations:
         responses = operation["responses"]
@@ -32,3 +37,22 @@ def test_document_describes_the_edge_on_every_operation():
     body = document["components"]["schemas"]["PlaceOrderRequest"]
     assert body["additionalProperties"] is False
     assert body["properties"]["items"]["maxItems"] == 25
+
+
+def test_the_payment_webhook_is_signed_not_keyed():
+    document = json.loads(openapi.DOCUMENT.read_text())
+    webhook = document["paths"]["/webhooks/payments"]["post"]
+    assert webhook["security"] == []
+    assert {p["name"] for p in webhook["parameters"]} == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+    assert {"200", "400", "401", "404"} <= set(webhook["responses"])
+    assert not any(status.startswith("5") for status in webhook["responses"])
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert document["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == [
+        "type",
+        "timestamp",
+        "data",
+    ]
