@@ -32,7 +32,7 @@ def verify_delivery(
     lowered = {name.lower(): value for name, value in headers.items()}
     missing = [name for name in HEADERS if not lowered.get(name)]
     if missing:
-        raise WebhookRejected(f"missing header(s): {', '.join(missing)}")
+        raise WebhookRejected(f"headers: missing {', '.join(missing)}")
     webhook_id = lowered["webhook-id"]
     if len(webhook_id) > MAX_WEBHOOK_ID_LENGTH or not webhook_id.isprintable():
         raise WebhookRejected(f"webhook-id: not printable or longer than {MAX_WEBHOOK_ID_LENGTH}")

@@ -6,6 +6,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
+import edge.settings
 import payments.dal
 import payments.resilience
 from orders.dal.repository import payment_token_item
@@ -23,6 +24,7 @@ CONFIRMATIONS_QUEUE = "provider-confirmations-test"
 def forget_caches() -> None:
     payments.resilience.reset()
     payments.dal.reset()
+    edge.settings.get_settings.cache_clear()
     parameters.clear_caches()
 
 
@@ -36,6 +38,7 @@ def _fresh_payments(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("WEBHOOK_DELIVERIES_TABLE", DELIVERIES_TABLE)
     monkeypatch.setenv("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", "120")
     monkeypatch.setenv("PROVIDER_CONFIRMATION_DELAY_SECONDS", "0")
+    monkeypatch.setenv("RATE_LIMIT_ENABLED", "false")  # the webhook's: no API key to limit
     forget_caches()
     yield
     forget_caches()
