@@ -14,9 +14,11 @@ from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_b
 from infra.lambda_defaults import SERVICE_TAG, FunctionDefaults
 from infra.queues import QueueWithDlq, consume, visibility_timeout_for
 from infra.resilience import reserve
-from infra.secrets import stage_secret
+from infra.secrets import secret_name, stage_secret
 
 PROVIDER_MODES = ("up", "down", "slow")
+API_KEY_PURPOSE = "payment-provider-api-key"
+WEBHOOK_SECRET_PURPOSE = "payment-webhook-secret"
 CALLBACK_TIMEOUT = Duration.seconds(30)
 """The sandbox callback's timeout: a batch of webhook calls of at most 10 s each."""
 SECRET_MAX_AGE_SECONDS = 300
@@ -138,7 +140,7 @@ class Payments(Construct):
             self,
             "ProviderApiKey",
             config=config,
-            purpose="payment-provider-api-key",
+            purpose=API_KEY_PURPOSE,
             description="orderflow: the merchant's API key at the (sandbox) payment provider",
             generate=generated,
             rotation="the sandbox provider issues the key with the stack; a real provider's key "
@@ -148,7 +150,7 @@ class Payments(Construct):
             self,
             "WebhookSecret",
             config=config,
-            purpose="payment-webhook-secret",
+            purpose=WEBHOOK_SECRET_PURPOSE,
             description="orderflow: the payment provider's webhook signing secret (HMAC key: "
             "the string's UTF-8 bytes)",
             generate=generated,
@@ -180,7 +182,7 @@ class Payments(Construct):
         self.confirmations.queue.grant_send_messages(self.authorize)
         for name, value in {
             "ORDERS_TABLE": orders_table.table_name,
-            "PROVIDER_API_KEY_SECRET_NAME": self.api_key_secret.secret_name,
+            "PROVIDER_API_KEY_SECRET_NAME": secret_name(config, API_KEY_PURPOSE),
             "PROVIDER_CONFIRMATIONS_QUEUE_URL": self.confirmations.queue.queue_url,
             "PROVIDER_CONFIRMATION_DELAY_SECONDS": str(webhook_config.confirmation_delay_seconds),
             **secret_age,
@@ -205,7 +207,7 @@ class Payments(Construct):
         )
         self.webhook_secret.grant_read(self.callback)
         self.callback.add_environment(
-            "PAYMENT_WEBHOOK_SECRET_NAME", self.webhook_secret.secret_name
+            "PAYMENT_WEBHOOK_SECRET_NAME", secret_name(config, WEBHOOK_SECRET_PURPOSE)
         )
         self.callback.add_environment("SECRET_MAX_AGE_SECONDS", str(SECRET_MAX_AGE_SECONDS))
         consume(
@@ -226,7 +228,7 @@ class Payments(Construct):
                 # No API key on this route, so no per-key limiter: the signature is checked
                 # first, and the stage's throttle bounds the rest (payment-webhook.md).
                 "RATE_LIMIT_ENABLED": "false",
-                "PAYMENT_WEBHOOK_SECRET_NAME": self.webhook_secret.secret_name,
+                "PAYMENT_WEBHOOK_SECRET_NAME": secret_name(config, WEBHOOK_SECRET_PURPOSE),
                 "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": str(webhook_config.tolerance_seconds),
                 "WEBHOOK_DELIVERIES_TABLE": self.deliveries.table_name,
                 **secret_age,
