@@ -269,3 +269,18 @@ def test_the_webhook_refuses_forged_stale_and_replayed_deliveries(
     assert send(outputs, body, headers) == (200, {"status": "duplicate"})
     status, order = api.http("GET", f"/orders/{order_id}")
     assert [e["type"] for e in order["history"]].count("PaymentAuthorized") == 1
+
+
+def test_the_providers_secrets_are_in_no_function_configuration_or_output(
+    outputs: dict[str, str], lambda_client: Any, provider_signer: Webhook
+) -> None:
+    secrets = client("secretsmanager")
+    names = [outputs["PaymentWebhookSecretName"], "orderflow/dev/payment-provider-api-key"]
+    values = [secrets.get_secret_value(SecretId=name)["SecretString"] for name in names]
+    assert all(len(value) == 40 for value in values)
+    pages = lambda_client.get_paginator("list_functions").paginate()
+    configurations = [json.dumps(f, default=str) for page in pages for f in page["Functions"]]
+    assert any(names[0] in configuration for configuration in configurations)  # by name only
+    for value in values:
+        assert not [c for c in configurations if value in c]
+        assert value not in json.dumps(outputs)
