@@ -4,8 +4,10 @@ keyed REST API of the app shares (the benchmark's baseline API in ``infra/bench_
 """
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
@@ -16,6 +18,7 @@ from infra.contracts import API_KEY_HEADER
 from infra.domain import suppress_backups
 from infra.nag import suppress
 from infra.plans import UsagePlanSpec
+from infra.polling import PRODUCTS_CACHE_KEY, ProductsCacheConfig
 
 STAGE = "prod"
 THROTTLED_RETRY_AFTER_S = 1
@@ -127,10 +130,22 @@ class ApiAccess(Construct):
 
 
 def keyed_rest_api(
-    scope: Construct, id: str, *, name: str, description: str, config: DeploymentConfig
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    description: str,
+    config: DeploymentConfig,
+    cached_methods: Mapping[str, Duration] | None = None,
+    cache_cluster_size: str = "0.5",
 ) -> apigateway.RestApi:
     """A REST API (stage ``prod``) whose every method needs an API key (``x-api-key``), with
-    stage-wide throttling and gateway errors shaped like the application's."""
+    stage-wide throttling and gateway errors shaped like the application's.
+
+    ``cached_methods`` (``{"/products/GET": ttl}``): the stage gets a cache cluster of
+    ``cache_cluster_size`` GB and caches those methods' answers for their TTL, encrypted at
+    rest; none: no cache cluster (LocalStack's core does not emulate API Gateway caching)."""
+    cached = dict(cached_methods or {})
     rest_api = apigateway.RestApi(
         scope,
         id,
@@ -143,6 +158,20 @@ def keyed_rest_api(
             tracing_enabled=True,
             throttling_rate_limit=config.api_throttle_rate,
             throttling_burst_limit=config.api_throttle_burst,
+            cache_cluster_enabled=bool(cached) or None,
+            cache_cluster_size=cache_cluster_size if cached else None,
+            method_options={
+                path: apigateway.MethodDeploymentOptions(
+                    caching_enabled=True,
+                    cache_ttl=ttl,
+                    cache_data_encrypted=True,
+                    # a method's settings replace the stage's: keep its throttle
+                    throttling_rate_limit=config.api_throttle_rate,
+                    throttling_burst_limit=config.api_throttle_burst,
+                )
+                for path, ttl in cached.items()
+            }
+            or None,
         ),
         # The account-wide API Gateway logging role is not this stack's business.
         cloud_watch_role=False,
@@ -160,11 +189,23 @@ def keyed_rest_api(
 
 
 def add_route(
-    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction
+    resource: apigateway.IResource,
+    http_method: str,
+    function: lambda_.IFunction,
+    cache_key: Sequence[str] = (),
 ) -> apigateway.Method:
     """``http_method`` on ``resource``: a Lambda proxy integration of ``function``, API key
-    required (the API's default)."""
-    method = resource.add_method(http_method, apigateway.LambdaIntegration(function))
+    required (the API's default). ``cache_key``: the request parameters
+    (``method.request.querystring.x``, ``method.request.header.x``) the stage's cache keys
+    this method's answers by, besides the path."""
+    integration = apigateway.LambdaIntegration(
+        function, cache_key_parameters=list(cache_key) or None
+    )
+    method = resource.add_method(
+        http_method,
+        integration,
+        request_parameters=dict.fromkeys(cache_key, False) or None,
+    )
     for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
         suppress(
             method,
@@ -272,20 +313,38 @@ class OrdersApi(Construct):
         self.access = ApiAccess(self, "Access", config=config)
         for function in (place_order, get_order, list_products):
             self.access.limit(function)
+        products_cache = config.polling.products
         self.rest_api = keyed_rest_api(
             self,
             "RestApi",
             name=f"orderflow-{config.stage}-api",
             description="orderflow: place and follow orders, list products",
             config=config,
+            **_products_cache(products_cache),
         )
         orders = self.rest_api.root.add_resource("orders")
         add_route(orders, "POST", place_order)
         add_route(orders.add_resource("{orderId}"), "GET", get_order)
-        add_route(self.rest_api.root.add_resource("products"), "GET", list_products)
+        add_route(
+            self.rest_api.root.add_resource("products"),
+            "GET",
+            list_products,
+            cache_key=PRODUCTS_CACHE_KEY if products_cache.api_cache else (),
+        )
         # --- the payment provider's webhook (docs/parts/payment-webhook.md) ---
         if payment_webhook is not None:
             add_signed_route(
                 self.rest_api.root.resource_for_path("webhooks/payments"), "POST", payment_webhook
             )
         self.access.attach(self.rest_api)
+
+
+def _products_cache(products: ProductsCacheConfig) -> dict[str, Any]:
+    """``keyed_rest_api``'s cache arguments for ``GET /products`` (``polling.products``): the
+    stage's cache cluster on AWS, for the stages that enable it (infra/polling.py)."""
+    if not products.api_cache:
+        return {}
+    return {
+        "cached_methods": {"/products/GET": Duration.seconds(products.api_cache_ttl_seconds)},
+        "cache_cluster_size": products.api_cache_size_gb,
+    }

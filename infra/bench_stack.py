@@ -27,6 +27,7 @@ from infra.domain import API_PACKAGES, DomainFunctions
 from infra.inventory import SERVICE as INVENTORY
 from infra.inventory import service_environment
 from infra.lambda_defaults import DependenciesLayer, FunctionDefaults
+from infra.polling import products_environment
 
 
 class BaselineApi(Construct):
@@ -72,6 +73,9 @@ class BaselineApi(Construct):
             "ListProducts", "list_products", "GET /products without rate limiting (benchmark)"
         )
         products.grant_read_data(self.list_products)
+        # the same in-memory copy of the catalogue as the orders API's (infra/polling.py)
+        for name, value in products_environment(config.polling.products).items():
+            self.list_products.add_environment(name, value)
         self.rest_api = keyed_rest_api(
             self,
             "RestApi",

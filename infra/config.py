@@ -25,6 +25,7 @@ from infra.plans import (
     ApiClientSpec,
     UsagePlanSpec,
 )
+from infra.polling import PollingConfig
 from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
@@ -115,6 +116,10 @@ class DeploymentConfig(BaseSettings):
     the alerts topic; other stages 5-minute periods, 2 of 3; context ``orderflow:alerts``,
     e.g. ``{"latency_objective_seconds": 10}``."""
 
+    polling: PollingConfig = Field(default_factory=dict, validate_default=True)
+    """Long polling of ``GET /orders/{orderId}?wait=N`` and the caching of ``GET /products``
+    (``infra/polling.py``); context ``orderflow:polling``, e.g. ``{"interval_ms": 500}``."""
+
     payment_webhook: PaymentWebhookConfig = Field(default_factory=dict, validate_default=True)
     """The incoming payment webhook's timestamp tolerance and the sandbox provider's delay
     (``infra/payment_webhook.py``); context ``orderflow:paymentWebhook``, e.g.
@@ -141,6 +146,7 @@ class DeploymentConfig(BaseSettings):
         "chaos",
         "tracing",
         "alerts",
+        "polling",
         "payment_webhook",
         mode="before",
     )

@@ -14,6 +14,7 @@ from inventory.errors import InventoryBusy, OutOfStock, ReservationNotFound, Res
 from notifications import events as notifications_events
 from orders import events as orders_events
 from orders.errors import OrderNotFound, OrderStateConflict, SagaAlreadyStarted
+from orders.logic.follow import WAIT_CEILING_SECONDS
 from orders.logic.lifecycle import DEFAULT_REASON, REASON_BY_ERROR
 from orders.models import OUTBOX_PENDING, OUTBOX_SK
 from payments import events as payments_events
@@ -39,6 +40,7 @@ __all__ = [
     "PAYMENT_PENDING",
     "PRODUCT_PRICED",
     "SOURCE_PREFIX",
+    "WAIT_CEILING_SECONDS",
     "BusinessError",
     "CircuitOpen",
     "InventoryBusy",

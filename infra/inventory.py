@@ -16,6 +16,7 @@ from infra.config import DeploymentConfig
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults, tag_function
 from infra.nag import ANY_FUNCTION_VERSION, suppress, suppress_lambda_role
+from infra.polling import products_environment
 
 PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
 """The catalogue seeded at deploy time: ``[{sku, name, price, available}, ...]``."""
@@ -83,6 +84,8 @@ class Inventory(Construct):
         self.release = function("Release", "release_inventory", "compensation ReleaseInventory")
         self.commit = function("Commit", "commit_inventory", "saga step CommitInventory")
         self.list_products = function("ListProducts", "list_products", "GET /products")
+        for name, value in products_environment(defaults.config.polling.products).items():
+            self.list_products.add_environment(name, value)
         self.seed = function(
             "Seed", "seed_products", "seeds the catalogue on deploy", timeout=SEED_TIMEOUT
         )

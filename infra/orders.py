@@ -22,6 +22,7 @@ from infra.contracts import (
 )
 from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_backups
 from infra.lambda_defaults import FunctionDefaults
+from infra.polling import long_poll_environment
 from infra.queues import (
     QueueWithDlq,
     consume,
@@ -122,7 +123,7 @@ class Orders(Construct):
             shared_packages=API_PACKAGES,
         )
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
-        self.get_order = function("GetOrder", "get_order", "GET /orders/{orderId}")
+        self.get_order = self._get_order(function, config)
         self.record_order = function("RecordOrder", "record_order", "saga step RecordOrder")
         self.confirm_order = function("ConfirmOrder", "confirm_order", "saga step ConfirmOrder")
         self.cancel_order = function("CancelOrder", "cancel_order", "saga step CancelOrder")
@@ -155,6 +156,19 @@ class Orders(Construct):
             max_receive_count=3,
         )
         self.catalogue_rule = self._copy_prices(bus)
+
+    def _get_order(self, function: DomainFunctions, config: DeploymentConfig) -> lambda_.Function:
+        """``GET /orders/{orderId}``, long polling included (``?wait=N``, infra/polling.py): its
+        timeout outlasts the longest wait, and its reserved concurrency caps what waiting
+        requests can hold of the account's pool (order intake keeps the rest)."""
+        polling = config.polling
+        get_order = function(
+            "GetOrder", "get_order", "GET /orders/{orderId}", timeout=polling.get_order_timeout
+        )
+        for name, value in long_poll_environment(polling).items():
+            get_order.add_environment(name, value)
+        reserve(get_order, polling.get_order_concurrency, self._bulkheads)
+        return get_order
 
     def _grant(self, bus: events.IEventBus) -> None:
         for writer in (

@@ -125,6 +125,19 @@ def invalid_request(errors: Iterable[Mapping[str, Any]]) -> Response:
     return bad_request("invalid request", problems)
 
 
+# -- conditional requests --------------------------------------------------------------------
+
+
+def if_none_match(header: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag``: ``*``, or a list of entity tags,
+    compared weakly (RFC 9110 13.1.2: ``W/"x"`` matches ``"x"``). A GET it names is answered
+    304 without a body."""
+    if header is None:
+        return False
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
+
+
 # -- rate limits -----------------------------------------------------------------------------
 
 

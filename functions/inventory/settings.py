@@ -2,6 +2,7 @@
 
 from functools import cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,6 +11,11 @@ class InventorySettings(BaseSettings):
 
     products_table: str  # PRODUCTS_TABLE: products and reservations
     event_bus_name: str  # EVENT_BUS_NAME: where Inventory* events are published
+    # CATALOGUE_TTL_SECONDS: how long GET /products answers from its copy of the catalogue
+    # (0: read the table every time); PRODUCTS_MAX_AGE_SECONDS: its Cache-Control max-age
+    # (infra/polling.py sets both per stage)
+    catalogue_ttl_seconds: int = Field(default=0, ge=0, le=3_600)
+    products_max_age_seconds: int = Field(default=0, ge=0, le=3_600)
 
 
 @cache

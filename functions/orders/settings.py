@@ -15,6 +15,10 @@ class OrdersSettings(BaseSettings):
     idempotency_table: str | None = None
     # IDEMPOTENCY_EXPIRY_SECONDS: how long an Idempotency-Key is remembered
     idempotency_expiry_seconds: int = Field(default=3600, ge=60)
+    # LONG_POLL_MAX_WAIT_SECONDS, LONG_POLL_INTERVAL_MS: GET /orders/{orderId}?wait=N's longest
+    # wait and how often a waiting request reads the order's version (infra/polling.py)
+    long_poll_max_wait_seconds: int = Field(default=20, ge=1, le=20)
+    long_poll_interval_ms: int = Field(default=250, ge=50, le=5_000)
 
 
 @cache

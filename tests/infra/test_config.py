@@ -109,6 +109,7 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "chaos",
         "tracing",
         "alerts",
+        "polling",
         "payment_webhook",
     }
     assert set(validator.info.fields) == sections

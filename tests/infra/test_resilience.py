@@ -21,6 +21,7 @@ from tests.infra.helpers import (
 
 AUTHORIZE = "payments.handlers.authorize_payment.handler"
 VOID = "payments.handlers.void_payment.handler"
+GET_ORDER = "orders.handlers.get_order.handler"  # capped: long polls (infra/polling.py)
 CONSUMERS = {
     "shipping.handlers.schedule_shipment.handler",
     "orders.handlers.projector.handler",
@@ -65,12 +66,22 @@ def test_every_sqs_consumer_is_a_bulkhead_on_dev(template: Template) -> None:
     assert set(mappings) == CONSUMERS
     for handler, mapping in mappings.items():
         assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}, handler
-    assert reservations(template) == {AUTHORIZE: 3, VOID: 2, **dict.fromkeys(CONSUMERS, 2)}
+    assert reservations(template) == {
+        AUTHORIZE: 3,
+        VOID: 2,
+        GET_ORDER: 10,
+        **dict.fromkeys(CONSUMERS, 2),
+    }
 
 
 def test_prod_reserves_more() -> None:
     template = synth(**{"orderflow:stage": "prod"})
-    assert reservations(template) == {AUTHORIZE: 50, VOID: 10, **dict.fromkeys(CONSUMERS, 10)}
+    assert reservations(template) == {
+        AUTHORIZE: 50,
+        VOID: 10,
+        GET_ORDER: 100,
+        **dict.fromkeys(CONSUMERS, 10),
+    }
     for mapping in sqs_mappings(template).values():
         assert mapping["ScalingConfig"] == {"MaximumConcurrency": 10}
 
@@ -84,7 +95,7 @@ def test_an_account_too_small_to_reserve_deploys_without_reservations() -> None:
     assert reservations(template) == {}
     Annotations.from_stack(stacks.product).has_warning(
         "*",
-        Match.string_like_regexp("reserved concurrency off: the stack would reserve 17 executions"),
+        Match.string_like_regexp("reserved concurrency off: the stack would reserve 27 executions"),
     )
     assert all(m["ScalingConfig"] for m in sqs_mappings(template).values())
 

@@ -453,12 +453,15 @@ class OrdersRepository:
             update["ExpressionAttributeNames"] = names
         return {"Update": update}
 
-    def read_order(self, order_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def read_order(
+        self, order_id: str, *, consistent: bool = False
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The order item (None if absent) and its recorded history entries, from one query of
-        the order's partition."""
+        the order's partition (strongly consistent if ``consistent``)."""
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
+            "ConsistentRead": consistent,
         }
         order: dict[str, Any] | None = None
         history: list[dict[str, Any]] = []
@@ -472,6 +475,14 @@ class OrdersRepository:
             if "LastEvaluatedKey" not in page:
                 return order, history
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def order_version(self, order_id: str) -> int:
+        """The view's ``lastSequence`` (0: no event recorded yet): one strongly consistent
+        GetItem of one attribute, what a long poll reads while it waits."""
+        view = self._table.get_item(
+            Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
+        ).get("Item", {})
+        return int(str(view.get("lastSequence", 0)))
 
     def require_order(self, order_id: str) -> Order:
         order = self.get_order(order_id)

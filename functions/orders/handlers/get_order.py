@@ -5,29 +5,58 @@ time, data}] in the order's sequence}; 404 when nothing is known about the order
 that cannot be an order's. The status is that of the last status-changing event of the history
 returned with it (one snapshot); before the projector recorded OrderPlaced it is PENDING with
 an empty history.
+
+Every answer carries the order's `ETag`; `If-None-Match` naming it -> 304 without a body.
+`?wait=N` (1..20 s, at most the stage's `LONG_POLL_MAX_WAIT_SECONDS`): long polling, answered
+as soon as the order changes relative to the caller's `If-None-Match` (without one, to the
+order when the request came), else at the deadline (304 if `If-None-Match` still matches);
+see orders/logic/follow.py.
 """
 
+import time
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from edge.http import (
     RATE_LIMIT_RESPONSE_HEADERS,
     api_resolver,
+    bad_request,
     edge_responses,
     error_response,
+    if_none_match,
     json_content,
+    response_header,
 )
 from edge.middleware import api_handler
+from edge.models import FieldError
 from orders.dal import get_repository
-from orders.logic.read_model import order_details
+from orders.logic.follow import WAIT_CEILING_SECONDS, follow_order
 from orders.models import OrderDetails
+from orders.settings import get_settings
 from shared_kernel.models import ORDER_ID_PATTERN
 
 router = Router()
+
+ETAG_HEADER = {"ETag": response_header("The order's version: send it as `If-None-Match`")}
+ANSWER_MARGIN_S = 2.0
+"""Time a long poll keeps for its last read and its answer before the function's timeout."""
+
+
+class MonotonicClock:
+    """The clock a long poll waits by (tests replace it)."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+clock = MonotonicClock()
 
 
 @router.get(
@@ -39,7 +68,13 @@ router = Router()
         200: {
             "description": "The order",
             "content": json_content(OrderDetails),
-            "headers": RATE_LIMIT_RESPONSE_HEADERS,
+            "headers": {**ETAG_HEADER, **RATE_LIMIT_RESPONSE_HEADERS},
+        },
+        304: {
+            "content": {},
+            "description": "Not modified: `If-None-Match` names the order's current ETag "
+            "(with `wait`: still, at the deadline); no body",
+            "headers": {**ETAG_HEADER, **RATE_LIMIT_RESPONSE_HEADERS},
         },
         **edge_responses(404),
     },
@@ -48,15 +83,57 @@ def get_order(
     order_id: Annotated[
         str, Path(alias="orderId", pattern=ORDER_ID_PATTERN, description="From POST /orders")
     ],
-) -> Response[dict[str, Any]]:
-    details = order_details(order_id, *get_repository().read_order(order_id))
-    if details is None:
+    wait: Annotated[
+        int | None,
+        Query(
+            gt=0,
+            le=WAIT_CEILING_SECONDS,
+            description="Long polling: answer as soon as the order changes (relative to "
+            "`If-None-Match`, else to the order when the request came), or after this many "
+            "seconds",
+        ),
+    ] = None,
+    known: Annotated[
+        str | None,
+        Header(
+            alias="If-None-Match",
+            min_length=1,
+            max_length=1024,
+            description="ETag(s) of the order the caller has: 304 while it is current",
+        ),
+    ] = None,
+) -> Response[dict[str, Any] | None]:
+    settings = get_settings()
+    if wait is not None and wait > settings.long_poll_max_wait_seconds:
+        problem = f"at most {settings.long_poll_max_wait_seconds} seconds"
+        return bad_request("invalid request", [FieldError(field="wait", problem=problem)])
+    found = follow_order(
+        order_id,
+        known=known,
+        wait_s=_wait_budget(wait),
+        interval_s=settings.long_poll_interval_ms / 1000,
+        reader=get_repository(),
+        clock=clock,
+    )
+    if found is None:
         return error_response(HTTPStatus.NOT_FOUND, f"order {order_id} not found")
+    headers = {"ETag": found.etag}
+    if if_none_match(known, found.etag):
+        return Response(status_code=HTTPStatus.NOT_MODIFIED, headers=headers)
     return Response(
         status_code=HTTPStatus.OK,
         content_type=content_types.APPLICATION_JSON,
-        body=details.to_wire(),
+        body=found.details.to_wire(),
+        headers=headers,
     )
+
+
+def _wait_budget(wait: int | None) -> float:
+    """``wait`` seconds, within what the function's timeout leaves (0: no wait)."""
+    if not wait:
+        return 0.0
+    remaining_s = router.lambda_context.get_remaining_time_in_millis() / 1000
+    return max(0.0, min(float(wait), remaining_s - ANSWER_MARGIN_S))
 
 
 app = api_resolver(router)

@@ -4,6 +4,7 @@ import pytest
 
 import inventory.dal
 from inventory.dal.repository import InventoryRepository
+from inventory.handlers import list_products
 from inventory.models import Product
 from tests.unit.domain_common.fixtures import TABLE_ENV, create_rate_limit_table, create_table
 from tests.unit.domain_common.seed import seed_products
@@ -12,8 +13,10 @@ from tests.unit.domain_common.seed import seed_products
 @pytest.fixture(autouse=True)
 def _fresh_inventory(aws_env: None) -> Iterator[None]:
     inventory.dal.reset()
+    list_products.catalogue.cache_clear()
     yield
     inventory.dal.reset()
+    list_products.catalogue.cache_clear()
 
 
 @pytest.fixture
