@@ -216,11 +216,13 @@ def add_route(
     return method
 
 
-def public_route(
-    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction
+def unkeyed_route(
+    resource: apigateway.IResource, http_method: str, function: lambda_.IFunction, *, why: str
 ) -> apigateway.Method:
-    """``http_method`` on ``resource`` without an API key: only for what is public by nature
-    (the stage's JWKS); the stage throttle still bounds it."""
+    """``http_method`` on ``resource`` without an API key, for ``why`` (recorded with cdk-nag's
+    suppressions): what is public by nature (the stage's JWKS), or a caller that is not a client
+    but a provider calling back, whose every request ``function`` authenticates by its
+    signature. The stage throttle still bounds it."""
     method = resource.add_method(
         http_method, apigateway.LambdaIntegration(function), api_key_required=False
     )
@@ -228,8 +230,7 @@ def public_route(
         suppress(
             method,
             rule,
-            "public by nature: the stage's public token-signing keys (JWKS), which verifiers "
-            "fetch without credentials",
+            why,
         )
     return method
 
@@ -294,6 +295,7 @@ class OrdersApi(Construct):
         list_products: lambda_.Function,
         config: DeploymentConfig,
         jwks: lambda_.IFunction | None = None,
+        payment_webhook: lambda_.IFunction | None = None,
     ) -> None:
         """
         The functions are ``Function``s, not ``IFunction``s: the API configures each one's
@@ -303,6 +305,9 @@ class OrdersApi(Construct):
             place_order: serves ``POST /orders``.
             get_order: serves ``GET /orders/{orderId}``.
             list_products: serves ``GET /products`` (``?inStock=true``).
+            payment_webhook: serves ``POST /webhooks/payments``, the payment provider's
+                confirmations: no API key (its Standard Webhooks signature authenticates it),
+                so no per-key limiter either.
             config: the stage (part of the API's name), plans, clients and throttling.
             jwks: serves ``GET /.well-known/jwks.json`` (no API key: the stage's public
                 token-signing keys), when the stage publishes its own.
@@ -331,7 +336,23 @@ class OrdersApi(Construct):
         )
         if jwks is not None:
             well_known = self.rest_api.root.add_resource(".well-known")
-            public_route(well_known.add_resource("jwks.json"), "GET", jwks)
+            unkeyed_route(
+                well_known.add_resource("jwks.json"),
+                "GET",
+                jwks,
+                why="public by nature: the stage's public token-signing keys (JWKS), which "
+                "verifiers fetch without credentials",
+            )
+        # --- the payment provider's webhook (docs/parts/payment-webhook.md) ---
+        if payment_webhook is not None:
+            unkeyed_route(
+                self.rest_api.root.resource_for_path("webhooks/payments"),
+                "POST",
+                payment_webhook,
+                why="called by the payment provider, which has no API key or user: the "
+                "function verifies each request's Standard Webhooks signature (HMAC-SHA256 "
+                "with the provider's secret) and timestamp before anything else",
+            )
         self.access.attach(self.rest_api)
 
 

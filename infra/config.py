@@ -18,6 +18,7 @@ from infra.archive import ArchiveConfig
 from infra.experiments import ChaosConfig
 from infra.issuer import IdentityConfig
 from infra.observability import AlertsConfig
+from infra.payment_webhook import PaymentWebhookConfig
 from infra.plans import (
     DEFAULT_API_CLIENTS,
     DEFAULT_PLAN,
@@ -129,6 +130,11 @@ class DeploymentConfig(BaseSettings):
     (``infra/webhook_settings.py``): dev retries within seconds and allows loopback URLs;
     context ``orderflow:webhooks``, e.g. ``{"attempt_timeout_seconds": 5}``."""
 
+    payment_webhook: PaymentWebhookConfig = Field(default_factory=dict, validate_default=True)
+    """The incoming payment webhook's timestamp tolerance and the sandbox provider's delay
+    (``infra/payment_webhook.py``); context ``orderflow:paymentWebhook``, e.g.
+    ``{"tolerance_seconds": 60}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -153,6 +159,7 @@ class DeploymentConfig(BaseSettings):
         "identity",
         "polling",
         "webhooks",
+        "payment_webhook",
         mode="before",
     )
     @classmethod

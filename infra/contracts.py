@@ -18,7 +18,8 @@ from orders.logic.follow import WAIT_CEILING_SECONDS
 from orders.logic.lifecycle import DEFAULT_REASON, REASON_BY_ERROR
 from orders.models import OUTBOX_PENDING, OUTBOX_SK
 from payments import events as payments_events
-from payments.errors import CircuitOpen, PaymentDeclined, ProviderUnavailable
+from payments.errors import CircuitOpen, PaymentDeclined, PaymentTimeout, ProviderUnavailable
+from payments.models import AuthorizationStatus
 from shared_kernel.errors import BusinessError, MalformedEventError, TransientError
 from shared_kernel.observability import METRICS_NAMESPACE
 from shared_kernel.publisher import PublishError
@@ -36,6 +37,7 @@ __all__ = [
     "ORDER_PLACED",
     "OUTBOX_PENDING",
     "OUTBOX_SK",
+    "PAYMENT_PENDING",
     "PRODUCT_PRICED",
     "SOURCE_PREFIX",
     "WAIT_CEILING_SECONDS",
@@ -49,6 +51,7 @@ __all__ = [
     "OrderStateConflict",
     "OutOfStock",
     "PaymentDeclined",
+    "PaymentTimeout",
     "ProviderUnavailable",
     "PublishError",
     "ReservationNotFound",
@@ -84,6 +87,10 @@ CATALOGUE_EVENTS = inventory_events.CATALOGUE_EVENTS
 
 ORDER_OUTCOMES = (notifications_events.ORDER_CONFIRMED, notifications_events.ORDER_CANCELLED)
 """The detail-types the notifications service consumes (through the order-outcomes topic)."""
+
+PAYMENT_PENDING = AuthorizationStatus.PENDING.value
+"""AuthorizePayment's ``status`` when the provider confirms later: the saga then waits in
+AwaitPaymentConfirmation (a ``PaymentTimeout`` when it does not come in time)."""
 
 CANCELLATION_REASONS = tuple(sorted({*REASON_BY_ERROR.values(), DEFAULT_REASON}))
 """The ``reason`` dimension values of orders' ``OrdersCancelled`` metric (CancelOrder derives the

@@ -45,7 +45,9 @@ class OrderFulfilment(Construct):
         super().__init__(scope, id)
         self.inventory = Inventory(self, "Inventory", bus=bus, defaults=defaults)
         self.orders = Orders(self, "Orders", bus=bus, defaults=defaults)
-        self.payments = Payments(self, "Payments", bus=bus, defaults=defaults)
+        self.payments = Payments(
+            self, "Payments", bus=bus, orders_table=self.orders.table, defaults=defaults
+        )
         self.shipping = Shipping(self, "Shipping", bus=bus, defaults=defaults)
         self.notifications = Notifications(self, "Notifications", bus=bus, defaults=defaults)
         self.saga = FulfilmentSaga(
@@ -63,7 +65,9 @@ class OrderFulfilment(Construct):
             list_products=self.inventory.list_products,
             config=defaults.config,
             jwks=self.identity.jwks,
+            payment_webhook=self.payments.webhook,
         )
+        self.payments.call_webhook_at(self.api.rest_api.url_for_path("/webhooks/payments"))
         # outgoing webhooks: subscriptions on the orders API, deliveries through queues
         self.webhooks = Webhooks(self, "Webhooks", bus=bus, defaults=defaults)
         self.webhooks.serve(self.api.rest_api, self.api.access)
@@ -83,6 +87,8 @@ class OrderFulfilment(Construct):
             record_order=self.orders.record_order,
             reserve_inventory=self.inventory.reserve,
             authorize_payment=self.payments.authorize,
+            await_payment_confirmation=self.payments.await_confirmation,
+            payment_confirmers=self.payments.confirmer_roles(),
             confirm_order=self.orders.confirm_order,
             commit_inventory=self.inventory.commit,
             void_payment=self.payments.void,

@@ -6,6 +6,12 @@ ResultPath: the state accumulates, each result under its own key)::
     RecordOrder        input: {event: $, executionId: $$.Execution.Id} -> $.order
     ReserveInventory   input: $.order                                -> $.reservation
     AuthorizePayment   input: $.order                                -> $.payment
+    PaymentPending     Choice: $.payment.status PENDING (the provider confirms later) ->
+                       AwaitPaymentConfirmation; anything else -> ScheduleShipment
+    AwaitPaymentConfirmation  Lambda ``.waitForTaskToken`` {orderId, authorizationId,
+                       taskToken, correlationId, causationId}: the function keeps the token on
+                       the PENDING authorisation; the payment webhook answers it
+                       (``SagaTimeouts.payment_confirmation``, 300 s)  -> $.payment
     ScheduleShipment   SQS {orderId, items, taskToken, correlationId, causationId}, waits for
                        the shipping worker's SendTaskSuccess (``SagaTimeouts.shipment``,
                        60 s by default; infra/timeouts.py)         -> $.shipment
@@ -28,6 +34,10 @@ last step done; each compensation undoes one step and falls through to the next)
     AuthorizePayment:  PaymentDeclined -> ReleaseInventory; anything else -> VoidPayment
                        (ProviderUnavailable or CircuitOpen once their retries are spent:
                        CancelOrder's reason is PAYMENT_UNAVAILABLE)
+    AwaitPaymentConfirmation: States.Timeout -> PaymentNotConfirmed (Pass: $.error becomes
+                       ``PaymentTimeout``, so CancelOrder's reason is PAYMENT_TIMEOUT) ->
+                       VoidPayment; PaymentDeclined (the webhook's SendTaskFailure) ->
+                       ReleaseInventory; anything else -> VoidPayment
     ScheduleShipment, ConfirmOrder: anything (States.Timeout included) -> VoidPayment
 
 "Anything else" starts one compensation earlier than strictly needed: a step that timed out
@@ -72,6 +82,7 @@ from infra.config import DeploymentConfig
 from infra.contracts import (
     ORDER_PLACED,
     ORDERS_SOURCE,
+    PAYMENT_PENDING,
     CircuitOpen,
     InventoryBusy,
     MalformedEventError,
@@ -79,6 +90,7 @@ from infra.contracts import (
     OrderStateConflict,
     OutOfStock,
     PaymentDeclined,
+    PaymentTimeout,
     ProviderUnavailable,
     PublishError,
     ReservationNotFound,
@@ -162,6 +174,11 @@ class SagaSteps:
         shipment_requests: ScheduleShipment sends its request (with the task token) here.
         shipping_worker: consumes ``shipment_requests``; granted ``SendTaskSuccess`` and
             ``SendTaskFailure`` on the state machine.
+        await_payment_confirmation: AwaitPaymentConfirmation's function (``waitForTaskToken``).
+        payment_confirmers: the roles of who answers that wait (the payment webhook, and the
+            wait's own function when the confirmation came first): the task response is
+            granted in a policy of its own (``PaymentConfirmers``), not their default policies,
+            because the state machine's role depends on the wait's function already.
     """
 
     record_order: lambda_.IFunction
@@ -174,6 +191,8 @@ class SagaSteps:
     cancel_order: lambda_.IFunction
     shipment_requests: sqs.IQueue
     shipping_worker: iam.IGrantable
+    await_payment_confirmation: lambda_.IFunction
+    payment_confirmers: Sequence[iam.IRole]
 
 
 @dataclass(frozen=True)
@@ -239,6 +258,17 @@ class FulfilmentSaga(Construct):
             ),
         )
         self.state_machine.grant_task_response(steps.shipping_worker)
+        iam.Policy(
+            self,
+            "PaymentConfirmers",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+            roles=list(steps.payment_confirmers),
+        )
         _suppress_findings(self.state_machine)
         self.rule_dlq = dead_letter_queue(self, "OrderPlacedDlq")
         self.rule = self._start_on_order_placed(bus)
@@ -266,6 +296,9 @@ class FulfilmentSaga(Construct):
         )
         _catch(authorize, undo.release, PaymentDeclined)
         _catch(authorize, undo.void)
+        await_confirmation = self._await_payment_confirmation(
+            steps.await_payment_confirmation, undo
+        )
 
         schedule_shipment = self._schedule_shipment(steps.shipment_requests)
         _catch(schedule_shipment, undo.void)
@@ -289,15 +322,59 @@ class FulfilmentSaga(Construct):
             ReservationReleased,
         )
 
-        return (
-            sfn.Chain.start(record)
-            .next(reserve)
-            .next(authorize)
-            .next(schedule_shipment)
-            .next(confirm)
-            .next(commit)
-            .next(sfn.Succeed(self, "OrderFulfilled"))
+        schedule_shipment.next(confirm).next(commit).next(sfn.Succeed(self, "OrderFulfilled"))
+        await_confirmation.next(schedule_shipment)
+        payment_pending = (
+            sfn.Choice(self, "PaymentPending")
+            .when(
+                sfn.Condition.string_equals("$.payment.status", PAYMENT_PENDING),
+                await_confirmation,
+            )
+            .otherwise(schedule_shipment)
         )
+        return sfn.Chain.start(record).next(reserve).next(authorize).next(payment_pending)
+
+    def _await_payment_confirmation(
+        self, function: lambda_.IFunction, undo: "_Compensations"
+    ) -> tasks.LambdaInvoke:
+        """Invokes ``function`` with a task token and waits (``SagaTimeouts.payment_confirmation``)
+        for the payment webhook's answer: the authorisation (SendTaskSuccess, -> $.payment) or
+        ``PaymentDeclined`` (SendTaskFailure). No answer in time: ``PaymentTimeout``."""
+        wait = tasks.LambdaInvoke(
+            self,
+            "AwaitPaymentConfirmation",
+            lambda_function=function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "orderId": sfn.JsonPath.string_at("$.order.orderId"),
+                    "authorizationId": sfn.JsonPath.string_at("$.payment.authorizationId"),
+                    "taskToken": sfn.JsonPath.task_token,
+                    "correlationId": sfn.JsonPath.string_at("$.order.correlationId"),
+                    "causationId": sfn.JsonPath.string_at("$.order.causationId"),
+                }
+            ),
+            task_timeout=sfn.Timeout.duration(self._timeouts.payment_confirmation),
+            retry_on_service_exceptions=False,  # TRANSIENT_RETRY covers them
+            result_path="$.payment",
+        )
+        wait.add_retry(**TRANSIENT_RETRY)
+        not_confirmed = sfn.Pass(
+            self,
+            "PaymentNotConfirmed",
+            comment="the saga's own timeout, named so CancelOrder's reason is PAYMENT_TIMEOUT",
+            parameters={
+                "Error": PaymentTimeout.__name__,
+                "Cause": f"no payment confirmation within "
+                f"{self._timeouts.payment_confirmation_seconds} s",
+            },
+            result_path=ERROR_PATH,
+        )
+        not_confirmed.next(undo.void)
+        wait.add_catch(not_confirmed, errors=[sfn.Errors.TIMEOUT], result_path=ERROR_PATH)
+        _catch(wait, undo.release, PaymentDeclined)
+        _catch(wait, undo.void)
+        return wait
 
     def _compensations(self, steps: SagaSteps) -> _Compensations:
         """VoidPayment -> ReleaseInventory -> CancelOrder -> OrderCancelled (Succeed)."""

@@ -139,6 +139,11 @@ class OrderflowStack(Stack):
             "WebhookDlqUrl": f.webhooks.delivery.dlq.queue_url,
             "WebhookEventsDlqUrl": f.webhooks.events.dlq.queue_url,
             **self._identity_outputs(),
+            # the payment provider's webhook (names only: never a secret's value)
+            "PaymentWebhookSecretName": f.payments.webhook_secret.secret_name,
+            "PaymentWebhookDeliveriesTableName": f.payments.deliveries.table_name,
+            "ProviderConfirmationsQueueUrl": f.payments.confirmations.queue.queue_url,
+            "ProviderConfirmationsDlqUrl": f.payments.confirmations.dlq.queue_url,
         }
 
     def _identity_outputs(self) -> dict[str, str]:

@@ -15,6 +15,14 @@ that deploys to AWS.
 - ``shipment_heartbeat_seconds`` (none): ``HeartbeatSeconds`` of that task, for a worker that
   sends ``SendTaskHeartbeat`` while it works (``States.HeartbeatTimeout``, same compensation);
   none: the worker answers once, and sends no heartbeat;
+- ``payment_confirmation_seconds`` (300): AwaitPaymentConfirmation's wait for the payment
+  provider's webhook (``TimeoutSeconds`` of its ``lambda:invoke.waitForTaskToken`` task), for
+  a PENDING authorisation (``tok_async``); then ``States.Timeout`` -> VoidPayment ->
+  ReleaseInventory -> CancelOrder ``PAYMENT_TIMEOUT``. Five minutes: a provider's asynchronous
+  answer (a card network's, a 3-D Secure challenge's) comes within seconds to a few minutes,
+  and its own retries of a failed webhook call start within a minute; the sandbox provider
+  answers after ``payment_webhook.confirmation_delay_seconds`` (3 s on dev, 20 s elsewhere);
+  the order's stock stays reserved meanwhile, so not much longer;
 - ``execution_minutes`` (30): the whole execution (the state machine's ``TimeoutSeconds``),
   ample for the retries' backoff (a compensation may take ~4 minutes).
 
@@ -28,6 +36,7 @@ from pydantic import Field, model_validator
 from infra.sections import ConfigSection
 
 SHIPMENT_SECONDS = 60
+PAYMENT_CONFIRMATION_SECONDS = 300
 EXECUTION_MINUTES = 30
 
 
@@ -40,6 +49,9 @@ class SagaTimeouts(ConfigSection):
     shipment_heartbeat_seconds: int | None = Field(default=None, ge=1)
     """ScheduleShipment's heartbeat timeout (seconds), shorter than ``shipment_seconds``."""
 
+    payment_confirmation_seconds: int = Field(default=PAYMENT_CONFIRMATION_SECONDS, ge=1, le=86_400)
+    """AwaitPaymentConfirmation's wait for the payment provider's webhook (seconds)."""
+
     execution_minutes: int = Field(default=EXECUTION_MINUTES, ge=1, le=60 * 24 * 365)
     """The whole execution's timeout (minutes), longer than the shipment's wait."""
 
@@ -51,10 +63,12 @@ class SagaTimeouts(ConfigSection):
                 f"shipment_heartbeat_seconds ({heartbeat}) must be shorter than "
                 f"shipment_seconds ({self.shipment_seconds})"
             )
-        if self.execution_minutes * 60 <= self.shipment_seconds:
+        waits = self.shipment_seconds + self.payment_confirmation_seconds
+        if self.execution_minutes * 60 <= waits:
             raise ValueError(
                 f"execution_minutes ({self.execution_minutes}) must outlast shipment_seconds "
-                f"({self.shipment_seconds})"
+                f"({self.shipment_seconds}) and payment_confirmation_seconds "
+                f"({self.payment_confirmation_seconds}) together"
             )
         return self
 
@@ -66,6 +80,10 @@ class SagaTimeouts(ConfigSection):
     def shipment_heartbeat(self) -> Duration | None:
         seconds = self.shipment_heartbeat_seconds
         return None if seconds is None else Duration.seconds(seconds)
+
+    @property
+    def payment_confirmation(self) -> Duration:
+        return Duration.seconds(self.payment_confirmation_seconds)
 
     @property
     def execution(self) -> Duration:

@@ -122,7 +122,7 @@ class Webhooks(Construct):
     def serve(self, rest_api: apigateway.IRestApi, access: ApiAccess) -> None:
         """The ``/webhooks`` routes on ``rest_api``, behind its keys and the edge's limiter."""
         access.limit(self.api)
-        webhooks = rest_api.root.add_resource("webhooks")
+        webhooks = rest_api.root.resource_for_path("webhooks")
         one = webhooks.add_resource("{id}")
         deliveries = one.add_resource("deliveries")
         for resource, method in (

@@ -32,8 +32,9 @@ DESCRIPTION = (
 # validation errors with 400 instead, so the generic 422 goes (POST /orders' own 422, about a
 # reused Idempotency-Key, stays). It also documents the 500 a route answers when its own
 # response does not fit its declared type: a bug, not part of the contract.
-PUBLIC_PATHS = ("/.well-known/jwks.json",)
-"""Operations without any credentials (Powertools drops a route's empty ``security``)."""
+PUBLIC_PATHS = ("/.well-known/jwks.json", "/webhooks/payments")
+"""Operations without an API key or token (Powertools drops a route's empty ``security``): the
+stage's public JWKS, and the payment provider's webhook, which its signature authenticates."""
 
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
@@ -53,6 +54,7 @@ def document() -> dict[str, Any]:
     from identity.handlers import jwks
     from inventory.handlers import list_products
     from orders.handlers import get_order, place_order
+    from payments.handlers import payment_webhook
     from webhooks.handlers import api as webhooks_api
 
     app = api_resolver(
@@ -61,6 +63,7 @@ def document() -> dict[str, Any]:
         list_products.router,
         webhooks_api.router,
         jwks.router,
+        payment_webhook.router,
     )
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
@@ -92,6 +95,7 @@ def document() -> dict[str, Any]:
                 if component in json.dumps(responses.get(status, {})):
                     del responses[status]
     schemas = schema["components"]["schemas"]
+    _document_payment_webhook(schema["paths"]["/webhooks/payments"]["post"], schemas)
     unused: list[str] = list(_POWERTOOLS_ONLY)
     while unused:  # they refer to one another: drop until every one left is used
         text = json.dumps(schema)
@@ -99,6 +103,44 @@ def document() -> dict[str, Any]:
         for name in unused:
             del schemas[name]
     return schema
+
+
+def _document_payment_webhook(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """POST /webhooks/payments is the payment provider's, not a client's: no API key (its
+    Standard Webhooks signature authenticates it), and its body is read raw (the signature
+    covers the exact bytes), so Powertools neither sees the body's model nor says so."""
+    from payments.models import PaymentConfirmation
+
+    body = PaymentConfirmation.model_json_schema(
+        by_alias=True, ref_template="#/components/schemas/{model}"
+    )
+    schemas.update(body.pop("$defs", {}))
+    schemas[PaymentConfirmation.__name__] = body
+    operation["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": f"#/components/schemas/{PaymentConfirmation.__name__}"}
+            }
+        },
+    }
+    operation["parameters"] = [
+        {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": description,
+        }
+        for name, description in (
+            ("webhook-id", "The message's id, the same on every retry (replays are refused)"),
+            ("webhook-timestamp", "Unix seconds of this attempt, within the tolerance of now"),
+            (
+                "webhook-signature",
+                "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated",
+            ),
+        )
+    ]
 
 
 def render() -> str:

@@ -4,9 +4,14 @@ Emitted (source `orderflow.orders`), always through the transactional outbox:
 
 | type           | data                                                        |
 |----------------|-------------------------------------------------------------|
-| OrderPlaced    | orderId, customerId, items[{sku, quantity, unitPrice}], total, paymentToken |
+| OrderPlaced    | orderId, customerId, items[{sku, quantity, unitPrice}], total       |
 | OrderConfirmed | orderId, customerId, total                                  |
 | OrderCancelled | orderId, customerId, reason                                 |
+
+OrderPlaced carries no payment token (data minimisation): the token stays in the orders store
+(``PAYMENT_TOKEN`` item of the order), where AuthorizePayment reads it. An OrderPlaced sent
+straight to the bus from outside (a tool, a test, ``events/order-placed.json``) may still carry
+``paymentToken``: RecordOrder stores it in the orders store and it is never published again.
 
 Consumed: OrderPlaced (starts the saga via RecordOrder), every `orderflow.*` event about an
 order (the projector builds each order's history and status from them), and inventory's
@@ -28,7 +33,7 @@ ORDER_CANCELLED = "OrderCancelled"
 INVENTORY_SOURCE = "orderflow.inventory"
 PRODUCT_PRICED = "ProductPriced"
 
-# Never copied into read models or audit trails.
+# Never copied into read models or audit trails (an inbound OrderPlaced may carry it).
 SECRET_FIELDS = frozenset({"paymentToken"})
 
 
@@ -37,7 +42,8 @@ class OrderPlacedData(CamelModel):
     customer_id: Identifier
     items: list[PricedLine] = Field(min_length=1, max_length=25)
     total: Money = Field(gt=0)
-    payment_token: Token
+    payment_token: Token | None = None
+    """Only on an OrderPlaced sent to the bus from outside; orderflow never publishes it."""
 
 
 class OrderConfirmedData(CamelModel):
@@ -60,13 +66,13 @@ class ProductPricedData(CamelModel):
     price_version: int = Field(ge=1)
 
 
-def order_placed(order: Order, payment_token: str) -> CloudEvent:
+def order_placed(order: Order) -> CloudEvent:
+    """OrderPlaced, without the payment token (it stays in the orders store)."""
     data = OrderPlacedData(
         order_id=order.order_id,
         customer_id=order.customer_id,
         items=order.items,
         total=order.total,
-        payment_token=payment_token,
     )
     return new_event(
         type=ORDER_PLACED,

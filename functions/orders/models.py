@@ -53,7 +53,8 @@ class PlaceOrderRequest(CamelModel):
 
     items: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
     payment_token: Token = Field(
-        description="The payment provider's token (`tok_ok`, `tok_decline`, `tok_flaky` here)",
+        description="The payment provider's token (`tok_ok`, `tok_decline`, `tok_flaky`, "
+        "`tok_async`, `tok_async_decline`, `tok_async_silent` here)",
         examples=["tok_ok"],
     )
 
@@ -86,7 +87,8 @@ class Order(CamelModel):
 class OrderRecord(Order):
     """The stored order with its saga bookkeeping (read by the reconciler): the execution that
     claimed its saga, how often the saga was restarted, and the id of its OrderPlaced event
-    (whose outbox item carries the payment token a restarted saga needs)."""
+    (from whose outbox item a restarted saga starts; the payment token stays in the order's
+    ``PAYMENT_TOKEN`` item)."""
 
     saga_execution: str | None = None
     saga_restarts: int = Field(default=0, ge=0)
@@ -107,9 +109,10 @@ class SagaState(CamelModel):
     customer_id: Identifier
     items: list[PricedLine]
     total: Money
-    payment_token: Token
     correlation_id: str
     causation_id: str  # the OrderPlaced event's id
+    # No payment token: the state is in every execution's history; AuthorizePayment reads the
+    # token from the orders store.
 
 
 class StepError(CamelModel):

@@ -29,3 +29,23 @@ class CircuitOpen(TransientError):
         )
         self.dependency = dependency
         self.retry_after_seconds = retry_after_seconds
+
+
+class PaymentTimeout(BusinessError):
+    """No confirmation of a PENDING authorisation arrived within the saga's wait
+    (``payment_confirmation_seconds``). Raised by no function: the state machine names its own
+    ``States.Timeout`` of AwaitPaymentConfirmation so, and CancelOrder's reason is
+    PAYMENT_TIMEOUT."""
+
+    reason = "PAYMENT_TIMEOUT"
+
+
+class UnknownAuthorization(BusinessError):
+    """A confirmation names an order with no PENDING-or-settled authorisation of that id."""
+
+    def __init__(self, order_id: str, authorization_id: str) -> None:
+        super().__init__(
+            f"no authorization {authorization_id} for order {order_id}",
+            order_id=order_id,
+            authorization_id=authorization_id,
+        )

@@ -3,13 +3,16 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import Field
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Field, Json
 
-from shared_kernel.models import CamelModel, Money, StepInput, Token
+from shared_kernel.models import CamelModel, Money, OrderId, StepInput, Token
 
 
 class AuthorizationStatus(StrEnum):
+    PENDING = "PENDING"  # the provider accepted it and confirms later (its webhook)
     AUTHORIZED = "AUTHORIZED"
     DECLINED = "DECLINED"
     VOIDED = "VOIDED"
@@ -21,15 +24,76 @@ class Authorization(CamelModel):
     order_id: str
     status: AuthorizationStatus
     amount: Money
-    authorization_id: str | None = None  # set when the provider authorised
+    authorization_id: str | None = None  # set when the provider authorised (or accepted)
     decline_reason: str | None = None  # set when it declined
     created_at: datetime
     updated_at: datetime
+    # The saga's ids, kept while PENDING: the webhook that confirms it publishes the outcome
+    # event in the order's flow (the same event id the step would have published).
+    correlation_id: str | None = None
+    causation_id: str | None = None
 
 
 class AuthorizePaymentInput(StepInput):
+    """The saga state: no payment token (AuthorizePayment reads it from the orders store)."""
+
     total: Money = Field(gt=0)
-    payment_token: Token
+
+
+class AwaitConfirmationInput(StepInput):
+    """AwaitPaymentConfirmation's input: the PENDING authorisation and the task token."""
+
+    authorization_id: Token
+    task_token: str = Field(min_length=1, max_length=4096)
+
+
+@dataclass(frozen=True)
+class ProviderAuthorization:
+    """What the provider answered: its authorisation id, and whether it confirms later."""
+
+    authorization_id: str
+    pending: bool = False
+
+
+@dataclass(frozen=True)
+class ProviderConfirmation:
+    """What the provider will tell the merchant about a PENDING authorisation (its webhook)."""
+
+    order_id: str
+    authorization_id: str
+    outcome: Literal["authorized", "declined"]
+    reason: str | None = None
+
+
+CONFIRMATION_TYPES = ("payment.authorized", "payment.declined")
+
+
+class ConfirmationData(CamelModel):
+    order_id: OrderId  # the merchant's reference (the idempotency key of the authorisation)
+    authorization_id: Token
+    reason: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PaymentConfirmation(CamelModel):
+    """Body of POST /webhooks/payments (the Standard Webhooks payload shape)."""
+
+    type: Literal["payment.authorized", "payment.declined"] = Field(
+        description="`payment.authorized` or `payment.declined`"
+    )
+    timestamp: datetime
+    data: ConfirmationData
+
+
+class ConfirmationAnswer(CamelModel):
+    """Answer of POST /webhooks/payments."""
+
+    status: Literal["recorded", "duplicate", "already-settled", "ignored"] = Field(
+        description="`recorded`: the confirmation completed the payment; `duplicate`: this "
+        "`webhook-id` was received before (nothing done again); `already-settled`: the payment "
+        "already had this outcome; `ignored`: the payment was settled otherwise (e.g. voided "
+        "after its confirmation timed out)"
+    )
+    payment_status: AuthorizationStatus | None = None
 
 
 class PaymentOutput(CamelModel):
@@ -59,3 +123,27 @@ class BreakerRecord:
     version: int = 0  # 0: never written; each write adds 1 (the compare-and-set)
     opens: int = 0  # times it opened (lifetime)
     probes: int = 0  # probes admitted (lifetime)
+
+
+class AwaitOutcome(CamelModel):
+    """What AwaitPaymentConfirmation returns (its caller, a ``.waitForTaskToken`` task, ignores
+    it: the task's result is the answer sent with the token)."""
+
+    order_id: str
+    outcome: str  # waiting | completed | gone
+
+
+class ScheduledConfirmation(CamelModel):
+    """A confirmation the sandbox provider scheduled (its queue's message body)."""
+
+    order_id: OrderId
+    authorization_id: Token
+    outcome: Literal["authorized", "declined"]
+    reason: str | None = Field(default=None, max_length=64)
+
+    def confirmation(self) -> ProviderConfirmation:
+        return ProviderConfirmation(self.order_id, self.authorization_id, self.outcome, self.reason)
+
+
+class ScheduledConfirmationRecord(SqsRecordModel):
+    body: Json[ScheduledConfirmation]

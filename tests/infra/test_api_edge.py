@@ -72,16 +72,30 @@ def test_each_client_has_a_key_on_its_plan(template: Template) -> None:
 
 
 def test_every_method_requires_an_api_key_from_the_header(template: Template) -> None:
+    """Every method but the stage's JWKS (public) and the payment provider's webhook (its
+    signature authenticates it)."""
     methods = resources(template, "AWS::ApiGateway::Method")
     assert methods
     paths = {
         name: r["Properties"]["PathPart"]
         for name, r in resources(template, "AWS::ApiGateway::Resource").items()
     }
-    keyed = [  # but the stage's public JWKS (tests/infra/test_identity.py)
-        m for m in methods.values() if paths[m["Properties"]["ResourceId"]["Ref"]] != "jwks.json"
+    unkeyed = {  # the stage's public JWKS (test_identity.py) and the provider's webhook
+        (m["Properties"]["HttpMethod"], paths[m["Properties"]["ResourceId"]["Ref"]])
+        for m in methods.values()
+        if m["Properties"]["ApiKeyRequired"] is not True
+    }
+    assert unkeyed == {("GET", "jwks.json"), ("POST", "payments")}
+    [webhook] = [
+        m for m in methods.values() if paths[m["Properties"]["ResourceId"]["Ref"]] == "payments"
     ]
-    assert all(m["Properties"]["ApiKeyRequired"] is True for m in keyed)
+    resource = resources(template, "AWS::ApiGateway::Resource")[
+        webhook["Properties"]["ResourceId"]["Ref"]
+    ]
+    parent = resources(template, "AWS::ApiGateway::Resource")[
+        resource["Properties"]["ParentId"]["Ref"]
+    ]
+    assert parent["Properties"]["PathPart"] == "webhooks"
     for api in resources(template, "AWS::ApiGateway::RestApi").values():
         assert api["Properties"]["ApiKeySourceType"] == "HEADER"
 
@@ -184,15 +198,16 @@ def test_api_functions_get_only_the_tables_they_use(template: Template) -> None:
 
 
 def test_every_api_function_runs_the_limiter(template: Template) -> None:
-    # (the baseline's GET /products, without limiting, is in OrderflowBench)
+    # (the baseline's GET /products, without limiting, is in OrderflowBench); the payment
+    # webhook has no API key to limit by: its signature is checked first
     functions = resources(template, "AWS::Lambda::Function").values()
-    assert not [
-        f
+    assert [
+        f["Properties"]["Handler"]
         for f in functions
         if f["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "false"
         # the public JWKS route has no API key to limit (tests/infra/test_identity.py)
         and f["Properties"]["Handler"] != "identity.handlers.jwks.handler"
-    ]
+    ] == ["payments.handlers.payment_webhook.handler"]
 
 
 def test_plans_are_configurable_per_stage() -> None:

@@ -112,8 +112,18 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "identity",
         "polling",
         "webhooks",
+        "payment_webhook",
     }
     assert set(validator.info.fields) == sections
     for name in sections:
         # validated even when unset, so that the stage's defaults apply
         assert DeploymentConfig.model_fields[name].validate_default, name
+
+
+def test_the_sandbox_provider_confirms_within_seconds_on_dev_only() -> None:
+    dev = config_from({"orderflow:stage": "dev"}).payment_webhook
+    prod = config_from({"orderflow:stage": "prod"}).payment_webhook
+    assert (dev.confirmation_delay_seconds, dev.tolerance_seconds) == (3, 300)
+    assert (prod.confirmation_delay_seconds, prod.tolerance_seconds) == (20, 300)
+    with pytest.raises(ValueError, match="tolerance_seconds"):
+        config_from({"orderflow:paymentWebhook": '{"tolerance_seconds": 301}'})

@@ -117,7 +117,10 @@ def output_ref(template: Template, name: str) -> str:
 
 def test_the_happy_path_runs_every_step_in_order(saga: dict[str, Any], states: Any) -> None:
     assert saga["StartAt"] == "RecordOrder"
-    assert path_from(states, "RecordOrder") == [*STEPS, "OrderFulfilled"]
+    forward = path_from(states, "RecordOrder")
+    assert forward == [*STEPS[:3], "PaymentPending"]
+    # an authorisation the provider confirms at once goes straight on to the shipment
+    assert path_from(states, states["PaymentPending"]["Default"]) == [*STEPS[3:], "OrderFulfilled"]
     assert states["OrderFulfilled"]["Type"] == "Succeed"
     assert set(COMPENSATIONS) <= set(states)
 
@@ -499,10 +502,12 @@ def test_every_fulfilment_queue_but_a_dlq_has_a_redrive_policy(template: Templat
     work_queues = {name for name in queues if name not in dlqs}
 
     # shipment requests, customer notifications, audit, projection, catalogue copy, replay,
-    # webhook events and deliveries
-    assert len(work_queues) == 8
+    # webhook events and deliveries, the sandbox payment provider's confirmations (5 receives:
+    # a provider retries its webhook)
+    assert len(work_queues) == 9
     for name in work_queues:
-        assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 3
+        expected = 5 if "ProviderConfirmations" in name else 3
+        assert queues[name]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == expected
 
 
 def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
@@ -516,13 +521,15 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         if arn_target(m["Properties"]["EventSourceArn"]) in queues
     ]
     # shipment requests, customer notifications, audit, projection, catalogue copy, webhook
-    # events and deliveries
-    assert len(sqs_mappings) == 7
+    # events and deliveries, the sandbox provider's confirmations
+    assert len(sqs_mappings) == 8
     for mapping in sqs_mappings:
         queue = queues[arn_target(mapping["EventSourceArn"])]["Properties"]
         function = functions[mapping["FunctionName"]["Ref"]]["Properties"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["BatchSize"] == 10
+        # the sandbox provider's callback makes one webhook call (up to 10 s) per invocation
+        one_at_a_time = function["Handler"] == "payments.handlers.sandbox_callback.handler"
+        assert mapping["BatchSize"] == (1 if one_at_a_time else 10)
         assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
 
 
@@ -611,8 +618,16 @@ def test_only_pending_outbox_records_invoke_the_relay(
 
 
 def domain_tables(template: Template) -> dict[str, Any]:
-    """The services' tables, without the API edge's (rate limits, idempotency keys)."""
-    edge = {output_ref(template, name) for name in ("RateLimitTableName", "IdempotencyTableName")}
+    """The services' tables, without the API edge's (rate limits, idempotency keys) and the
+    payment webhook's received ids (key-only tables with a TTL)."""
+    edge = {
+        output_ref(template, name)
+        for name in (
+            "RateLimitTableName",
+            "IdempotencyTableName",
+            "PaymentWebhookDeliveriesTableName",
+        )
+    }
     return {
         name: table
         for name, table in resources(template, "AWS::DynamoDB::Table", FULFILMENT).items()
@@ -695,7 +710,7 @@ def test_orders_api_routes(template: Template) -> None:
     functions = {
         function["Properties"]["Handler"]: name
         for name, function in resources(template, "AWS::Lambda::Function").items()
-        if function["Properties"]["Environment"]["Variables"].get("RATE_LIMIT_ENABLED") == "true"
+        if "RATE_LIMIT_ENABLED" in function["Properties"]["Environment"]["Variables"]
     }
     api = output_ref(template, "OrdersApiId")
     paths = {
@@ -727,6 +742,7 @@ def test_orders_api_routes(template: Template) -> None:
             ],
             "webhooks.handlers.api.handler",
         ),
+        ("POST", "payments"): "payments.handlers.payment_webhook.handler",
     }
     assert set(routes) - {("GET", "jwks.json")} == set(
         expected

@@ -30,6 +30,7 @@ CONSUMERS = {
     "notifications.handlers.audit_recorder.handler",
     "webhooks.handlers.fan_out.handler",
     "webhooks.handlers.deliver.handler",
+    "payments.handlers.sandbox_callback.handler",
 }
 
 
@@ -96,7 +97,7 @@ def test_an_account_too_small_to_reserve_deploys_without_reservations() -> None:
     assert reservations(template) == {}
     Annotations.from_stack(stacks.product).has_warning(
         "*",
-        Match.string_like_regexp("reserved concurrency off: the stack would reserve 29 executions"),
+        Match.string_like_regexp("reserved concurrency off: the stack would reserve 31 executions"),
     )
     assert all(m["ScalingConfig"] for m in sqs_mappings(template).values())
 

@@ -78,7 +78,7 @@ def test_every_function_follows_the_lambda_defaults(template: Template) -> None:
         if function["Properties"]["Handler"] != PROVIDER_FRAMEWORK_HANDLER
     ]
     # the fulfilment services' (the benchmark's baseline is in OrderflowBench)
-    assert len(functions) == 24  # webhooks' three and identity's two included
+    assert len(functions) == 27  # webhooks' three, identity's two, payments' three new
 
     for properties in functions:
         assert properties["Runtime"] == "python3.13"
@@ -97,7 +97,7 @@ def test_every_function_follows_the_lambda_defaults(template: Template) -> None:
 def test_function_log_groups_have_a_retention(template: Template) -> None:
     log_groups = resources(template, "AWS::Logs::LogGroup")
     # one per function (the provider framework's included) and the saga's
-    assert len(log_groups) == 27  # webhooks' three, identity's two functions and its provider
+    assert len(log_groups) == 30  # webhooks' 3, identity's 3, payments' 3 new
     assert all(group["Properties"]["RetentionInDays"] == 14 for group in log_groups.values())
 
 

@@ -20,7 +20,13 @@ from typing import Any
 import pytest
 
 from emulator.clients import client, session
-from orders.dal.repository import OrdersRepository, order_key, outbox_key, view_key
+from orders.dal.repository import (
+    OrdersRepository,
+    order_key,
+    outbox_key,
+    payment_token_item,
+    view_key,
+)
 from orders.events import order_placed
 from orders.logic.lifecycle import SAGA_NOT_STARTED
 from orders.models import Order, OrderStatus, PricedLine
@@ -117,7 +123,8 @@ class Reconciler:
         order's writer does, then left PENDING by a failed attempt an hour ago (a MODIFY that
         changes `attempts`, which the relay never relays: its own bookkeeping). The order
         itself is not written: RecordOrder creates it from the event, as for a bus-sent one."""
-        placed = order_placed(order, "tok_ok")
+        placed = order_placed(order)
+        self.orders_table.put_item(Item=payment_token_item(order.order_id, "tok_ok"))
         self.orders_table.put_item(
             Item={
                 **outbox_key(placed.id),
@@ -140,7 +147,8 @@ class Reconciler:
     def order_without_saga(self, order: Order, **attributes: Any) -> str:
         """An order placed through the API an hour ago whose OrderPlaced was published (SENT)
         but never started a saga; `attributes` are added to the order item."""
-        placed = order_placed(order, "tok_ok")
+        placed = order_placed(order)
+        self.orders_table.put_item(Item=payment_token_item(order.order_id, "tok_ok"))
         item = order.model_dump(mode="json", by_alias=True, exclude_none=True)
         item["total"] = order.total
         item["items"] = [line.model_dump(by_alias=True) for line in order.items]

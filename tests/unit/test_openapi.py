@@ -26,7 +26,9 @@ def test_document_describes_the_edge_on_every_operation():
         for op in path.values()
         if name not in openapi.PUBLIC_PATHS
     ]
-    assert len(operations) == 11  # orders, products, and the eight of webhooks
+    assert (
+        len(operations) == 11
+    )  # orders, products, and the eight of webhooks (JWKS and payment webhook: none)
     for operation in operations:
         responses = operation["responses"]
         assert {"400", "403", "429"} <= set(responses)
@@ -49,3 +51,22 @@ def test_customer_routes_need_a_token_and_the_jwks_none():
         assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
     assert "security" not in paths["/products"]["get"]  # the API key only (document-wide)
     assert paths["/.well-known/jwks.json"]["get"]["security"] == []
+
+
+def test_the_payment_webhook_is_signed_not_keyed():
+    document = json.loads(openapi.DOCUMENT.read_text())
+    webhook = document["paths"]["/webhooks/payments"]["post"]
+    assert webhook["security"] == []
+    assert {p["name"] for p in webhook["parameters"]} == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+    assert {"200", "400", "401", "404"} <= set(webhook["responses"])
+    assert not any(status.startswith("5") for status in webhook["responses"])
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert document["components"]["schemas"][body.rsplit("/", 1)[1]]["required"] == [
+        "type",
+        "timestamp",
+        "data",
+    ]

@@ -4,6 +4,10 @@ Items (every key is a string):
   order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order),
                                                               placedEventId, sagaExecution (the
                                                               claim), sagaRestarts (reconciler)
+  payment  pk=ORDER#<orderId>   sk=PAYMENT_TOKEN              paymentToken: the order's payment
+                                                              token, kept out of every event and
+                                                              of the saga state; read (GetItem
+                                                              only) by payments' AuthorizePayment
   view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total,
                                                               reason, lastSequence (the clock)
   history  pk=ORDER#<orderId>   sk=EVENT#<eventId>            one per event about the order,
@@ -41,6 +45,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
 
 ORDER_SK = "ORDER"
+PAYMENT_TOKEN_SK = "PAYMENT_TOKEN"
+PAYMENT_TOKEN_ATTRIBUTE = "paymentToken"
 VIEW_SK = "VIEW"
 OUTBOX_SENT = "SENT"
 HISTORY_PREFIX = "EVENT#"
@@ -52,6 +58,15 @@ number it read, before the record fails (and is received again)."""
 
 def order_key(order_id: str) -> dict[str, str]:
     return {"pk": f"ORDER#{order_id}", "sk": ORDER_SK}
+
+
+def payment_token_key(order_id: str) -> dict[str, str]:
+    """The order's payment token item (payments' ``OrderPaymentTokens`` reads it)."""
+    return {"pk": f"ORDER#{order_id}", "sk": PAYMENT_TOKEN_SK}
+
+
+def payment_token_item(order_id: str, payment_token: str) -> dict[str, str]:
+    return {**payment_token_key(order_id), PAYMENT_TOKEN_ATTRIBUTE: payment_token}
 
 
 def view_key(order_id: str) -> dict[str, str]:
@@ -79,8 +94,9 @@ class OrdersRepository:
         item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
         return None if item is None else Order.model_validate(item)
 
-    def create_order(self, order: Order, placed: CloudEvent) -> None:
-        """The order and its OrderPlaced outbox item, in one transaction."""
+    def create_order(self, order: Order, placed: CloudEvent, payment_token: str) -> None:
+        """The order, its OrderPlaced outbox item and its payment token item, in one
+        transaction."""
         actions: list[Any] = [
             {
                 "Put": {
@@ -91,18 +107,30 @@ class OrdersRepository:
                 }
             },
             self._outbox_put(placed),
+            {
+                "Put": {
+                    "TableName": self._table_name,
+                    "Item": payment_token_item(order.order_id, payment_token),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
         ]
         self._client.transact_write_items(TransactItems=actions)
 
-    def record_order(self, order: Order, execution_id: str) -> Order:
+    def record_order(
+        self, order: Order, execution_id: str, payment_token: str | None = None
+    ) -> Order:
         """Create the order unless it exists (e.g. placed through the API) and claim its saga
         for ``execution_id``; returns the stored order. No outbox item: the event that carries
-        the order is already on the bus.
+        the order is already on the bus. ``payment_token`` (from an OrderPlaced sent from
+        outside) is stored as the order's token unless it has one.
 
         The claim makes the saga's start idempotent: a second execution for the same order
         (OrderPlaced delivered twice) raises SagaAlreadyStarted instead of reserving, charging
         and waiting for a shipment a second time. The owning execution may repeat the step.
         """
+        if payment_token is not None:
+            self._store_payment_token(order.order_id, payment_token)
         try:
             self._table.put_item(
                 Item={**_order_item(order), "sagaExecution": execution_id},
@@ -129,6 +157,17 @@ class OrdersRepository:
             owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
             raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution"))) from exc
         return Order.model_validate(stored)
+
+    def _store_payment_token(self, order_id: str, payment_token: str) -> None:
+        """The order's token, unless it has one (the first one stored wins)."""
+        try:
+            self._table.put_item(
+                Item=payment_token_item(order_id, payment_token),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
 
     def settle_order(
         self,

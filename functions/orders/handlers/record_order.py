@@ -2,11 +2,13 @@
 
 Input: {"event": the EventBridge event that started the execution, "executionId": the
 execution's ARN}. Output (the saga state): {orderId, customerId, items: [{sku, quantity,
-unitPrice}], total, paymentToken, correlationId, causationId}. An order placed through the API
-already exists and is returned as stored; an OrderPlaced sent straight to the bus creates it
-(conditional put), so both entry points continue the same way. The step also claims the order's
-saga for this execution: a second execution for the same order (a duplicate delivery of
-OrderPlaced) gets SagaAlreadyStarted (Catch -> succeed without doing anything). Raises
+unitPrice}], total, correlationId, causationId}: no payment token (an OrderPlaced sent from
+outside may carry one: it is stored in the orders store, where AuthorizePayment reads it). An
+order placed through the API already exists and is returned as stored; an OrderPlaced sent
+straight to the bus creates it (conditional put), so both entry points continue the same way.
+The step also claims the order's saga for this execution: a second execution for the same
+order (a duplicate delivery of OrderPlaced) gets SagaAlreadyStarted (Catch -> succeed without
+doing anything). Raises
 MalformedEventError (Catch -> the malformed-events queue) when the event or its data is invalid.
 """
 

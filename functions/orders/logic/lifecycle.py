@@ -14,6 +14,8 @@ REASON_BY_ERROR = {
     "ProviderUnavailable": "PAYMENT_UNAVAILABLE",
     "CircuitOpen": "PAYMENT_UNAVAILABLE",
     "ShipmentNotScheduled": "SHIPMENT_NOT_SCHEDULED",
+    # the saga's name for AwaitPaymentConfirmation's States.Timeout (payments.errors)
+    "PaymentTimeout": "PAYMENT_TIMEOUT",
     "States.Timeout": "SHIPMENT_TIMEOUT",
     "States.HeartbeatTimeout": "SHIPMENT_TIMEOUT",
 }

@@ -14,11 +14,15 @@ from shared_kernel.errors import MalformedEventError
 
 
 class OrderCreator(Protocol):
-    def create_order(self, order: Order, placed: CloudEvent) -> None: ...
+    def create_order(self, order: Order, placed: CloudEvent, payment_token: str) -> None:
+        """The order, its OrderPlaced outbox item and its payment token, in one write."""
+        ...
 
 
 class OrderRecorder(Protocol):
-    def record_order(self, order: Order, execution_id: str) -> Order: ...
+    def record_order(
+        self, order: Order, execution_id: str, payment_token: str | None = None
+    ) -> Order: ...
 
 
 class SettlementStore(Protocol):
@@ -55,9 +59,10 @@ def place_new_order(
     lookup: PriceLookup,
     store: OrderCreator,
 ) -> Order:
-    """Price the order and store it with its OrderPlaced event in the outbox (one write)."""
+    """Price the order and store it with its OrderPlaced event in the outbox and its payment
+    token (one write); the event does not carry the token."""
     order = new_order(request, customer_id, lookup, correlation_id)
-    store.create_order(order, order_placed(order, request.payment_token))
+    store.create_order(order, order_placed(order), request.payment_token)
     return order
 
 
@@ -85,17 +90,21 @@ def order_from_event(placed: OrderPlacedData, event: CloudEvent) -> Order:
 def record_order(placed_event: CloudEvent, execution_id: str, store: OrderRecorder) -> SagaState:
     """The saga state for the order `placed_event` describes, recorded (created if it came
     straight from the bus) and claimed for `execution_id`; raises MalformedEventError for an
-    event that is not a valid OrderPlaced, SagaAlreadyStarted for a second execution."""
+    event that is not a valid OrderPlaced, SagaAlreadyStarted for a second execution.
+
+    A payment token the event carries (one sent from outside) is stored with the order, never
+    passed on: the saga state holds no token."""
     if placed_event.type != ORDER_PLACED:
         raise MalformedEventError("type", f"expected {ORDER_PLACED}, got {placed_event.type}")
     placed = placed_event.data_as(OrderPlacedData)
-    order = store.record_order(order_from_event(placed, placed_event), execution_id)
+    order = store.record_order(
+        order_from_event(placed, placed_event), execution_id, placed.payment_token
+    )
     return SagaState(
         order_id=order.order_id,
         customer_id=order.customer_id,
         items=order.items,
         total=order.total,
-        payment_token=placed.payment_token,
         correlation_id=placed_event.correlationid,
         causation_id=placed_event.id,
     )

@@ -2,7 +2,10 @@
 
 Items (every key is a string):
   authorisation     pk=AUTH#<orderId>      sk=AUTH      orderId, status, amount,
-                                                         authorizationId | declineReason, ...
+                                                         authorizationId | declineReason, ...;
+                                                         while PENDING: correlationId,
+                                                         causationId, taskToken (the saga's
+                                                         AwaitPaymentConfirmation)
   provider attempts pk=PROVIDER#<orderId>  sk=ATTEMPTS  attempts (Number)
 """
 
@@ -65,18 +68,19 @@ class PaymentsRepository:
     def mark_voided(
         self, order_id: str, fence: Fence | None = None
     ) -> tuple[Authorization | None, bool]:
-        """AUTHORIZED -> VOIDED; returns the record as it now is, and whether this call
-        voided it (False when the condition failed: it was not AUTHORIZED any more). With a
+        """AUTHORIZED or PENDING -> VOIDED; returns the record as it now is, and whether this
+        call voided it (False when the condition failed: it was neither any more). With a
         `fence`, a transaction that also checks the writer's lease (FencedOff when taken
         over)."""
         request: dict[str, Any] = {
             "Key": authorization_key(order_id),
             "UpdateExpression": "SET #status = :voided, updatedAt = :now",
-            "ConditionExpression": "#status = :authorized",
+            "ConditionExpression": "#status IN (:authorized, :pending)",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":voided": AuthorizationStatus.VOIDED.value,
                 ":authorized": AuthorizationStatus.AUTHORIZED.value,
+                ":pending": AuthorizationStatus.PENDING.value,
                 ":now": datetime.now(UTC).isoformat(),
             },
         }
@@ -93,6 +97,79 @@ class PaymentsRepository:
                 raise
             return self.get_authorization(order_id), False
         return self.get_authorization(order_id), True
+
+    def attach_task_token(
+        self, order_id: str, authorization_id: str, task_token: str
+    ) -> Authorization | None:
+        """Keep the saga's task token on the PENDING authorisation ``authorization_id`` (a
+        retried wait replaces it). Returns the authorisation as it now is: PENDING (the token
+        is stored), settled (its confirmation came first: the token is not stored), or None
+        (no authorisation of that id)."""
+        try:
+            response = self._table.update_item(
+                Key=authorization_key(order_id),
+                UpdateExpression="SET taskToken = :token",
+                ConditionExpression="#status = :pending AND authorizationId = :id",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":token": task_token,
+                    ":pending": AuthorizationStatus.PENDING.value,
+                    ":id": authorization_id,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            existing = self.get_authorization(order_id)
+            if existing is None or existing.authorization_id != authorization_id:
+                return None
+            return existing
+        return Authorization.model_validate(response["Attributes"])
+
+    def settle_pending(
+        self,
+        order_id: str,
+        authorization_id: str,
+        status: AuthorizationStatus,
+        decline_reason: str | None,
+    ) -> tuple[Authorization | None, str | None, bool]:
+        """PENDING -> ``status`` (AUTHORIZED or DECLINED, with ``decline_reason``) for the
+        authorisation ``authorization_id``. Returns the authorisation as it now is (None: no
+        authorisation of that id), the saga's task token stored on it (if any), and whether
+        this call changed it."""
+        update = "SET #status = :status, updatedAt = :now"
+        values: dict[str, Any] = {
+            ":status": status.value,
+            ":pending": AuthorizationStatus.PENDING.value,
+            ":id": authorization_id,
+            ":now": datetime.now(UTC).isoformat(),
+        }
+        if decline_reason is not None:
+            update += ", declineReason = :reason"
+            values[":reason"] = decline_reason
+        try:
+            item: dict[str, Any] | None = self._table.update_item(
+                Key=authorization_key(order_id),
+                UpdateExpression=update,
+                ConditionExpression="#status = :pending AND authorizationId = :id",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+            changed = True
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            item = self._table.get_item(Key=authorization_key(order_id), ConsistentRead=True).get(
+                "Item"
+            )
+            if item is None or item.get("authorizationId") != authorization_id:
+                return None, None, False
+            changed = False
+        assert item is not None
+        token = item.get("taskToken")
+        return Authorization.model_validate(item), None if token is None else str(token), changed
 
     def authorized_payments(
         self, updated_before: datetime, start: dict[str, Any] | None, limit: int

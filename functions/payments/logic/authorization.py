@@ -11,7 +11,12 @@ from typing import Protocol
 from payments import events
 from payments.errors import PaymentDeclined, ProviderUnavailable
 from payments.logic.breaker import CircuitBreaker
-from payments.models import Authorization, AuthorizationStatus, AuthorizePaymentInput
+from payments.models import (
+    Authorization,
+    AuthorizationStatus,
+    AuthorizePaymentInput,
+    ProviderAuthorization,
+)
 from shared_kernel.cloudevents import CloudEvent
 from shared_kernel.models import StepInput
 
@@ -27,7 +32,18 @@ class AuthorizationStore(Protocol):
 
 
 class PaymentProvider(Protocol):
-    def authorize(self, order_id: str, amount: Decimal, token: str) -> str: ...
+    def authorize(self, order_id: str, amount: Decimal, token: str) -> ProviderAuthorization: ...
+
+
+class PaymentTokens(Protocol):
+    """Where the order's payment token is kept (the orders store): events and the saga state
+    do not carry it."""
+
+    def payment_token(self, order_id: str) -> str | None: ...
+
+
+NO_PAYMENT_TOKEN = "NO_PAYMENT_TOKEN"
+"""The decline reason of an order whose payment token is not in the orders store."""
 
 
 class GuardedProvider:
@@ -39,7 +55,7 @@ class GuardedProvider:
         self._provider = provider
         self._breaker = breaker
 
-    def authorize(self, order_id: str, amount: Decimal, token: str) -> str:
+    def authorize(self, order_id: str, amount: Decimal, token: str) -> ProviderAuthorization:
         return self._breaker.call(
             lambda: self._provider.authorize(order_id, amount, token),
             is_failure=lambda error: isinstance(error, ProviderUnavailable),
@@ -47,31 +63,37 @@ class GuardedProvider:
 
 
 def authorize(
-    order_id: str,
-    amount: Decimal,
-    token: str,
+    step: AuthorizePaymentInput,
     store: AuthorizationStore,
     provider: PaymentProvider,
+    tokens: PaymentTokens,
 ) -> Authorization:
-    """The order's authorisation; the provider is called only if the order has no outcome yet.
+    """The order's authorisation; the provider is called only if the order has no outcome yet,
+    with the payment token read from the orders store (none there: declined
+    NO_PAYMENT_TOKEN, without a provider call).
 
     A stored DECLINED outcome raises PaymentDeclined again without a new provider call; a stored
-    AUTHORIZED (or VOIDED) one is returned as is. ProviderUnavailable and CircuitOpen
+    AUTHORIZED, PENDING (or VOIDED) one is returned as is. ProviderUnavailable and CircuitOpen
     propagate (retry).
     """
-    existing = store.get_authorization(order_id)
+    existing = store.get_authorization(step.order_id)
     if existing is None:
-        existing = _ask_provider(order_id, amount, token, store, provider)
+        existing = _ask_provider(step, store, provider, tokens)
     if existing.status is AuthorizationStatus.DECLINED:
         raise PaymentDeclined(existing.decline_reason or "DECLINED")
     return existing
 
 
+VOIDABLE = (AuthorizationStatus.AUTHORIZED, AuthorizationStatus.PENDING)
+
+
 def void(order_id: str, store: AuthorizationStore) -> tuple[Authorization | None, bool]:
-    """Void an AUTHORIZED payment; missing, declined or already voided ones are left as is.
-    Returns (the payment as it is now, whether this call voided it)."""
+    """Void an AUTHORIZED or PENDING payment (a PENDING one whose confirmation did not come in
+    time: a confirmation arriving later finds it VOIDED and changes nothing); missing, declined
+    or already voided ones are left as is. Returns (the payment as it is now, whether this call
+    voided it)."""
     existing = store.get_authorization(order_id)
-    if existing is None or existing.status is not AuthorizationStatus.AUTHORIZED:
+    if existing is None or existing.status not in VOIDABLE:
         return existing, False
     return store.mark_voided(order_id)
 
@@ -85,15 +107,19 @@ def authorize_payment(
     store: AuthorizationStore,
     provider: PaymentProvider,
     bus: Publisher,
+    tokens: PaymentTokens,
 ) -> Authorization:
     """The saga step: authorise the order's total, and say so on the bus (PaymentAuthorized,
-    or PaymentDeclined before PaymentDeclined is raised). ProviderUnavailable propagates."""
+    or PaymentDeclined before PaymentDeclined is raised). A PENDING authorisation is returned
+    without an event: its confirmation (the provider's webhook) publishes the outcome.
+    ProviderUnavailable propagates."""
     try:
-        authorization = authorize(step.order_id, step.total, step.payment_token, store, provider)
+        authorization = authorize(step, store, provider, tokens)
     except PaymentDeclined as declined:
         bus.publish([events.payment_declined(step, declined.decline_reason)])
         raise
-    bus.publish([events.payment_authorized(step, authorization)])
+    if authorization.status is not AuthorizationStatus.PENDING:
+        bus.publish([events.payment_authorized(step, authorization)])
     return authorization
 
 
@@ -109,15 +135,18 @@ def void_payment(
 
 
 def _ask_provider(
-    order_id: str,
-    amount: Decimal,
-    token: str,
+    step: AuthorizePaymentInput,
     store: AuthorizationStore,
     provider: PaymentProvider,
+    tokens: PaymentTokens,
 ) -> Authorization:
     now = datetime.now(UTC)
+    order_id, amount = step.order_id, step.total
     try:
-        authorization_id = provider.authorize(order_id, amount, token)
+        token = tokens.payment_token(order_id)
+        if token is None:
+            raise PaymentDeclined(NO_PAYMENT_TOKEN)
+        answer = provider.authorize(order_id, amount, token)
     except PaymentDeclined as declined:
         outcome = Authorization(
             order_id=order_id,
@@ -130,10 +159,14 @@ def _ask_provider(
     else:
         outcome = Authorization(
             order_id=order_id,
-            status=AuthorizationStatus.AUTHORIZED,
+            status=AuthorizationStatus.PENDING
+            if answer.pending
+            else AuthorizationStatus.AUTHORIZED,
             amount=amount,
-            authorization_id=authorization_id,
+            authorization_id=answer.authorization_id,
             created_at=now,
             updated_at=now,
+            correlation_id=step.correlation_id if answer.pending else None,
+            causation_id=step.causation_id if answer.pending else None,
         )
     return store.add_authorization(outcome)

@@ -52,6 +52,10 @@ class OrdersTable:
     def __init__(self) -> None:
         self.table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE_ENV["ORDERS_TABLE"])
 
+    def orders(self) -> list[dict[str, Any]]:
+        """The order items (``sk`` ``ORDER``), without their payment tokens, views, history."""
+        return [item for item in self.items("ORDER#") if item["sk"] == "ORDER"]
+
     def items(self, prefix: str = "") -> list[dict[str, Any]]:
         """Items whose pk starts with `prefix`; orders' catalogue copy (the fixture's seeded
         prices) only when asked for by its prefix, so "nothing written" means no order data."""

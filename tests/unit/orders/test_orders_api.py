@@ -48,8 +48,10 @@ def test_place_order_stores_order_and_outbox_event_together(orders_table, lambda
     order_id = body["orderId"]
     assert body == {"orderId": order_id, "status": "PENDING"}
     assert response["multiValueHeaders"]["Location"] == [f"/orders/{order_id}"]
-    # And the order is priced from the catalogue (2 x 12.50 + 4.99) without the payment token
-    [order] = orders_table.items(f"ORDER#{order_id}")
+    # And the order is priced from the catalogue (2 x 12.50 + 4.99) without the payment token,
+    # which is kept in an item of its own
+    order, token = orders_table.items(f"ORDER#{order_id}")
+    assert token == {"pk": f"ORDER#{order_id}", "sk": "PAYMENT_TOKEN", "paymentToken": "tok_ok"}
     assert order["status"] == "PENDING"
     assert order["total"] == Decimal("29.99")
     assert order["items"][0] == {"sku": "SKU-MUG-001", "quantity": 2, "unitPrice": Decimal("12.50")}
@@ -69,7 +71,8 @@ def test_place_order_stores_order_and_outbox_event_together(orders_table, lambda
         None,
     )
     assert placed.data["total"] == "29.99"
-    assert placed.data["paymentToken"] == "tok_ok"
+    # And the event carries no payment token (data minimisation)
+    assert "paymentToken" not in placed.data
 
 
 def test_place_order_without_correlation_header_uses_the_request_id(orders_table, lambda_context):

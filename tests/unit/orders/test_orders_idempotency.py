@@ -52,7 +52,7 @@ def test_replaying_a_key_with_the_same_body_answers_the_first_response(
         assert replay["multiValueHeaders"]["Idempotent-Replayed"] == ["true"]
     assert "Idempotent-Replayed" not in first["multiValueHeaders"]
     # And exactly one order and one OrderPlaced exist
-    assert len(orders_table.items("ORDER#")) == 1
+    assert len(orders_table.orders()) == 1
     assert len(orders_table.outbox()) == 1
 
 
@@ -63,7 +63,7 @@ def test_the_same_body_with_whitespace_or_reordered_keys_is_the_same_request(
     first = keyed("k-1")(lambda_context)
     again = keyed("k-1", body=reordered)(lambda_context)
     assert json_body(again) == json_body(first)
-    assert len(orders_table.items("ORDER#")) == 1
+    assert len(orders_table.orders()) == 1
 
 
 def test_reusing_a_key_with_another_body_is_refused_and_creates_nothing(
@@ -78,7 +78,7 @@ def test_reusing_a_key_with_another_body_is_refused_and_creates_nothing(
     assert json_body(response)["errors"] == [
         {"field": "Idempotency-Key", "problem": "reused with a different body"}
     ]
-    assert len(orders_table.items("ORDER#")) == 1
+    assert len(orders_table.orders()) == 1
 
 
 def test_a_request_still_in_progress_gets_a_retryable_409(
@@ -108,7 +108,7 @@ def test_a_request_still_in_progress_gets_a_retryable_409(
     assert response["multiValueHeaders"]["Retry-After"] == ["1"]
     assert "still in progress" in json_body(response)["message"]
     # And one order exists; retrying now replays it
-    assert len(orders_table.items("ORDER#")) == 1
+    assert len(orders_table.orders()) == 1
     retry = keyed("slow-one")(lambda_context)
     assert json_body(retry) == json_body(first.result())
 
@@ -118,13 +118,13 @@ def test_keys_belong_to_one_client(orders_table, lambda_context):
     first = keyed("shared-key", PREMIUM_KEY_ID)(lambda_context)
     second = keyed("shared-key", BASIC_KEY_ID)(lambda_context)
     assert json_body(first)["orderId"] != json_body(second)["orderId"]
-    assert len(orders_table.items("ORDER#")) == 2
+    assert len(orders_table.orders()) == 2
 
 
 def test_without_a_key_every_post_is_a_new_order(orders_table, lambda_context):
     post(VALID_BODY, lambda_context)
     post(VALID_BODY, lambda_context)
-    assert len(orders_table.items("ORDER#")) == 2
+    assert len(orders_table.orders()) == 2
     assert idempotency_records() == []
 
 
@@ -135,7 +135,7 @@ def test_a_failed_request_does_not_burn_its_key(orders_table, lambda_context):
     # When the client fixes the body and retries with the same key
     # Then the order is placed (errors are not remembered)
     assert keyed("retry-me")(lambda_context)["statusCode"] == 202
-    assert len(orders_table.items("ORDER#")) == 1
+    assert len(orders_table.orders()) == 1
 
 
 def test_keys_expire_after_an_hour(orders_table, lambda_context):
@@ -154,4 +154,4 @@ def test_keys_expire_after_an_hour(orders_table, lambda_context):
     # Then the key is new again: a new order
     assert again["statusCode"] == 202
     assert json_body(again)["orderId"] != json_body(first)["orderId"]
-    assert len(orders_table.items("ORDER#")) == 2
+    assert len(orders_table.orders()) == 2

@@ -185,7 +185,7 @@ def test_non_outbox_and_removed_items_are_ignored(
     orders_table, bus: BusSpy, make_stream_record, lambda_context
 ):
     place(lambda_context)
-    [order] = orders_table.items("ORDER#")
+    [order] = orders_table.orders()
     [outbox] = orders_table.outbox()
     records = [
         make_stream_record("INSERT", order),

@@ -6,8 +6,14 @@ import pytest
 
 from payments.dal.repository import PaymentsRepository
 from payments.errors import PaymentDeclined, ProviderUnavailable
-from payments.logic.authorization import authorize, void
-from payments.models import AuthorizationStatus
+from payments.logic import authorization
+from payments.logic.authorization import void
+from payments.models import (
+    Authorization,
+    AuthorizationStatus,
+    AuthorizePaymentInput,
+    ProviderAuthorization,
+)
 from payments.provider import SimulatedPaymentProvider
 
 
@@ -20,9 +26,30 @@ class CountingProvider:
             repository.count_provider_attempt, latency_ms=0, flaky_failures=flaky_failures
         )
 
-    def authorize(self, order_id: str, amount: Decimal, token: str) -> str:
+    def authorize(self, order_id: str, amount: Decimal, token: str) -> ProviderAuthorization:
         self.calls += 1
         return self._inner.authorize(order_id, amount, token)
+
+
+class Tokens:
+    """The orders store's payment tokens, as AuthorizePayment reads them."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+        self.reads = 0
+
+    def payment_token(self, order_id: str) -> str | None:
+        self.reads += 1
+        return self.tokens.get(order_id)
+
+
+def authorize(
+    order_id: str, amount: Decimal, token: str | None, store: PaymentsRepository, provider
+) -> Authorization:
+    """The step's authorisation of ``order_id`` whose token in the orders store is ``token``."""
+    step = AuthorizePaymentInput(order_id=order_id, correlation_id="corr-1", total=amount)
+    tokens = Tokens({} if token is None else {order_id: token})
+    return authorization.authorize(step, store, provider, tokens)
 
 
 def test_authorized_order_is_not_sent_to_the_provider_again(repository: PaymentsRepository):

@@ -9,13 +9,16 @@ from shared_kernel.cloudevents import from_eventbridge
 from shared_kernel.errors import MalformedEventError
 from shared_kernel.publisher import PublishError
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
+from tests.unit.payments.conftest import store_token
 
 
 def step(token: str = "tok_ok", order_id: str = "order-1", **extra) -> dict:
+    """The saga state AuthorizePayment is given (no token), the token kept in the orders
+    store."""
+    store_token(order_id, token)
     return {
         "orderId": order_id,
         "total": "37.49",
-        "paymentToken": token,
         "correlationId": "corr-1",
         "causationId": "placed-1",
         "items": [{"sku": "SKU-MUG-001", "quantity": 1}],

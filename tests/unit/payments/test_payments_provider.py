@@ -32,7 +32,7 @@ def test_tok_ok_authorizes_with_a_stable_id_per_order():
     first = simulated.authorize("order-1", Decimal("10.00"), "tok_ok")
     assert first == simulated.authorize("order-1", Decimal("10.00"), "tok_ok")
     assert first != simulated.authorize("order-2", Decimal("10.00"), "tok_ok")
-    assert first.startswith("auth-")
+    assert first.authorization_id.startswith("auth-") and not first.pending
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,8 @@ def test_tok_flaky_fails_n_times_per_order_then_authorizes(failures: int):
         with pytest.raises(ProviderUnavailable):
             simulated.authorize("order-1", Decimal("10.00"), "tok_flaky")
     # Then the next call authorises, and another order starts failing from scratch
-    assert simulated.authorize("order-1", Decimal("10.00"), "tok_flaky").startswith("auth-")
+    answer = simulated.authorize("order-1", Decimal("10.00"), "tok_flaky")
+    assert answer.authorization_id.startswith("auth-")
     if failures:
         with pytest.raises(ProviderUnavailable):
             simulated.authorize("order-2", Decimal("10.00"), "tok_flaky")
@@ -78,7 +79,8 @@ def in_mode(mode: ProviderMode, sleeps: Sleeps, **options) -> SimulatedPaymentPr
 
 def test_up_answers_after_its_latency() -> None:
     sleeps = Sleeps()
-    assert in_mode(ProviderMode.UP, sleeps).authorize("o", Decimal(1), "tok_ok").startswith("auth-")
+    answer = in_mode(ProviderMode.UP, sleeps).authorize("o", Decimal(1), "tok_ok")
+    assert answer.authorization_id.startswith("auth-")
     assert sleeps == [0.03]
 
 
@@ -101,5 +103,5 @@ def test_slow_is_abandoned_at_the_call_deadline() -> None:
 def test_a_slow_answer_within_the_deadline_is_waited_for() -> None:
     sleeps = Sleeps()
     provider = in_mode(ProviderMode.SLOW, sleeps, call_deadline_ms=60_000)
-    assert provider.authorize("o", Decimal(1), "tok_ok").startswith("auth-")
+    assert provider.authorize("o", Decimal(1), "tok_ok").authorization_id.startswith("auth-")
     assert sleeps == [30.0]

@@ -97,8 +97,8 @@ class World:
             created_at=created_at,
             updated_at=created_at,
         )
-        placed = order_placed(order, "tok_ok")
-        self.orders.create_order(order, placed)
+        placed = order_placed(order)
+        self.orders.create_order(order, placed, "tok_ok")
         self.orders_table.update_item(
             Key=outbox_key(placed.id),
             UpdateExpression="SET createdAt = :then",
