@@ -34,7 +34,7 @@ def allowed(template: Template, function_id: str) -> dict[str, set[str]]:
 
 
 def test_dev_generates_its_signing_key_into_a_secret_it_never_holds(template: Template) -> None:
-    [secret] = resources(template, "AWS::SecretsManager::Secret").values()
+    [secret] = resources(template, "AWS::SecretsManager::Secret", "FulfilmentIdentity").values()
     assert secret["Properties"]["Name"] == "orderflow/dev/identity-dev-signing-key"
     assert "SecretString" not in secret["Properties"]  # the custom resource writes it
     [resource] = resources(template, "Custom::DevSigningKey").values()
@@ -50,7 +50,7 @@ def test_dev_generates_its_signing_key_into_a_secret_it_never_holds(template: Te
 
 def test_only_the_key_function_touches_the_secret_and_writes_the_jwks(template: Template) -> None:
     functions = function_ids_by_handler(template)
-    [secret_id] = resources(template, "AWS::SecretsManager::Secret")
+    [secret_id] = resources(template, "AWS::SecretsManager::Secret", "FulfilmentIdentity")
     [parameter_id] = resources(template, "AWS::SSM::Parameter", "FulfilmentIdentity")
     key_actions = allowed(template, functions[SIGNING_KEY])
     assert secret_id in "".join(key_actions["secretsmanager:PutSecretValue"])
@@ -80,7 +80,7 @@ def test_the_customer_routes_verify_tokens_against_the_stage_jwks(template: Temp
     )
 
 
-def test_the_jwks_route_is_public_and_nothing_else_is(template: Template) -> None:
+def test_the_jwks_route_is_public_beside_the_signed_payment_webhook(template: Template) -> None:
     methods = resources(template, "AWS::ApiGateway::Method")
     paths = {
         name: r["Properties"]["PathPart"]
@@ -91,7 +91,7 @@ def test_the_jwks_route_is_public_and_nothing_else_is(template: Template) -> Non
         for m in methods.values()
         if not m["Properties"].get("ApiKeyRequired")
     }
-    assert public == {"jwks.json"}
+    assert public == {"jwks.json", "payments"}  # payments: tests/infra/test_payment_webhook.py
 
 
 def test_outputs_name_the_secret_never_its_value(template: Template) -> None:
@@ -103,7 +103,7 @@ def test_outputs_name_the_secret_never_its_value(template: Template) -> None:
 
 def test_prod_has_no_dev_signing_key_but_its_own_jwks() -> None:
     template = synth(**{"orderflow:stage": "prod"})
-    assert resources(template, "AWS::SecretsManager::Secret") == {}
+    assert resources(template, "AWS::SecretsManager::Secret", "FulfilmentIdentity") == {}
     assert resources(template, "Custom::DevSigningKey") == {}
     assert len(resources(template, "AWS::SSM::Parameter", "FulfilmentIdentity")) == 1
     outputs = template.to_json()["Outputs"]

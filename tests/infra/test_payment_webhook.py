@@ -127,7 +127,7 @@ def test_only_the_webhook_and_the_wait_answer_the_saga(template: Template) -> No
 def test_each_function_reads_only_the_secret_it_needs_and_gets_its_name_only(
     template: Template,
 ) -> None:
-    secrets = resources(template, "AWS::SecretsManager::Secret", FULFILMENT)
+    secrets = resources(template, "AWS::SecretsManager::Secret", "FulfilmentPayments")
     by_purpose = {s["Properties"]["Name"].rsplit("/", 1)[1]: name for name, s in secrets.items()}
     assert set(by_purpose) == {"payment-provider-api-key", "payment-webhook-secret"}
     for secret in secrets.values():
