@@ -327,7 +327,7 @@ def test_get_shows_projected_status_reason_and_history_in_sequence_not_clock_ord
 
 def test_the_order_is_the_token_customers(orders_table, lambda_context):
     order_id = json_body(post(VALID_BODY, lambda_context, customer="customer-77"))["orderId"]
-    [order] = orders_table.items(f"ORDER#{order_id}")
+    [order] = [i for i in orders_table.items(f"ORDER#{order_id}") if i["sk"] == "ORDER"]
     assert order["customerId"] == "customer-77"
     assert json_body(get(order_id, lambda_context, customer="customer-77"))["customerId"] == (
         "customer-77"
