@@ -343,7 +343,7 @@ class OrdersApi(Construct):
                 why="public by nature: the stage's public token-signing keys (JWKS), which "
                 "verifiers fetch without credentials",
             )
-        # --- the payment provider's webhook (docs/parts/payment-webhook.md) ---
+        # --- the payment provider's webhook (docs/webhooks.md) ---
         if payment_webhook is not None:
             unkeyed_route(
                 self.rest_api.root.resource_for_path("webhooks/payments"),

@@ -18,7 +18,7 @@ so verification lives in the functions on both targets. Where the public keys co
 
 Context ``orderflow:identity`` takes a JSON object, e.g.
 ``-c orderflow:identity='{"jwks_url": "https://idp.example.com/jwks.json", "issuer":
-"https://idp.example.com/", "audience": "orderflow"}'``. Docs: docs/parts/identity.md.
+"https://idp.example.com/", "audience": "orderflow"}'``. Docs: docs/identity.md.
 """
 
 from aws_cdk import CustomResource, Duration
@@ -111,7 +111,7 @@ class Identity(Construct):
             description="orderflow: the dev stage's customer-token signing key (private JWK "
             "set, written by the DevSigningKey custom resource)",
             rotation="an asymmetric signing key, rotated by hand (a new key first in the set, "
-            "the old one kept until its tokens expire: docs/parts/identity.md); Secrets "
+            "the old one kept until its tokens expire: docs/identity.md); Secrets "
             "Manager's rotation schedule would not publish the new public key",
         )
         key_function = function(

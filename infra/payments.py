@@ -130,7 +130,7 @@ class Payments(Construct):
         environment: dict[str, str],
     ) -> None:
         """The provider's secrets, its confirmations queue and callback, the webhook, the
-        saga's wait (docs/parts/payment-webhook.md)."""
+        saga's wait (docs/webhooks.md)."""
         config = defaults.config
         webhook_config = config.payment_webhook
         generated = secretsmanager.SecretStringGenerator(

@@ -1,5 +1,5 @@
 """How clients poll: long polling of ``GET /orders/{orderId}?wait=N`` and the caching of
-``GET /products`` (``DeploymentConfig.polling``). Docs: docs/parts/polling.md.
+``GET /products`` (``DeploymentConfig.polling``). Docs: docs/following-an-order.md.
 
 Context ``orderflow:polling`` (or ``ORDERFLOW_POLLING``) takes a JSON object, e.g.
 ``-c orderflow:polling='{"interval_ms": 500, "products": {"api_cache": true}}'``.
@@ -68,7 +68,7 @@ class PollingConfig(ConfigSection):
     def stage_defaults(cls, stage: str) -> dict[str, Any]:
         """dev (every stage but prod): small caches and no API Gateway cache cluster, so a
         developer sees a change within seconds and pays nothing per hour; prod is sized for
-        traffic (docs/parts/polling.md)."""
+        traffic (docs/following-an-order.md)."""
         if stage == "prod":
             return {"get_order_concurrency": 100, "products": {"api_cache": True}}
         return {"products": {"max_age_seconds": 5, "memory_ttl_seconds": 5}}

@@ -15,7 +15,7 @@ later hop (``Sampled=1|0``), so an order is traced whole or not at all.
 
 Context ``orderflow:tracing`` (or ``ORDERFLOW_TRACING``) takes a JSON object, e.g.
 ``cdk deploy -c orderflow:stage=staging -c orderflow:tracing='{"sample_everything": true}'``
-to trace everything on staging for a while. Docs: docs/parts/tracing-app.md.
+to trace everything on staging for a while. Docs: docs/observability.md.
 """
 
 from typing import Any

@@ -26,7 +26,7 @@ class PaymentsSettings(BaseSettings):
     # PROVIDER_SLOW_LATENCY_MS: how long the provider takes to answer in `slow` mode
     provider_slow_latency_ms: int = Field(default=30_000, ge=0, le=900_000)
 
-    # The provider's credentials and asynchronous confirmations (docs/parts/payment-webhook.md).
+    # The provider's credentials and asynchronous confirmations (docs/webhooks.md).
     # PROVIDER_API_KEY_SECRET_NAME: the merchant's API key at the provider (Secrets Manager)
     provider_api_key_secret_name: str | None = Field(default=None, min_length=1, max_length=512)
     # ORDERS_TABLE: where AuthorizePayment reads the order's payment token (GetItem only)

@@ -1,5 +1,5 @@
 """Long polling of GET /orders/{orderId}?wait=N and the conditional GETs of the orders API, on
-the emulator (docs/parts/polling.md).
+the emulator (docs/following-an-order.md).
 
 The changes are the test's own: events about an order id of its own put on the bus, which the
 projector records in the order's history (InventoryReserved, PaymentAuthorized: nothing but

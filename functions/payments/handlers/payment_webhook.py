@@ -16,7 +16,7 @@ authentication. In order, each failure answered without touching anything:
 
 An error of ours (DynamoDB, Step Functions) forgets the ``webhook-id`` and answers 500: the
 provider's retry is then handled, not refused as a duplicate. The per-key rate limiter is off
-for this route (there is no key; see docs/parts/payment-webhook.md).
+for this route (there is no key; see docs/webhooks.md).
 """
 
 from datetime import UTC, datetime

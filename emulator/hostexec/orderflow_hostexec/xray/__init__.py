@@ -2,7 +2,7 @@
 (``provider.py``, a LocalStack service from the entry point ``localstack.aws.provider``
 ``xray:default``), sampling as AWS does it (``sampling.py``) and the segments AWS's services
 contribute where the stack enables tracing (``hooks.py``, ``segments.py``). What it does and
-how it differs from AWS: emulator/README.md ("AWS X-Ray") and docs/parts/xray-emulator.md.
+how it differs from AWS: emulator/README.md ("AWS X-Ray") and docs/observability.md.
 
 Declared as kit patches (registry.py): ``kit.xray`` starts the daemon and adds
 ``GET /_orderflow/xray`` (its address and counts); the others are the hooks.
