@@ -9,15 +9,17 @@ import urllib.error
 import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from emulator.clients import client
+from emulator.clients import client, endpoint
 from orderflow_cli.tokens import StageIssuer
+from orderflow_hostexec.time_scale import TIME_SCALE_PATH
 
 
 def zipped(*files: Path) -> bytes:
@@ -182,3 +184,23 @@ def stocked_product(
     seed_product(lambda_client, outputs, sku, price, available)
     eventually(lambda: catalogue_copy(outputs, sku), timeout_s=30, every_s=0.25)
     return sku
+
+
+def time_scale(factor: float | None = None) -> float:
+    """Read (or set, then read) the emulator's Step Functions time scale
+    (``POST /_orderflow/time-scale``, docs/resilience/timeouts.md)."""
+    data = None if factor is None else json.dumps({"factor": factor}).encode()
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{endpoint()}{TIME_SCALE_PATH}", data=data), timeout=10
+    ) as answer:
+        return float(json.load(answer)["factor"])
+
+
+@contextmanager
+def scaled_time(factor: float) -> Iterator[float]:
+    """Step Functions time runs ``1 / factor`` times faster inside; real time again after."""
+    assert time_scale(factor) == factor
+    try:
+        yield factor
+    finally:
+        assert time_scale(1) == 1.0

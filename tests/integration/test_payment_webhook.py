@@ -19,10 +19,11 @@ from standardwebhooks.webhooks import Webhook
 
 from emulator.clients import client
 from emulator.next_steps import local_api_url
+from orderflow_cli.tokens import StageIssuer
 from payments.models import ProviderConfirmation
 from payments.provider import confirmation_request
-from tests.integration.support import KeyedApi, eventually, request, stocked_product
-from tests.integration.test_shipment_timeout import execution_of, history, stock, time_scale
+from tests.integration.support import KeyedApi, eventually, request, scaled_time, stocked_product
+from tests.integration.test_shipment_timeout import execution_of, history, stock
 
 FACTOR = 0.01  # payment_confirmation_seconds 300 -> 3 s
 PAYMENT_CONFIRMATION_S = 300  # the template's (tests/infra/test_saga_timeouts.py)
@@ -30,8 +31,10 @@ SOURCES = ["orderflow.orders", "orderflow.inventory", "orderflow.payments", "ord
 
 
 @pytest.fixture(scope="module")
-def api(outputs: dict[str, str], api_keys: dict[str, str]) -> KeyedApi:
-    return KeyedApi(local_api_url(outputs["OrdersApiId"]), api_keys["premium"])
+def api(outputs: dict[str, str], api_keys: dict[str, str], stage_issuer: StageIssuer) -> KeyedApi:
+    return KeyedApi(
+        local_api_url(outputs["OrdersApiId"]), api_keys["premium"], "it-pay-async", stage_issuer
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,7 @@ def place(api: KeyedApi, sku: str, token: str) -> str:
     status, answer = api.http(
         "POST",
         "/orders",
-        {"customerId": "it-async", "items": [{"sku": sku, "quantity": 1}], "paymentToken": token},
+        {"items": [{"sku": sku, "quantity": 1}], "paymentToken": token},
     )
     assert status == 202, answer
     return str(answer["orderId"])
@@ -189,11 +192,8 @@ def test_the_providers_webhook_settles_a_pending_payment(  # noqa: PLR0917
 
 @pytest.fixture
 def fast_time(emulator: None) -> Iterator[float]:
-    assert time_scale(FACTOR) == FACTOR
-    try:
-        yield FACTOR
-    finally:
-        assert time_scale(1) == 1.0
+    with scaled_time(FACTOR) as factor:
+        yield factor
 
 
 def test_an_unconfirmed_payment_times_out_and_cancels_payment_timeout(

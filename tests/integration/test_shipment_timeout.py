@@ -8,40 +8,26 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from emulator.clients import client, endpoint
+from emulator.clients import client
 from emulator.next_steps import local_api_url
 from orderflow_cli.tokens import StageIssuer
-from orderflow_hostexec.time_scale import TIME_SCALE_PATH
-from tests.integration.support import KeyedApi, eventually, stocked_product
+from tests.integration.support import KeyedApi, eventually, scaled_time, stocked_product
 
 FACTOR = 0.05
 SHIPMENT_TIMEOUT_S = 60  # the template's (tests/infra/test_saga_timeouts.py)
 WORKER = "shipping.handlers.schedule_shipment.handler"
 
 
-def time_scale(factor: float | None = None) -> float:
-    """Read (or set, then read) the emulator's Step Functions time scale."""
-    data = None if factor is None else json.dumps({"factor": factor}).encode()
-    with urllib.request.urlopen(
-        urllib.request.Request(f"{endpoint()}{TIME_SCALE_PATH}", data=data), timeout=10
-    ) as answer:
-        return float(json.load(answer)["factor"])
-
-
 @pytest.fixture
 def fast_time(emulator: None) -> Iterator[float]:
     """Step Functions time twenty times faster for the test; real time again after it."""
-    assert time_scale(FACTOR) == FACTOR
-    try:
-        yield FACTOR
-    finally:
-        assert time_scale(1) == 1.0
+    with scaled_time(FACTOR) as factor:
+        yield factor
 
 
 @pytest.fixture(scope="module")
