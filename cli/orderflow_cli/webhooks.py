@@ -90,13 +90,13 @@ def _print(subscription_id: str, attempts: list[Attempt]) -> None:
     if not attempts:
         out.print(f"No delivery attempt recorded for {subscription_id}.")
         return
-    table = Table(title=f"Deliveries of {subscription_id} (newest first)")
+    table = Table(title=f"Deliveries of {subscription_id} (newest first, UTC)")
     for column in ("at", "message", "event", "attempt", "outcome", "status", "ms", "error"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold")  # folded, never cut: `redeliver` takes the id
     for attempt in attempts:
         style = _STYLE.get(attempt.outcome, "")
         table.add_row(
-            attempt.at.isoformat(timespec="seconds"),
+            f"{attempt.at:%m-%d %H:%M:%S}",
             attempt.message_id,
             attempt.event_type,
             str(attempt.attempt),
