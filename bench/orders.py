@@ -12,8 +12,9 @@ and polling every order would measure the poller more than the saga.
 
 Baseline in the same run: `GET /products` (API Gateway -> Lambda; since issue 12 the function
 answers from its in-memory catalogue within the TTL, 5 s on dev, so the floor is mostly the
-gateway and the Lambda round trip; each warm environment scans the table once per TTL). Also reported:
-the CPU each of the emulator's processes used during the run, per order (`bench/cpu.py`).
+gateway and the Lambda round trip; each warm environment scans the table once per TTL). Also
+reported: the CPU each of the emulator's processes used during the run, per order
+(`bench/cpu.py`).
 
     make deploy && .venvs/dev/bin/python -m bench.orders --orders 100 --rate 2
 """
