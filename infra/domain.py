@@ -33,8 +33,10 @@ def domain_table(
     *,
     config: DeploymentConfig,
     stream: dynamodb.StreamViewType | None = None,
+    time_to_live_attribute: str | None = None,
 ) -> dynamodb.Table:
-    """A ``pk``/``sk`` table; ``stream`` turns on its DynamoDB stream (none by default)."""
+    """A ``pk``/``sk`` table; ``stream`` turns on its DynamoDB stream (none by default),
+    ``time_to_live_attribute`` DynamoDB's expiry of items (none by default)."""
     table = dynamodb.Table(
         scope,
         id,
@@ -42,6 +44,7 @@ def domain_table(
         sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         stream=stream,
+        time_to_live_attribute=time_to_live_attribute,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=config.point_in_time_recovery
         ),

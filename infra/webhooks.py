@@ -23,7 +23,6 @@
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_apigateway as apigateway
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -31,7 +30,7 @@ from constructs import Construct
 
 from infra.api import ApiAccess, add_route
 from infra.contracts import SOURCE_PREFIX, WEBHOOK_EVENT_TYPES, WEBHOOK_REDACTED_FIELDS
-from infra.domain import API_PACKAGES, DomainFunctions, domain_table, suppress_backups
+from infra.domain import API_PACKAGES, DomainFunctions, domain_table
 from infra.lambda_defaults import FunctionDefaults
 from infra.nag import default_policy, suppress
 from infra.queues import QueueWithDlq, consume, rule_target, visibility_timeout_for
@@ -80,7 +79,10 @@ class Webhooks(Construct):
         bulkheads = config.resilience.bulkheads
         self.secret_prefix = secret_name(config, SECRETS_PURPOSE)
         self.subscriptions = domain_table(self, "Subscriptions", config=config)
-        self.deliveries = self._deliveries_table(defaults)
+        # the attempt log: items expire (``expiresAt``), backed up where the stage backs up
+        self.deliveries = domain_table(
+            self, "Deliveries", config=config, time_to_live_attribute="expiresAt"
+        )
         deliverer_timeout = Duration.seconds(settings.deliverer_timeout_seconds)
         self.events = QueueWithDlq(
             self, "Events", visibility_timeout=visibility_timeout_for(FAN_OUT_TIMEOUT)
@@ -136,24 +138,6 @@ class Webhooks(Construct):
             (deliveries.add_resource("{messageId}").add_resource("redeliver"), "POST"),
         ):
             add_route(resource, method, self.api)
-
-    def _deliveries_table(self, defaults: FunctionDefaults) -> dynamodb.Table:
-        config = defaults.config
-        table = dynamodb.Table(
-            self,
-            "Deliveries",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expiresAt",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=config.point_in_time_recovery
-            ),
-            removal_policy=config.removal_policy,
-        )
-        if not config.point_in_time_recovery:
-            suppress_backups(table, "a disposable stage's attempt log, expiring within days")
-        return table
 
     def _environment(self, defaults: FunctionDefaults) -> dict[str, str]:
         settings = defaults.config.webhooks
