@@ -29,6 +29,7 @@ CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
 .PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
+.PHONY: ministack-up ministack-deploy ministack-down
 
 help:
 	@echo "make deploy       install everything, start the emulator, deploy the Orderflow stack"
@@ -146,5 +147,45 @@ chaos: bootstrap
 openapi: $(VENVS)/dev/.installed
 	$(DEV)/python -m tools.openapi
 
-clean: down
-	rm -rf cdk.out outputs.json .localstack
+# --- the peer: MiniStack (issue 13), for bench/sagas.py side by side -------------------------
+# MiniStack from PyPI (pinned) in its own venv, started on MINISTACK_PORT with its local Lambda
+# executor: it runs each function with the first `python3` on the PATH, here the Python 3.13 +
+# boto3 of .venvs/lambda-python3.13 (no Docker). `make ministack-deploy` deploys the same CDK app
+# to it (MiniStack runs the custom resources itself); outputs in .ministack/outputs.json.
+MINISTACK_VERSION := 1.5.33
+MINISTACK_PORT ?= 4577
+MINISTACK_URL := http://127.0.0.1:$(MINISTACK_PORT)
+MINISTACK_STATE := .ministack
+
+$(VENVS)/ministack/.installed: | $(VENVS)/ministack/bin/python
+	$(VENVS)/ministack/bin/pip install --quiet ministack==$(MINISTACK_VERSION)
+	@touch $@
+
+ministack-up: $(VENVS)/ministack/.installed $(VENVS)/lambda-python3.13/.installed
+	@mkdir -p $(MINISTACK_STATE)
+	@if [ -f $(MINISTACK_STATE)/pid ] && kill -0 $$(cat $(MINISTACK_STATE)/pid) 2>/dev/null; then \
+	  echo "MiniStack already up (pid $$(cat $(MINISTACK_STATE)/pid))"; else \
+	  PATH=$(CURDIR)/$(LAMBDA_PY):$$PATH GATEWAY_PORT=$(MINISTACK_PORT) BIND_HOST=127.0.0.1 \
+	  LAMBDA_EXECUTOR=local S3_DATA_DIR=$(CURDIR)/$(MINISTACK_STATE)/s3 TMPDIR=$(CURDIR)/$(MINISTACK_STATE) \
+	  setsid $(VENVS)/ministack/bin/ministack > $(MINISTACK_STATE)/ministack.log 2>&1 & \
+	  echo $$! > $(MINISTACK_STATE)/pid; \
+	  for i in $$(seq 100); do curl -sf $(MINISTACK_URL)/_ministack/health >/dev/null && break; sleep 0.2; done; \
+	  curl -sf $(MINISTACK_URL)/_ministack/health >/dev/null \
+	    && echo "MiniStack ready at $(MINISTACK_URL) (pid $$(cat $(MINISTACK_STATE)/pid))" \
+	    || { echo "MiniStack did not start; see $(MINISTACK_STATE)/ministack.log"; exit 1; }; fi
+
+ministack-deploy: ministack-up node_modules/.installed
+	AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  $(CDKLOCAL) bootstrap --no-notices -o $(MINISTACK_STATE)/cdk.out \
+	  aws://000000000000/$(AWS_DEFAULT_REGION) >/dev/null
+	AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  $(CDKLOCAL) deploy Orderflow $(CDK_FLAGS) -o $(MINISTACK_STATE)/cdk.out \
+	  --outputs-file $(MINISTACK_STATE)/outputs.json
+
+# Stops MiniStack and every process it started (its Lambda workers), by the process group.
+ministack-down:
+	@if [ -f $(MINISTACK_STATE)/pid ]; then kill -- -$$(cat $(MINISTACK_STATE)/pid) 2>/dev/null; \
+	  rm -f $(MINISTACK_STATE)/pid; echo "MiniStack stopped"; else echo "MiniStack not running"; fi
+
+clean: down ministack-down
+	rm -rf cdk.out outputs.json .localstack $(MINISTACK_STATE)
