@@ -173,6 +173,8 @@ def epoch(value: Any) -> float:
     """A timestamp from boto3 (datetime) or from an item (ISO 8601 string) as epoch seconds."""
     if isinstance(value, datetime):
         return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
     return datetime.fromisoformat(str(value)).timestamp()
 
 
@@ -369,6 +371,57 @@ def cpu_groups_table(bursts: Sequence[Burst]) -> str:
     return "\n".join(lines)
 
 
+def history_gaps(
+    put_at: float, started_at: float, events: Sequence[Mapping[str, Any]]
+) -> dict[str, float]:
+    """Seconds between consecutive history events of one execution, summed by label (the state
+    the pair belongs to, then the two event types), from the put to the execution's end: where
+    one saga's time goes. The first two are the put to the execution's `startDate` (the rule's
+    delivery and StartExecution) and from there to its first history event. Retries of a step
+    add to its label."""
+    gaps = {"rule: PutEvents -> StartExecution (startDate)": started_at - put_at}
+    state, previous, at = "", "StartExecution (startDate)", started_at
+    for event in events:
+        kind = str(event["type"])
+        details: Mapping[str, Any] = next(
+            (v for k, v in event.items() if k.endswith("EventDetails")), {}
+        )
+        if kind.endswith("StateEntered"):
+            state = str(details.get("name", ""))
+        when = epoch(event["timestamp"])
+        label = f"{state or 'rule'}: {previous} -> {kind}"
+        gaps[label] = gaps.get(label, 0.0) + when - at
+        previous, at = kind, when
+    return gaps
+
+
+def timeline(clients: Clients, sagas: Sequence[Saga]) -> list[dict[str, float]]:
+    sfn = clients("stepfunctions")
+    found = []
+    for saga in sagas:
+        assert saga.execution is not None
+        pages = sfn.get_paginator("get_execution_history").paginate(executionArn=saga.execution)
+        events = [event for page in pages for event in page["events"]]
+        found.append(history_gaps(saga.put_at, saga.started_at, events))
+    return found
+
+
+def timeline_table(label: str, per_saga: Sequence[Mapping[str, float]], top: int) -> str:
+    """The median of each gap over the sagas, largest first, with its share of the median
+    total (put -> execution ended)."""
+    labels = list(dict.fromkeys(key for gaps in per_saga for key in gaps))
+    medians = {key: statistics.median(g.get(key, 0.0) for g in per_saga) for key in labels}
+    total = statistics.median(sum(g.values()) for g in per_saga)
+    lines = [
+        f"| {label}: one saga, where the time goes (median of {len(per_saga)}) | ms | share |",
+        "|---|---:|---:|",
+    ]
+    for key in sorted(labels, key=lambda k: -medians[k])[:top]:
+        lines.append(f"| {key} | {medians[key] * 1000:.1f} | {medians[key] / total:.0%} |")
+    lines.append(f"| total, put-events -> execution ended | {total * 1000:.1f} | 100% |")
+    return "\n".join(lines)
+
+
 def root_pid(pid: int | None, pid_file: Path | None) -> int | None:
     if pid is not None:
         return pid
@@ -395,6 +448,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="rounds of --at-once")
     parser.add_argument("--poll", type=float, default=0.05, help="one at a time: poll (s)")
     parser.add_argument("--poll-batch", type=float, default=0.5, help="at once: poll (s)")
+    parser.add_argument(
+        "--timeline", type=int, default=12, help="largest gaps of one saga to show (0: none)"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="per saga or round (s)")
     cpu = parser.add_mutually_exclusive_group()
     cpu.add_argument("--pid", type=int, help="root process of the emulator, for its CPU")
@@ -426,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             clients, stack, sku, args.one, poll_s=args.poll, timeout_s=args.timeout
         )
         print(latency_table(label, sagas), end="\n\n")
+        if args.timeline:
+            print(timeline_table(label, timeline(clients, sagas), args.timeline), end="\n\n")
     bursts = [
         at_once(
             clients,

@@ -15,6 +15,7 @@ from bench.sagas import (
     burst_span,
     count_statuses,
     epoch,
+    history_gaps,
     new_saga,
     parse_args,
 )
@@ -106,3 +107,27 @@ def test_cpu_of_a_tree_counts_what_ended_meanwhile_once() -> None:
     used = tree_used(before, after)
 
     assert used[ROOT_GROUP] + used[WORKERS_GROUP] == pytest.approx(0.2 + 0.5 + 0.3 + 0.4)
+
+
+def test_history_gaps_name_each_wait_by_its_state_and_sum_retries() -> None:
+    events = [
+        {"type": "ExecutionStarted", "timestamp": 100.10},
+        {
+            "type": "TaskStateEntered",
+            "timestamp": 100.11,
+            "stateEnteredEventDetails": {"name": "A"},
+        },
+        {"type": "LambdaFunctionStarted", "timestamp": 100.12},
+        {"type": "LambdaFunctionFailed", "timestamp": 100.22},
+        {"type": "LambdaFunctionStarted", "timestamp": 100.52},
+        {"type": "LambdaFunctionFailed", "timestamp": 100.62},
+        {"type": "ExecutionSucceeded", "timestamp": 100.70},
+    ]
+
+    gaps = history_gaps(100.0, 100.04, events)
+
+    assert gaps["rule: PutEvents -> StartExecution (startDate)"] == pytest.approx(0.04)
+    assert gaps["rule: StartExecution (startDate) -> ExecutionStarted"] == pytest.approx(0.06)
+    assert gaps["A: LambdaFunctionStarted -> LambdaFunctionFailed"] == pytest.approx(0.20)
+    assert gaps["A: LambdaFunctionFailed -> LambdaFunctionStarted"] == pytest.approx(0.30)
+    assert sum(gaps.values()) == pytest.approx(0.70)
