@@ -30,12 +30,13 @@ class Limit:
     aws: str  # the figure AWS documents
     service: str
     operation: str
-    member: str  # the request member the model bounds ("*": a map's values)
+    member: str  # the request member the model bounds ("*": a map's values; "": none)
     at_limit: int
 
 
 LIMITS = [
     Limit("PutEvents entries per call", "10", "events", "PutEvents", "Entries", 10),
+    Limit("PutEvents entries' total size (bytes)", "256 KB", "events", "PutEvents", "", 262144),
     Limit("SQS SendMessageBatch entries", "10", "sqs", "SendMessageBatch", "Entries", 10),
     Limit(
         "SQS ReceiveMessage messages", "1-10", "sqs", "ReceiveMessage", "MaxNumberOfMessages", 10
@@ -52,6 +53,8 @@ LIMITS = [
 def model_bound(service: str, operation: str, member: str) -> str:
     """The bound botocore's model puts on a request member (min-max of a list's length or of
     an integer), or '-' where the model states none."""
+    if not member:
+        return "-"
     model = botocore.session.get_session().get_service_model(service)
     shape: Any = model.operation_model(operation).input_shape
     for step in member.split("."):
@@ -63,10 +66,15 @@ def model_bound(service: str, operation: str, member: str) -> str:
 
 
 def outcome(call: Callable[[], Any]) -> str:
+    """'taken', or 'refused (code)' for an error or for entries the answer reports as failed
+    (PutEvents' FailedEntryCount, SendMessageBatch's Failed)."""
     try:
-        call()
+        answer = call()
     except ClientError as error:
         return f"refused ({error.response['Error']['Code']})"
+    failed = [e for e in answer.get("Entries", []) if e.get("ErrorCode")] + answer.get("Failed", [])
+    if failed:
+        return f"refused (entry: {failed[0].get('ErrorCode') or failed[0].get('Code')})"
     return "taken"
 
 
@@ -111,6 +119,22 @@ class Scratch:
         return iterator
 
 
+SOURCE, DETAIL_TYPE = "bench.limits", "Check"
+
+
+def sized_entry(size: int) -> dict[str, str]:
+    """A PutEvents entry of ``size`` bytes as EventBridge counts them (Source, DetailType and
+    Detail in UTF-8; no Time, Resources or trace header)."""
+    padding = size - len(SOURCE) - len(DETAIL_TYPE) - len('{"x":""}')
+    if padding < 0:
+        raise ValueError(f"an entry takes at least {size - padding} bytes")
+    return {
+        "Source": SOURCE,
+        "DetailType": DETAIL_TYPE,
+        "Detail": json.dumps({"x": "a" * padding}, separators=(",", ":")),
+    }
+
+
 def calls(scratch: Scratch, limit: Limit) -> Callable[[int], Callable[[], Any]]:
     """For a limit, the call with ``n`` entries (keys, items, records)."""
     c, table = scratch.clients, scratch.table
@@ -119,11 +143,11 @@ def calls(scratch: Scratch, limit: Limit) -> Callable[[int], Callable[[], Any]]:
         "PutEvents": lambda n: (
             lambda: c("events").put_events(
                 Entries=[
-                    {"Source": "bench.limits", "DetailType": "Check", "Detail": "{}"}
-                    for _ in range(n)
+                    {"Source": SOURCE, "DetailType": DETAIL_TYPE, "Detail": "{}"} for _ in range(n)
                 ]
             )
         ),
+        "PutEvents#size": lambda n: lambda: c("events").put_events(Entries=[sized_entry(n)]),
         "SendMessageBatch": lambda n: (
             lambda: c("sqs").send_message_batch(
                 QueueUrl=scratch.queue_url,
@@ -154,7 +178,7 @@ def calls(scratch: Scratch, limit: Limit) -> Callable[[int], Callable[[], Any]]:
             lambda: c("dynamodbstreams").get_records(ShardIterator=scratch.iterator(), Limit=n)
         ),
     }
-    return made[limit.operation]
+    return made[f"{limit.operation}#size" if limit.name.endswith("(bytes)") else limit.operation]
 
 
 def check(clients: Clients, limits: Sequence[Limit]) -> list[tuple[Limit, str, str, str]]:

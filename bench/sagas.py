@@ -395,15 +395,32 @@ def history_gaps(
     return gaps
 
 
-def timeline(clients: Clients, sagas: Sequence[Saga]) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class Histories:
+    gaps: list[dict[str, float]]  # per saga, history_gaps
+    events: list[int]  # history events per execution
+    transitions: list[int]  # states entered per execution (billed state transitions)
+
+
+def timeline(clients: Clients, sagas: Sequence[Saga]) -> Histories:
     sfn = clients("stepfunctions")
-    found = []
+    found = Histories([], [], [])
     for saga in sagas:
         assert saga.execution is not None
         pages = sfn.get_paginator("get_execution_history").paginate(executionArn=saga.execution)
         events = [event for page in pages for event in page["events"]]
-        found.append(history_gaps(saga.put_at, saga.started_at, events))
+        found.gaps.append(history_gaps(saga.put_at, saga.started_at, events))
+        found.events.append(len(events))
+        found.transitions.append(sum(str(e["type"]).endswith("StateEntered") for e in events))
     return found
+
+
+def history_line(label: str, histories: Histories) -> str:
+    return (
+        f"{label}: history events per execution, median {statistics.median(histories.events):.0f}"
+        f" (max {max(histories.events)}); states entered (billed transitions) per execution,"
+        f" median {statistics.median(histories.transitions):.0f}"
+    )
 
 
 def timeline_table(label: str, per_saga: Sequence[Mapping[str, float]], top: int) -> str:
@@ -483,7 +500,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         print(latency_table(label, sagas), end="\n\n")
         if args.timeline:
-            print(timeline_table(label, timeline(clients, sagas), args.timeline), end="\n\n")
+            histories = timeline(clients, sagas)
+            print(timeline_table(label, histories.gaps, args.timeline), end="\n\n")
+            print(history_line(label, histories), end="\n\n")
     bursts = [
         at_once(
             clients,

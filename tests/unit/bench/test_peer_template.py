@@ -70,3 +70,13 @@ def test_the_changed_template_gets_its_own_asset_hash(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "Stack.assets.json").read_text()) == {
         "files": {new: {"key": new}}
     }
+
+
+def test_a_sized_entry_weighs_what_eventbridge_counts() -> None:
+    from bench.limits import sized_entry
+
+    entry = sized_entry(262144)
+    assert sum(len(entry[field].encode()) for field in ("Source", "DetailType", "Detail")) == 262144
+    assert json.loads(entry["Detail"])["x"].startswith("a")
+    with pytest.raises(ValueError, match="at least"):
+        sized_entry(5)
