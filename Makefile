@@ -38,6 +38,7 @@ help:
 	@echo "make up | down | status                   the embedded emulator"
 	@echo "make bench        deploy Orderflow and OrderflowBench, run the benchmarks (docs/benchmarks.md)"
 	@echo "make openapi      regenerate docs/openapi.json from the API's routes and models"
+	@echo "make ministack-up | ministack-deploy | ministack-down   the peer (bench/sagas.py, docs/parts/peer.md)"
 
 # --- installation (each step re-runs only when its inputs change) -------------------------
 install: $(VENVS)/dev/.installed $(VENVS)/emulator/.installed $(VENVS)/lambda-python3.13/.installed node_modules/.installed
@@ -195,8 +196,12 @@ ministack-deploy: ministack-up node_modules/.installed
 	  --outputs-file $(MINISTACK_STATE)/outputs.json
 
 # Stops MiniStack and every process it started (its Lambda workers), by the process group.
+# (SIGTERM, then SIGKILL after 5 s: a server with requests in flight may not exit on SIGTERM).
 ministack-down:
-	@if [ -f $(MINISTACK_STATE)/pid ]; then kill -- -$$(cat $(MINISTACK_STATE)/pid) 2>/dev/null; \
+	@if [ -f $(MINISTACK_STATE)/pid ]; then pid=$$(cat $(MINISTACK_STATE)/pid); \
+	  kill -- -$$pid 2>/dev/null; \
+	  for i in $$(seq 25); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	  kill -KILL -- -$$pid 2>/dev/null; \
 	  rm -f $(MINISTACK_STATE)/pid; echo "MiniStack stopped"; else echo "MiniStack not running"; fi
 
 clean: down ministack-down
