@@ -29,6 +29,7 @@ CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
 .PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
+.PHONY: ministack-up ministack-deploy ministack-down
 
 help:
 	@echo "make deploy       install everything, start the emulator, deploy the Orderflow stack"
@@ -37,6 +38,7 @@ help:
 	@echo "make up | down | status                   the embedded emulator"
 	@echo "make bench        deploy Orderflow and OrderflowBench, run the benchmarks (docs/benchmarks.md)"
 	@echo "make openapi      regenerate docs/openapi.json from the API's routes and models"
+	@echo "make ministack-up | ministack-deploy | ministack-down   the peer (bench/sagas.py, docs/parts/peer.md)"
 
 # --- installation (each step re-runs only when its inputs change) -------------------------
 install: $(VENVS)/dev/.installed $(VENVS)/emulator/.installed $(VENVS)/lambda-python3.13/.installed node_modules/.installed
@@ -146,5 +148,61 @@ chaos: bootstrap
 openapi: $(VENVS)/dev/.installed
 	$(DEV)/python -m tools.openapi
 
-clean: down
-	rm -rf cdk.out outputs.json .localstack
+# --- the peer: MiniStack (issue 13), for bench/sagas.py side by side -------------------------
+# MiniStack from PyPI (pinned) in its own Python 3.13 venv, with boto3, started on MINISTACK_PORT
+# with its local Lambda executor (no Docker): Python functions run in worker processes of that
+# venv's interpreter, Node.js ones (CDK's custom resource provider) with `node`. `make ministack-deploy` deploys the same CDK app
+# to it (MiniStack runs the custom resources itself); outputs in .ministack/outputs.json. It
+# cannot create two resource types of the stack, off the saga's path, nor resolve one output
+# (its Ref of a secret is the name, not the ARN): they are left out (bench/peer_template.py).
+MINISTACK_VERSION := 1.5.33
+MINISTACK_BOTO3 := 1.43.106
+MINISTACK_PORT ?= 4577
+MINISTACK_URL := http://127.0.0.1:$(MINISTACK_PORT)
+MINISTACK_STATE := .ministack
+MINISTACK_LACKS := AWS::Events::Archive AWS::XRay::SamplingRule --output PaymentWebhookSecretName
+
+# Its local executor runs Python functions with its own interpreter (sys.executable): boto3 is
+# installed beside it, at the version of the botocore MiniStack pins.
+$(VENVS)/ministack/.installed: | $(VENVS)/ministack/bin/python
+	$(VENVS)/ministack/bin/pip install --quiet ministack==$(MINISTACK_VERSION) \
+	  boto3==$(MINISTACK_BOTO3) botocore==$(MINISTACK_BOTO3)
+	@touch $@
+
+ministack-up: $(VENVS)/ministack/.installed $(VENVS)/lambda-python3.13/.installed
+	@mkdir -p $(MINISTACK_STATE)
+	@if [ -f $(MINISTACK_STATE)/pid ] && kill -0 $$(cat $(MINISTACK_STATE)/pid) 2>/dev/null; then \
+	  echo "MiniStack already up (pid $$(cat $(MINISTACK_STATE)/pid))"; else \
+	  PATH=$(CURDIR)/$(LAMBDA_PY):$$PATH GATEWAY_PORT=$(MINISTACK_PORT) BIND_HOST=127.0.0.1 MINISTACK_HOST=127.0.0.1 \
+	  AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  LAMBDA_EXECUTOR=local S3_DATA_DIR=$(CURDIR)/$(MINISTACK_STATE)/s3 TMPDIR=$(CURDIR)/$(MINISTACK_STATE) \
+	  setsid $(VENVS)/ministack/bin/ministack > $(MINISTACK_STATE)/ministack.log 2>&1 & \
+	  echo $$! > $(MINISTACK_STATE)/pid; \
+	  for i in $$(seq 100); do curl -sf $(MINISTACK_URL)/_ministack/health >/dev/null && break; sleep 0.2; done; \
+	  curl -sf $(MINISTACK_URL)/_ministack/health >/dev/null \
+	    && echo "MiniStack ready at $(MINISTACK_URL) (pid $$(cat $(MINISTACK_STATE)/pid))" \
+	    || { echo "MiniStack did not start; see $(MINISTACK_STATE)/ministack.log"; exit 1; }; fi
+
+ministack-deploy: ministack-up node_modules/.installed
+	AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  $(CDKLOCAL) synth Orderflow --no-notices -q -o $(MINISTACK_STATE)/cdk.out
+	$(DEV)/python -m bench.peer_template $(MINISTACK_STATE)/cdk.out/Orderflow.template.json \
+	  $(MINISTACK_LACKS)
+	AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  $(CDKLOCAL) bootstrap --no-notices --app $(MINISTACK_STATE)/cdk.out \
+	  aws://000000000000/$(AWS_DEFAULT_REGION) >/dev/null
+	AWS_ENDPOINT_URL=$(MINISTACK_URL) AWS_ENDPOINT_URL_S3=$(MINISTACK_URL) \
+	  $(CDKLOCAL) deploy Orderflow $(CDK_FLAGS) --app $(MINISTACK_STATE)/cdk.out \
+	  --outputs-file $(MINISTACK_STATE)/outputs.json
+
+# Stops MiniStack and every process it started (its Lambda workers), by the process group.
+# (SIGTERM, then SIGKILL after 5 s: a server with requests in flight may not exit on SIGTERM).
+ministack-down:
+	@if [ -f $(MINISTACK_STATE)/pid ]; then pid=$$(cat $(MINISTACK_STATE)/pid); \
+	  kill -- -$$pid 2>/dev/null; \
+	  for i in $$(seq 25); do kill -0 $$pid 2>/dev/null || break; sleep 0.2; done; \
+	  kill -KILL -- -$$pid 2>/dev/null; \
+	  rm -f $(MINISTACK_STATE)/pid; echo "MiniStack stopped"; else echo "MiniStack not running"; fi
+
+clean: down ministack-down
+	rm -rf cdk.out outputs.json .localstack $(MINISTACK_STATE)

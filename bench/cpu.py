@@ -82,3 +82,90 @@ def cpu_table(used: dict[str, float], wall_s: float, orders: int) -> str:
             f"| {group} | {seconds:.1f} | {seconds / wall_s:.2f} | {seconds * 1000 / orders:.0f} |"
         )
     return "\n".join(lines)
+
+
+# --- one emulator's process tree (bench/sagas.py) ------------------------------------------
+# Several emulators may run on one machine (orderflow's on other ports, MiniStack): the meter
+# below counts only the processes under one root pid, so another emulator's CPU is never
+# counted. Processes are grouped by GROUPS where a marker matches, else as the emulator's own
+# process (the root) or its worker processes (MiniStack's Lambda workers).
+ROOT_GROUP = "emulator process"
+WORKERS_GROUP = "worker processes"
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and of the children it reaped) or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return int(fields[1]), (utime + stime + cutime + cstime) / _TICKS
+
+
+def tree_of(root: int, parents: dict[int, int]) -> set[int]:
+    """``root`` and every process below it, from a {pid: parent pid} map."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in found:
+            continue
+        found.add(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def tree_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per group between two snapshots of a tree. A process that ended meanwhile is
+    counted through its parent's reaped-children time, which includes what it had used before
+    the first snapshot: that part is taken off again."""
+    used: dict[str, float] = {}
+    for pid, (group, seconds) in after.items():
+        used[group] = used.get(group, 0.0) + seconds - before.get(pid, (group, 0.0))[1]
+    for pid, (group, seconds) in before.items():
+        if pid not in after:
+            used[group] = used.get(group, 0.0) - seconds
+    return used
+
+
+@dataclass
+class TreeCpuMeter:
+    """Like CpuMeter, for the process tree under ``root_pid`` only."""
+
+    root_pid: int
+    _before: dict[int, tuple[str, float]] | None = None
+    _started: float = 0.0
+    wall_s: float = 0.0
+
+    def snapshot(self) -> dict[int, tuple[str, float]]:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+                stats[int(entry.name)] = stat
+        if self.root_pid not in stats:
+            raise RuntimeError(f"process {self.root_pid} is not running")
+        seen: dict[int, tuple[str, float]] = {}
+        for pid in tree_of(self.root_pid, {pid: parent for pid, (parent, _) in stats.items()}):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            group = _group_of(cmdline) or (ROOT_GROUP if pid == self.root_pid else WORKERS_GROUP)
+            seen[pid] = (group, stats[pid][1])
+        return seen
+
+    def start(self) -> None:
+        self._before = self.snapshot()
+        self._started = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        assert self._before is not None, "start() first"
+        after = self.snapshot()
+        self.wall_s = time.monotonic() - self._started
+        return tree_used(self._before, after)
