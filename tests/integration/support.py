@@ -216,10 +216,12 @@ def hot_stocked_product(
     *,
     shards: int | None = None,
     price: str = "12.50",
+    sku: str | None = None,
 ) -> str:
-    """A fresh SKU with `available` units, priced in orders' copy: sharded over `shards`
-    shard items (None: the stage's default count), or not sharded when `shards` is 0."""
-    sku = f"SKU-HOT-{uuid.uuid4().hex[:10].upper()}"
+    """A fresh SKU (`sku`, or a new one) with `available` units, priced in orders' copy:
+    sharded over `shards` shard items (None: the stage's default count), or not sharded when
+    `shards` is 0."""
+    sku = sku or f"SKU-HOT-{uuid.uuid4().hex[:10].upper()}"
     product: dict[str, Any] = {
         "sku": sku,
         "name": "Flash sale product",
