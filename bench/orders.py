@@ -209,6 +209,42 @@ def reservation_attempts(products_table: str, placed: list[Placed]) -> list[int]
     return attempts
 
 
+def reserve_retries(orders_table: str, placed: list[Placed]) -> list[int]:
+    """Per order whose saga ran, the ReserveInventory invocations that failed and were retried
+    by the state machine (InventoryBusy: a cancelled transaction, e.g. TransactionConflict;
+    or a Lambda error), read from the executions' histories."""
+    dynamodb, sfn = client("dynamodb"), client("stepfunctions")
+    arns: list[str] = []
+    for start in range(0, len(placed), 100):
+        keys = [
+            {"pk": {"S": f"ORDER#{p.order_id}"}, "sk": {"S": "ORDER"}}
+            for p in placed[start : start + 100]
+        ]
+        request = {orders_table: {"Keys": keys, "ProjectionExpression": "sagaExecution"}}
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            arns += [
+                item["sagaExecution"]["S"]
+                for item in answer["Responses"].get(orders_table, [])
+                if "sagaExecution" in item
+            ]
+            request = answer.get("UnprocessedKeys") or {}
+    retries: list[int] = []
+    for arn in arns:
+        state, failed = "", 0
+        pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+        for event in (event for page in pages for event in page["events"]):
+            if event["type"] == "TaskStateEntered":
+                state = event["stateEnteredEventDetails"]["name"]
+            elif state == "ReserveInventory" and event["type"] in (
+                "LambdaFunctionFailed",
+                "LambdaFunctionTimedOut",
+            ):
+                failed += 1
+        retries.append(failed)
+    return retries
+
+
 def premium_api(out: dict[str, str]) -> KeyedApi:
     """The API with the premium plan's demo key: 50 requests/s, well above what this offers;
     orders are placed for customer ``bench``, with tokens from the stage's dev signing key."""
@@ -299,10 +335,14 @@ def main() -> None:
         layout = (
             f"sharded ({args.shards or 'stage default'} shards)" if args.sharded else "unsharded"
         )
+        retried = reserve_retries(out["OrdersTableName"], placed)
         print(
             f"hot SKU {plan[0][1]}, {layout}: {len(attempts)} reservations stored; "
             f"conditional-check failures per reservation: mean "
-            f"{sum(failures) / max(len(failures), 1):.2f}, max {max(failures, default=0)}"
+            f"{sum(failures) / max(len(failures), 1):.2f}, max {max(failures, default=0)}; "
+            f"ReserveInventory retries per saga: mean "
+            f"{sum(retried) / max(len(retried), 1):.2f}, max {max(retried, default=0)} "
+            f"({len(retried)} sagas)"
         )
     print(f"invariant violations: {len(result.violations)}")
     for violation in result.violations:
