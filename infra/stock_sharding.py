@@ -16,9 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from infra.sections import ConfigSection
-
-MAX_SHARDS = 50
-"""As ``inventory.sharding.MAX_SHARDS`` (a split transaction stays within 100 actions)."""
+from inventory.sharding import MAX_SHARDS
 
 
 class StockShardingConfig(ConfigSection):
