@@ -17,6 +17,13 @@ reported: the CPU each of the emulator's processes used during the run, per orde
 (`bench/cpu.py`).
 
     make deploy && .venvs/dev/bin/python -m bench.orders --orders 100 --rate 2
+
+Hot-SKU mode (a flash sale, docs/parts/hot-sku.md): `--hot-sku PREFIX` puts every order (same
+token mix) on one fresh SKU `PREFIX-<hex>` with `--hot-stock` units, its stock sharded over the
+stage's shard count (`--sharded`, the default; `--shards N` to choose) or on its one product
+item (`--unsharded`). It also reports the reservation transactions each reservation took.
+
+    .venvs/dev/bin/python -m bench.orders --orders 90 --rate 3 --hot-sku SKU-FLASH --sharded
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import argparse
 import json
 import random
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +44,7 @@ from bench.stats import summary, table
 from emulator.clients import client
 from emulator.next_steps import local_api_url
 from orderflow_cli.tokens import StageIssuer
-from tests.integration.support import KeyedApi, demo_api_key
+from tests.integration.support import KeyedApi, demo_api_key, hot_stocked_product
 
 ROOT = Path(__file__).resolve().parent.parent
 # (token, sku) mix: mostly good orders, some declined, some flaky, some sold out.
@@ -68,14 +76,23 @@ def outputs() -> dict[str, str]:
 
 
 def stock(products_table: str) -> dict[str, dict[str, int]]:
-    items = client("dynamodb").scan(TableName=products_table)["Items"]
-    return {
-        item["pk"]["S"].removeprefix("SKU#"): {
-            field: int(item[field]["N"]) for field in ("available", "reserved") if field in item
-        }
-        for item in items
-        if item["pk"]["S"].startswith("SKU#")
-    }
+    """Available and reserved units per SKU; a hot SKU's summed over its product item and its
+    shard items (`SHARD#<sku>#<i>`)."""
+    items = client("dynamodb").get_paginator("scan").paginate(TableName=products_table)
+    levels: dict[str, dict[str, int]] = {}
+    for item in (item for page in items for item in page["Items"]):
+        pk = item["pk"]["S"]
+        if pk.startswith("SKU#"):
+            sku = pk.removeprefix("SKU#")
+        elif pk.startswith("SHARD#"):
+            sku = pk.split("#")[1]
+        else:
+            continue
+        counters = levels.setdefault(sku, {})
+        for field in ("available", "reserved"):
+            if field in item:
+                counters[field] = counters.get(field, 0) + int(item[field]["N"])
+    return levels
 
 
 def place(api: KeyedApi, token: str, sku: str) -> Placed:
@@ -173,6 +190,61 @@ def plan_orders(count: int, seed: int) -> list[tuple[str, str]]:
     return [(token, sku or rng.choice(PLENTIFUL)) for token, sku in rng.choices(MIX, k=count)]
 
 
+def reservation_attempts(products_table: str, placed: list[Placed]) -> list[int]:
+    """Transactions each stored reservation of the run took (1 + its conditional-check
+    failures: the product item of a SKU learnt to be hot, empty shards walked, splits)."""
+    dynamodb = client("dynamodb")
+    attempts: list[int] = []
+    for start in range(0, len(placed), 100):
+        keys = [
+            {"pk": {"S": f"RESERVATION#{p.order_id}"}, "sk": {"S": "RESERVATION"}}
+            for p in placed[start : start + 100]
+        ]
+        request = {products_table: {"Keys": keys, "ProjectionExpression": "attempts"}}
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            for item in answer["Responses"].get(products_table, []):
+                attempts.append(int(item.get("attempts", {"N": "1"})["N"]))
+            request = answer.get("UnprocessedKeys") or {}
+    return attempts
+
+
+def reserve_retries(orders_table: str, placed: list[Placed]) -> list[int]:
+    """Per order whose saga ran, the ReserveInventory invocations that failed and were retried
+    by the state machine (InventoryBusy: a cancelled transaction, e.g. TransactionConflict;
+    or a Lambda error), read from the executions' histories."""
+    dynamodb, sfn = client("dynamodb"), client("stepfunctions")
+    arns: list[str] = []
+    for start in range(0, len(placed), 100):
+        keys = [
+            {"pk": {"S": f"ORDER#{p.order_id}"}, "sk": {"S": "ORDER"}}
+            for p in placed[start : start + 100]
+        ]
+        request = {orders_table: {"Keys": keys, "ProjectionExpression": "sagaExecution"}}
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            arns += [
+                item["sagaExecution"]["S"]
+                for item in answer["Responses"].get(orders_table, [])
+                if "sagaExecution" in item
+            ]
+            request = answer.get("UnprocessedKeys") or {}
+    retries: list[int] = []
+    for arn in arns:
+        state, failed = "", 0
+        pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+        for event in (event for page in pages for event in page["events"]):
+            if event["type"] == "TaskStateEntered":
+                state = event["stateEnteredEventDetails"]["name"]
+            elif state == "ReserveInventory" and event["type"] in (
+                "LambdaFunctionFailed",
+                "LambdaFunctionTimedOut",
+            ):
+                failed += 1
+        retries.append(failed)
+    return retries
+
+
 def premium_api(out: dict[str, str]) -> KeyedApi:
     """The API with the premium plan's demo key: 50 requests/s, well above what this offers;
     orders are placed for customer ``bench``, with tokens from the stage's dev signing key."""
@@ -215,12 +287,29 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2.0, help="orders offered per second")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the last")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--hot-sku", metavar="PREFIX", help="every order on one fresh SKU named PREFIX-<hex>"
+    )
+    sharding = parser.add_mutually_exclusive_group()
+    sharding.add_argument(
+        "--sharded", dest="sharded", action="store_true", default=True, help="(default)"
+    )
+    sharding.add_argument("--unsharded", dest="sharded", action="store_false")
+    parser.add_argument("--shards", type=int, help="shard count (default: the stage's)")
+    parser.add_argument("--hot-stock", type=int, help="units of the hot SKU (default: --orders)")
     args = parser.parse_args()
 
     out = outputs()
     api = premium_api(out)
+    plan = plan_orders(args.orders, args.seed)
+    if args.hot_sku:
+        shards = args.shards if args.sharded else 0
+        stock_units = args.orders if args.hot_stock is None else args.hot_stock
+        fresh = f"{args.hot_sku.upper()}-{uuid.uuid4().hex[:8].upper()}"
+        hot = hot_stocked_product(client("lambda"), out, stock_units, shards=shards, sku=fresh)
+        plan = [(token, hot) for token, _ in plan]
     baseline = api_floor(api)
-    result = run(api, out, plan_orders(args.orders, args.seed), args.rate, args.timeout)
+    result = run(api, out, plan, args.rate, args.timeout)
     placed, settled = result.placed, result.settled
     first_post = min(p.posted_at for p in placed)
     span = max((p.settled_at for p in settled), default=first_post) - first_post
@@ -240,6 +329,21 @@ def main() -> None:
     print(cpu_table(result.cpu, result.wall_s, len(placed)))
     outcomes = Counter((p.token, p.status) for p in placed)
     print("outcomes: " + ", ".join(f"{t}->{s}: {n}" for (t, s), n in sorted(outcomes.items())))
+    if args.hot_sku:
+        attempts = reservation_attempts(out["ProductsTableName"], placed)
+        failures = [n - 1 for n in attempts]
+        layout = (
+            f"sharded ({args.shards or 'stage default'} shards)" if args.sharded else "unsharded"
+        )
+        retried = reserve_retries(out["OrdersTableName"], placed)
+        print(
+            f"hot SKU {plan[0][1]}, {layout}: {len(attempts)} reservations stored; "
+            f"conditional-check failures per reservation: mean "
+            f"{sum(failures) / max(len(failures), 1):.2f}, max {max(failures, default=0)}; "
+            f"ReserveInventory retries per saga: mean "
+            f"{sum(retried) / max(len(retried), 1):.2f}, max {max(retried, default=0)} "
+            f"({len(retried)} sagas)"
+        )
     print(f"invariant violations: {len(result.violations)}")
     for violation in result.violations:
         print(f"  - {violation}")

@@ -30,6 +30,7 @@ from infra.polling import PollingConfig
 from infra.reconciliation import ReconcilerConfig
 from infra.resilience import ResilienceConfig
 from infra.sections import ConfigSection, deep_merge
+from infra.stock_sharding import StockShardingConfig
 from infra.timeouts import SagaTimeouts
 from infra.tracing import TracingConfig
 from infra.webhook_settings import WebhooksConfig
@@ -135,6 +136,11 @@ class DeploymentConfig(BaseSettings):
     (``infra/payment_webhook.py``); context ``orderflow:paymentWebhook``, e.g.
     ``{"tolerance_seconds": 60}``."""
 
+    stock_sharding: StockShardingConfig = Field(default_factory=dict, validate_default=True)
+    """Write-sharded stock of hot SKUs (``infra/stock_sharding.py``): a SKU the seed marks hot
+    gets ``default_shards`` shard items (dev 4, prod 10); context ``orderflow:stockSharding``,
+    e.g. ``{"default_shards": 16}``."""
+
     @field_validator("log_retention_days")
     @classmethod
     def _supported_by_cloudwatch(cls, days: int) -> int:
@@ -160,6 +166,7 @@ class DeploymentConfig(BaseSettings):
         "polling",
         "webhooks",
         "payment_webhook",
+        "stock_sharding",
         mode="before",
     )
     @classmethod

@@ -89,6 +89,8 @@ class Inventory(Construct):
         self.seed = function(
             "Seed", "seed_products", "seeds the catalogue on deploy", timeout=SEED_TIMEOUT
         )
+        for name, value in defaults.config.stock_sharding.environment().items():
+            self.seed.add_environment(name, value)  # hot SKUs' default shard count
         for publisher in (self.reserve, self.release):
             self.table.grant_read_write_data(publisher)
             bus.grant_put_events_to(publisher)

@@ -53,13 +53,19 @@ def order_state(item: dict[str, Any]) -> OrderState:
 
 
 def stock(stack: StackRef) -> dict[str, Stock]:
+    """Per SKU, available and reserved units; a hot SKU's summed over its product item and its
+    shard items (``SHARD#<sku>#<i>``, functions/inventory/README.md)."""
     table = stack.resource("dynamodb").Table(stack.output("ProductsTableName"))
-    return {
-        str(item["pk"]).removeprefix("SKU#"): Stock(
-            int(item.get("available", 0)), int(item.get("reserved", 0))
+    kinds = Attr("sk").eq("PRODUCT") | Attr("sk").eq("SHARD")
+    levels: dict[str, tuple[int, int]] = {}
+    for item in _scan(table, FilterExpression=kinds, ConsistentRead=True):
+        sku = str(item["pk"]).split("#")[1]
+        available, reserved = levels.get(sku, (0, 0))
+        levels[sku] = (
+            available + int(item.get("available", 0)),
+            reserved + int(item.get("reserved", 0)),
         )
-        for item in _scan(table, FilterExpression=Attr("sk").eq("PRODUCT"), ConsistentRead=True)
-    }
+    return {sku: Stock(available, reserved) for sku, (available, reserved) in levels.items()}
 
 
 def orders(stack: StackRef, order_ids: Iterable[str]) -> dict[str, OrderState]:

@@ -113,6 +113,7 @@ def test_every_section_is_set_and_defaulted_the_one_way() -> None:
         "polling",
         "webhooks",
         "payment_webhook",
+        "stock_sharding",
     }
     assert set(validator.info.fields) == sections
     for name in sections:

@@ -204,3 +204,61 @@ def scaled_time(factor: float) -> Iterator[float]:
         yield factor
     finally:
         assert time_scale(1) == 1.0
+
+
+# -- hot SKUs (write-sharded stock, docs/parts/hot-sku.md) ---------------------------------------
+
+
+def hot_stocked_product(
+    lambda_client: Any,
+    outputs: Mapping[str, str],
+    available: int,
+    *,
+    shards: int | None = None,
+    price: str = "12.50",
+    sku: str | None = None,
+) -> str:
+    """A fresh SKU (`sku`, or a new one) with `available` units, priced in orders' copy:
+    sharded over `shards` shard items (None: the stage's default count), or not sharded when
+    `shards` is 0."""
+    sku = sku or f"SKU-HOT-{uuid.uuid4().hex[:10].upper()}"
+    product: dict[str, Any] = {
+        "sku": sku,
+        "name": "Flash sale product",
+        "price": price,
+        "available": str(available),
+    }
+    if shards != 0:
+        product["hot"] = "true"
+        if shards is not None:
+            product["shards"] = str(shards)
+    request = {
+        "RequestType": "Update",
+        "PhysicalResourceId": "products-seed-it",
+        "ResourceProperties": {"Products": [product]},
+    }
+    response, payload = invoke(lambda_client, outputs["SeedProductsFunctionName"], request)
+    assert "FunctionError" not in response, payload
+    eventually(lambda: catalogue_copy(outputs, sku), timeout_s=30, every_s=0.25)
+    return sku
+
+
+def stock_items(outputs: Mapping[str, str], sku: str) -> list[dict[str, int]]:
+    """The counters (available, reserved, sold) of `sku`'s product item, then of each of its
+    shard items, read consistently."""
+    dynamodb = client("dynamodb")
+    table = outputs["ProductsTableName"]
+    product = dynamodb.get_item(
+        TableName=table,
+        Key={"pk": {"S": f"SKU#{sku}"}, "sk": {"S": "PRODUCT"}},
+        ConsistentRead=True,
+    )["Item"]
+    keys = [f"SHARD#{sku}#{shard}" for shard in range(int(product.get("shards", {"N": "0"})["N"]))]
+    items = [product]
+    for pk in keys:
+        key = {"pk": {"S": pk}, "sk": {"S": "SHARD"}}
+        items.append(dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
+    return [
+        {name: int(item.get(name, {"N": "0"})["N"]) for name in ("available", "reserved", "sold")}
+        for item in items
+    ]
