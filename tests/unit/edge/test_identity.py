@@ -54,8 +54,10 @@ def b64(data: bytes) -> str:
 
 
 def claims(**changes) -> dict:
+    """Valid claims, changed as asked. They expire in a day: the rejected cases below are
+    forged when the module is collected, and a slow suite must not see them expire first."""
     now = int(time.time())
-    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "customer-1", "iat": now, "exp": now + 600}
+    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": "customer-1", "iat": now, "exp": now + 86400}
     return {k: v for k, v in {**base, **changes}.items() if v is not None}
 
 
