@@ -131,6 +131,12 @@ class OrdersRepository:
         """
         if payment_token is not None:
             self._store_payment_token(order.order_id, payment_token)
+        # The claim first: an order placed through the API exists already (one request, not a
+        # refused create and then the claim); a refused claim means absent, or claimed by
+        # another execution, and the create tells which.
+        claimed = self._claim_saga(order.order_id, execution_id)
+        if claimed is not None:
+            return claimed
         try:
             self._table.put_item(
                 Item={**_order_item(order), "sagaExecution": execution_id},
@@ -140,9 +146,19 @@ class OrdersRepository:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
+        claimed = self._claim_saga(order.order_id, execution_id)  # created meanwhile
+        if claimed is not None:
+            return claimed
+        owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
+        raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution")))
+
+    def _claim_saga(self, order_id: str, execution_id: str) -> Order | None:
+        """Claim an existing order's saga for ``execution_id`` (if unclaimed, or claimed by
+        it already): the stored order, or None when the order is absent or another execution
+        holds the claim."""
         try:
             stored = self._table.update_item(
-                Key=order_key(order.order_id),
+                Key=order_key(order_id),
                 UpdateExpression="SET sagaExecution = :me",
                 ConditionExpression=(
                     "attribute_exists(pk) AND "
@@ -154,8 +170,7 @@ class OrdersRepository:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
-            raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution"))) from exc
+            return None
         return Order.model_validate(stored)
 
     def _store_payment_token(self, order_id: str, payment_token: str) -> None:
