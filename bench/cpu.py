@@ -5,6 +5,10 @@ The embedded emulator is several processes on the same machine as the benchmark:
 DynamoDB Local (Java), and the Lambda execution environments with their fork servers. Where a
 run's CPU goes is what decides how far it can scale on two cores, so the order benchmark
 reports it next to the latencies.
+
+Several emulators may run on one machine (one per checkout): when this checkout's emulator is
+running (``.localstack/localstack.pid``, written by ``emulator/ctl.py``), only its process tree
+is counted.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ GROUPS = {
     "LocalStack": ("localstack",),
 }
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PID_FILE = Path(__file__).resolve().parent.parent / ".localstack" / "localstack.pid"
 
 
 def _group_of(cmdline: str) -> str | None:
@@ -29,9 +34,19 @@ def _group_of(cmdline: str) -> str | None:
     return None
 
 
+def _our_emulator() -> int | None:
+    """The pid of this checkout's emulator, if it runs."""
+    try:
+        pid = int(PID_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
 def _snapshot() -> dict[int, tuple[str, float]]:
-    """pid -> (group, CPU seconds of the process and of its children it has reaped)."""
-    seen: dict[int, tuple[str, float]] = {}
+    """pid -> (group, CPU seconds of the process and of its children it has reaped): every
+    emulator process, or only this checkout's emulator's tree when it runs."""
+    found: dict[int, tuple[str, int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -45,8 +60,18 @@ def _snapshot() -> dict[int, tuple[str, float]]:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-        seen[int(entry.name)] = (group, (utime + stime + cutime + cstime) / _TICKS)
-    return seen
+        found[int(entry.name)] = (group, int(fields[1]), (utime + stime + cutime + cstime) / _TICKS)
+    root = _our_emulator()
+    if root is None:
+        return {pid: (group, seconds) for pid, (group, _, seconds) in found.items()}
+    parents = {pid: parent for pid, (_, parent, _) in found.items()}
+
+    def ours(pid: int) -> bool:
+        while pid in parents and pid != root:
+            pid = parents[pid]
+        return pid == root
+
+    return {pid: (group, seconds) for pid, (group, _, seconds) in found.items() if ours(pid)}
 
 
 @dataclass

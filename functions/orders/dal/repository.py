@@ -19,6 +19,7 @@ Items (every key is a string):
                                                               attempts, lastError, createdAt, sentAt
 """
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,9 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 SEQUENCE_ATTEMPTS = 5
 """How often a projector reads the order's sequence again after another projector took the
 number it read, before the record fails (and is received again)."""
+KNOWN_CLOCKS = 4096
+"""How many orders' clocks a projector remembers (the last number it wrote for each): the
+next event of such an order is written with it at once, without reading the view first."""
 
 
 def order_key(order_id: str) -> dict[str, str]:
@@ -87,6 +91,7 @@ class OrdersRepository:
         self._table_name = table_name
         self._table = resource.Table(table_name)
         self._client = resource.meta.client
+        self._clocks: OrderedDict[str, int] = OrderedDict()
 
     # -- write model --------------------------------------------------------------------
 
@@ -131,6 +136,12 @@ class OrdersRepository:
         """
         if payment_token is not None:
             self._store_payment_token(order.order_id, payment_token)
+        # The claim first: an order placed through the API exists already (one request, not a
+        # refused create and then the claim); a refused claim means absent, or claimed by
+        # another execution, and the create tells which.
+        claimed = self._claim_saga(order.order_id, execution_id)
+        if claimed is not None:
+            return claimed
         try:
             self._table.put_item(
                 Item={**_order_item(order), "sagaExecution": execution_id},
@@ -140,9 +151,19 @@ class OrdersRepository:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
+        claimed = self._claim_saga(order.order_id, execution_id)  # created meanwhile
+        if claimed is not None:
+            return claimed
+        owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
+        raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution")))
+
+    def _claim_saga(self, order_id: str, execution_id: str) -> Order | None:
+        """Claim an existing order's saga for ``execution_id`` (if unclaimed, or claimed by
+        it already): the stored order, or None when the order is absent or another execution
+        holds the claim."""
         try:
             stored = self._table.update_item(
-                Key=order_key(order.order_id),
+                Key=order_key(order_id),
                 UpdateExpression="SET sagaExecution = :me",
                 ConditionExpression=(
                     "attribute_exists(pk) AND "
@@ -154,8 +175,7 @@ class OrdersRepository:
         except ClientError as exc:
             if not is_condition_failure(exc):
                 raise
-            owner = self._table.get_item(Key=order_key(order.order_id)).get("Item", {})
-            raise SagaAlreadyStarted(order.order_id, str(owner.get("sagaExecution"))) from exc
+            return None
         return Order.model_validate(stored)
 
     def _store_payment_token(self, order_id: str, payment_token: str) -> None:
@@ -396,14 +416,18 @@ class OrdersRepository:
         The sequence number is a logical clock: the view's ``lastSequence`` plus one, written
         on condition that ``lastSequence`` is still what was read, so two projectors recording
         events of one order at once get 1, 2, ... and never the same number. Wall-clock times
-        of the functions that wrote the events play no part in it.
+        of the functions that wrote the events play no part in it. The view is read only when
+        this projector does not know the order's clock (the last number it wrote for it), or
+        when another projector moved it on meanwhile (the write was refused).
         """
         order_id = event.subject
+        known = self._clocks.pop(order_id, None)
         for _ in range(SEQUENCE_ATTEMPTS):
-            view = self._table.get_item(
-                Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
-            ).get("Item", {})
-            last = int(str(view.get("lastSequence", 0)))
+            # The number this projector wrote last for the order, if any, is usually still the
+            # order's: the write is conditional on it, so a stale one costs a refused write and
+            # a read, never a wrong number.
+            last = self._read_clock(order_id) if known is None else known
+            known = None
             history_put = {
                 "Put": {
                     "TableName": self._table_name,
@@ -421,8 +445,20 @@ class OrdersRepository:
                 if codes and codes[1] == CONDITION_FAILED:
                     continue  # another projector took this number: read it again
                 raise
+            self._remember_clock(order_id, last + 1)
             return True
         raise ProjectionContention(order_id, SEQUENCE_ATTEMPTS)
+
+    def _read_clock(self, order_id: str) -> int:
+        view = self._table.get_item(
+            Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
+        ).get("Item", {})
+        return int(str(view.get("lastSequence", 0)))
+
+    def _remember_clock(self, order_id: str, sequence: int) -> None:
+        self._clocks[order_id] = sequence
+        if len(self._clocks) > KNOWN_CLOCKS:
+            self._clocks.popitem(last=False)
 
     def _view_update(self, order_id: str, last: int, change: ViewChange) -> dict[str, Any]:
         """`change` plus ``lastSequence = last + 1``, on condition that it is still ``last``."""
@@ -479,10 +515,7 @@ class OrdersRepository:
     def order_version(self, order_id: str) -> int:
         """The view's ``lastSequence`` (0: no event recorded yet): one strongly consistent
         GetItem of one attribute, what a long poll reads while it waits."""
-        view = self._table.get_item(
-            Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
-        ).get("Item", {})
-        return int(str(view.get("lastSequence", 0)))
+        return self._read_clock(order_id)
 
     def require_order(self, order_id: str) -> Order:
         order = self.get_order(order_id)

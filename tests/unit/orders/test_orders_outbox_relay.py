@@ -1,8 +1,6 @@
 """The transactional outbox relay, fed DynamoDB stream records of the orders table."""
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from orders.handlers import outbox_relay, place_order
@@ -10,6 +8,7 @@ from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent, from_eventbridge
 from tests.unit.domain_common.apigw import api_event
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
+from tests.unit.orders.calls import dynamodb_calls
 
 BODY = {
     "items": [{"sku": "SKU-TEE-002", "quantity": 1}],
@@ -31,22 +30,6 @@ def inserts(orders_table, make_stream_record) -> list[dict[str, Any]]:
 
 def relay(records: list[dict[str, Any]], lambda_context) -> dict[str, Any]:
     return outbox_relay.handler({"Records": records}, lambda_context)
-
-
-@contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations the code makes inside the block, in order."""
-    calls: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events = aws.dynamodb().meta.client.meta.events
-    events.register("before-call.dynamodb", record)
-    try:
-        yield calls
-    finally:
-        events.unregister("before-call.dynamodb", record)
 
 
 def test_relay_publishes_pending_event_and_marks_it_sent(

@@ -19,6 +19,7 @@ from orders.models import ViewChange
 from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
 from tests.unit.domain_common.sqs import sqs_record
+from tests.unit.orders.calls import dynamodb_calls
 
 
 def project(lambda_context, *bodies: Any, ids: dict[int, str] | None = None) -> dict[str, Any]:
@@ -304,3 +305,34 @@ def test_a_redelivered_event_keeps_its_number_and_takes_no_new_one(orders_table,
     project(lambda_context, fresh_delivery("payment-authorized", "order-1"))
     numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
     assert numbers == {"OrderPlaced": 1, "InventoryReserved": 2, "PaymentAuthorized": 3}
+
+
+def test_a_projector_reads_an_orders_clock_only_for_its_first_event(orders_table, lambda_context):
+    # Given a projector that recorded an order's OrderPlaced (reading the view: nothing yet)
+    with dynamodb_calls() as first:
+        project(lambda_context, fresh_delivery("order-placed", "order-1"))
+    assert first == ["GetItem", "TransactWriteItems"]
+    # When the order's next events come, one per invocation
+    with dynamodb_calls() as later:
+        for name in ("inventory-reserved", "payment-authorized"):
+            project(lambda_context, fresh_delivery(name, "order-1"))
+    # Then it writes each with the number it knows, without reading the view again
+    assert later == ["TransactWriteItems", "TransactWriteItems"]
+    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    assert numbers == {"OrderPlaced": 1, "InventoryReserved": 2, "PaymentAuthorized": 3}
+
+
+def test_a_projector_whose_known_clock_is_stale_reads_it_again(orders_table, lambda_context):
+    # Given a projector that knows order-1's clock (1), and another that moved it on (2)
+    project(lambda_context, fresh_delivery("order-placed", "order-1"))
+    rival = OrdersRepository(get_repository()._table_name)
+    other = CloudEvent.model_validate(fresh_delivery("payment-authorized", "order-1")["detail"])
+    assert rival.record_event(other, history_entry(other), ViewChange())
+    # When the first projector records the order's next event
+    with dynamodb_calls() as calls:
+        project(lambda_context, fresh_delivery("inventory-reserved", "order-1"))
+    # Then its write with the stale number is refused, it reads the clock and takes 3
+    assert calls == ["TransactWriteItems", "GetItem", "TransactWriteItems"]
+    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    assert numbers == {"OrderPlaced": 1, "PaymentAuthorized": 2, "InventoryReserved": 3}
+    assert view(orders_table, "order-1")["lastSequence"] == 3

@@ -15,6 +15,7 @@ from shared_kernel.cloudevents import CloudEvent, to_put_events_entry
 from shared_kernel.errors import MalformedEventError
 from tests.sample_events import delivered, fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
+from tests.unit.orders.calls import dynamodb_calls
 
 
 def placed_through_api(lambda_context) -> str:
@@ -45,7 +46,8 @@ def test_record_order_creates_an_order_sent_straight_to_the_bus(orders_table, la
     # Given an OrderPlaced put on the bus by hand (no API call, so no order yet)
     delivery = fresh_delivery("order-placed", "order-bus")
     # When the saga's first step runs on the EventBridge event
-    state = record_order.handler(started(delivery), lambda_context)
+    with dynamodb_calls() as calls:
+        state = record_order.handler(started(delivery), lambda_context)
     # Then the order exists as PENDING and the saga state carries what later steps need
     assert state == {
         "orderId": "order-bus",
@@ -65,6 +67,8 @@ def test_record_order_creates_an_order_sent_straight_to_the_bus(orders_table, la
     assert "paymentToken" not in order
     assert token == {"pk": "ORDER#order-bus", "sk": "PAYMENT_TOKEN", "paymentToken": "tok_ok"}
     assert orders_table.outbox() == []  # the event is already on the bus
+    # the token, the refused claim (no order yet), the create
+    assert calls == ["PutItem", "UpdateItem", "PutItem"]
 
 
 def test_record_order_is_idempotent(orders_table, lambda_context):
@@ -96,8 +100,10 @@ def test_record_order_keeps_an_order_placed_through_the_api(orders_table, lambda
     delivery = delivered(to_put_events_entry(placed, "orderflow-test"))
     before, token_before = orders_table.items(f"ORDER#{order_id}")
     # When the saga starts on it
-    state = record_order.handler(started(delivery), lambda_context)
-    # Then the stored order is used unchanged, and claimed for this execution only
+    with dynamodb_calls() as calls:
+        state = record_order.handler(started(delivery), lambda_context)
+    # Then the stored order is used unchanged, claimed for this execution only, in one request
+    assert calls == ["UpdateItem"]
     after, token_after = orders_table.items(f"ORDER#{order_id}")
     assert after == {**before, "sagaExecution": EXECUTION}
     assert (
