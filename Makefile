@@ -28,7 +28,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
-.PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
+.PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench bench-ab chaos openapi clean
 
 help:
 	@echo "make deploy       install everything, start the emulator, deploy the Orderflow stack"
@@ -134,6 +134,12 @@ bench: bootstrap
 	$(DEV)/python -m bench.lambda_invoke
 	$(DEV)/python -m bench.orders
 	$(DEV)/python -m bench.rate_limit
+
+# Issue 13's A/B: this checkout against a baseline commit (default 173cdc4), one emulator at a
+# time on its own port (4571; the baseline's 4576), one table (bench/ab.py, docs/parts/ab.md).
+# AB_ARGS passes options, e.g. AB_ARGS='--rounds 2' or AB_ARGS='--only counts'.
+bench-ab: install
+	$(DEV)/python -m bench.ab $(AB_ARGS)
 
 # Every experiment of chaos/ under load on the embedded emulator, one table (docs/chaos.md).
 # CHAOS_ORDERS / CHAOS_RATE / CHAOS_SEED / CHAOS_SETTLE / CHAOS_EXPERIMENTS scale or pick them.
