@@ -138,6 +138,7 @@ class Harness:
         self.out = ROOT / "bench" / "results" / f"ab-{stamp}"
         self.out.mkdir(parents=True, exist_ok=True)
         self.loads: list[tuple[str, str, str]] = []  # (what, load before, load after)
+        self.failures: list[str] = []
 
     # --- logging and subprocesses --------------------------------------------------------
 
@@ -282,61 +283,64 @@ class Harness:
             side, name, [python, shim, module, *arguments], env=side.bench_env(env, side.root)
         )
 
+    def attempt(self, side: Side, phase: str, measure: Callable[[], object]) -> bool:
+        """Run one phase; a failing phase is reported (and the run goes on), not fatal."""
+        try:
+            measure()
+        except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as error:
+            self.failures.append(f"{side.label} {phase}: {str(error).splitlines()[0]}")
+            self.say(f"{side.label}: {phase} FAILED: {error}")
+            return False
+        return True
+
     def performance(self, side: Side, measured: Measured) -> None:
         a = self.args
-        with self.session(side, "perf") as env:
-            rate = f"{a.rate:g}"
-            self.side_bench(
-                side, "warmup", "bench.orders", "--orders", str(a.warmup), "--rate", rate, env=env
+        python = str(ROOT / ".venvs" / "dev" / "bin" / "python")
+        outputs = str(side.root / "outputs.json")
+
+        def orders(name: str, count: int, rate: float) -> report.OrdersRun:
+            text = self.side_bench(
+                side, name, "bench.orders", "--orders", str(count), "--rate", f"{rate:g}", env=env
             )
+            return report.parse_orders(text)
+
+        def follow() -> None:
+            command = [python, "-m", "bench.ab_client", "follow", "--outputs", outputs]
+            command += ["--orders", str(a.follow_orders), "--interval", f"{a.interval:g}"]
+            if side.has_long_poll:
+                command.append("--long-poll")
+            text = self.run(side, "follow", command, env=side.bench_env(env, ROOT), cwd=ROOT)
+            measured.follow.append(json.loads(text))
+
+        def invoke() -> None:
+            arguments = ("--cold", str(a.cold), "--warm", str(a.warm))
+            text = self.side_bench(side, "invoke", "bench.lambda_invoke", *arguments, env=env)
+            measured.invoke.append(report.parse_invoke(text))
+
+        with self.session(side, "perf") as env:
+            self.attempt(side, "warm-up", lambda: orders("warmup", a.warmup, a.rate).violations)
             if "idle" in a.only:
-                measured.idle_cores.append(self.idle_cores(side, a.settle, a.idle))
-            if "cpu" in a.only:
-                text = self.side_bench(
-                    side, "cpu", "bench.orders", "--orders", str(a.orders), "--rate", rate, env=env
+                self.attempt(
+                    side,
+                    "idle",
+                    lambda: measured.idle_cores.append(self.idle_cores(side, a.settle, a.idle)),
                 )
-                measured.cpu.append(report.parse_orders(text))
+            if "cpu" in a.only:
+                self.attempt(
+                    side, "cpu", lambda: measured.cpu.append(orders("cpu", a.orders, a.rate))
+                )
             if "saturation" in a.only:
-                text = self.side_bench(
+                self.attempt(
                     side,
                     "saturation",
-                    "bench.orders",
-                    "--orders",
-                    str(a.saturation_orders),
-                    "--rate",
-                    f"{a.saturation_rate:g}",
-                    env=env,
+                    lambda: measured.saturation.append(
+                        orders("saturation", a.saturation_orders, a.saturation_rate)
+                    ),
                 )
-                measured.saturation.append(report.parse_orders(text))
             if "follow" in a.only:
-                command = [
-                    str(ROOT / ".venvs" / "dev" / "bin" / "python"),
-                    "-m",
-                    "bench.ab_client",
-                    "follow",
-                    "--outputs",
-                    str(side.root / "outputs.json"),
-                    "--orders",
-                    str(a.follow_orders),
-                    "--interval",
-                    f"{a.interval:g}",
-                ]
-                if side.has_long_poll:
-                    command.append("--long-poll")
-                text = self.run(side, "follow", command, env=side.bench_env(env, ROOT), cwd=ROOT)
-                measured.follow.append(json.loads(text))
+                self.attempt(side, "follow", follow)
             if "invoke" in a.only:
-                text = self.side_bench(
-                    side,
-                    "invoke",
-                    "bench.lambda_invoke",
-                    "--cold",
-                    str(a.cold),
-                    "--warm",
-                    str(a.warm),
-                    env=env,
-                )
-                measured.invoke.append(report.parse_invoke(text))
+                self.attempt(side, "invoke", invoke)
 
     def idle_cores(self, side: Side, settle_s: float, window_s: float) -> float:
         """Cores the side's emulator processes use, idle, over ``window_s``."""
@@ -400,10 +404,12 @@ class Harness:
             for round_ in range(self.args.rounds):
                 order = (base, current) if round_ % 2 == 0 else (current, base)
                 for side in order:
-                    self.performance(side, results[side.label])
+                    measured = results[side.label]
+                    self.attempt(side, "session", lambda: self.performance(side, measured))  # noqa: B023
         if "counts" in self.args.only:
             for side in (current, base):
-                self.counts(side, results[side.label])
+                measured = results[side.label]
+                self.attempt(side, "counts", lambda: self.counts(side, measured))  # noqa: B023
         text = render(
             results[base.label],
             results[current.label],
@@ -411,6 +417,7 @@ class Harness:
             base=base,
             current=current,
             loads=self.loads,
+            failures=self.failures,
         )
         (self.out / "report.md").write_text(text)
         return text
@@ -436,6 +443,7 @@ def render(
     base: Side,
     current: Side,
     loads: list[tuple[str, str, str]],
+    failures: Sequence[str] = (),
 ) -> str:
     R, T = report.Row, report.Target
     m = report.middle
@@ -618,6 +626,9 @@ def render(
                 ]
             )
         )
+    if failures:
+        parts.append("\n**Phases that failed** (their rows are missing; logs in the results):\n")
+        parts.extend(f"- {failure}" for failure in failures)
     parts.append("\n### Load average (1, 5, 15 min) around each phase\n")
     parts.append("| phase | before it | after it |\n|---|---|---|")
     parts.extend(f"| {what} | {b} | {a} |" for what, b, a in loads)

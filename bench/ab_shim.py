@@ -47,7 +47,9 @@ def descendants(pid: int) -> set[int]:
 def cpu_seconds(pid: int) -> tuple[str, float] | None:
     """(command line, CPU seconds of the process and its reaped children), or None if gone."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("replace")
+        cmdline = (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
