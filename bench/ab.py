@@ -105,6 +105,9 @@ class Side:
             if key not in ("ORDERFLOW_BENCH_PROBE", "HOSTEXEC_DYNAMODB_DIRECT", "VIRTUAL_ENV")
         }
         env.update(AWS_ENDPOINT_URL=self.endpoint, AWS_ENDPOINT_URL_S3=self.endpoint)
+        # LocalStack gives a new execution environment 20 s to start; on a machine loaded by
+        # other emulators that is not always enough (a 502 for the order that needed it).
+        env.setdefault("LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT", "60")
         if self.has_tracing_config:
             env["ORDERFLOW_TRACING"] = SAMPLED_AS_AWS
         env.update(extra)
@@ -139,6 +142,7 @@ class Harness:
         self.out.mkdir(parents=True, exist_ok=True)
         self.loads: list[tuple[str, str, str]] = []  # (what, load before, load after)
         self.failures: list[str] = []
+        self.notes: set[str] = set()
 
     # --- logging and subprocesses --------------------------------------------------------
 
@@ -267,7 +271,8 @@ class Harness:
         env = side.env(**extra_env)
         subprocess.run(["make", "down"], cwd=side.root, env=env, check=False, capture_output=True)
         try:
-            self.run(side, f"{name}-deploy", ["make", "deploy"], env=env, timeout=1200)
+            self.run(side, f"{name}-deploy", ["make", "deploy"], env=env, timeout=1800)
+            self.notes.add(f"{side.label}: {tracing_of(side.root)}")
             yield env
         finally:
             subprocess.run(
@@ -318,7 +323,11 @@ class Harness:
             measured.invoke.append(report.parse_invoke(text))
 
         with self.session(side, "perf") as env:
-            self.attempt(side, "warm-up", lambda: orders("warmup", a.warmup, a.rate).violations)
+            # A cold emulator on a loaded machine may answer a first POST with a 502 (a
+            # function's init timed out): the warm-up is tried twice.
+            warm = lambda name: orders(name, a.warmup, a.rate).violations  # noqa: E731
+            if not self.attempt(side, "warm-up", lambda: warm("warmup")):
+                self.attempt(side, "warm-up (again)", lambda: warm("warmup-again"))
             if "idle" in a.only:
                 self.attempt(
                     side,
@@ -418,6 +427,7 @@ class Harness:
             current=current,
             loads=self.loads,
             failures=self.failures,
+            notes=sorted(self.notes),
         )
         (self.out / "report.md").write_text(text)
         return text
@@ -444,6 +454,7 @@ def render(
     current: Side,
     loads: list[tuple[str, str, str]],
     failures: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> str:
     R, T = report.Row, report.Target
     m = report.middle
@@ -600,8 +611,9 @@ def render(
         f" ({'before, after, after, before' if args.rounds > 1 else 'before, then after'});"
         " medians over rounds.\n",
     ]
+    parts.extend(f"- {note}" for note in notes)
     if rows:
-        parts.append(report.markdown(rows))
+        parts.append("\n" + report.markdown(rows))
     if before.counts and after.counts:
         parts.append(
             f"\n### Counts per order (machine-independent; {args.count_orders} orders of the "
@@ -633,6 +645,21 @@ def render(
     parts.append("| phase | before it | after it |\n|---|---|---|")
     parts.extend(f"| {what} | {b} | {a} |" for what, b, a in loads)
     return "\n".join(parts) + "\n"
+
+
+def tracing_of(root: Path) -> str:
+    """Which X-Ray sampling the side deployed, read from its synthesized template."""
+    template = root / "cdk.out" / "Orderflow.template.json"
+    if not template.exists():
+        return "no cdk.out/Orderflow.template.json"
+    rules = [
+        resource
+        for resource in json.loads(template.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::XRay::SamplingRule"
+    ]
+    if rules:
+        return f"deployed {len(rules)} X-Ray sampling rule(s) of its own (sample everything)"
+    return "no X-Ray sampling rule of its own: AWS's default sampling (1/s + 5%)"
 
 
 def _describe(root: Path) -> str:

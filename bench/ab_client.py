@@ -130,6 +130,7 @@ def follow(side: SideApi, orders: int, interval: float, long_poll: bool) -> dict
     gets: dict[str, list[int]] = {"poll": [], "long poll": []}
     for _ in range(5):  # warm the GET paths
         side.get("/products")
+    follow_one(side, long_poll=False, interval=interval)  # and GET /orders/{id}: not counted
     for index in range(orders):
         products.extend(elapsed_ms(lambda: side.get("/products")) for _ in range(5))
         mode = "long poll" if long_poll and index % 2 else "poll"
