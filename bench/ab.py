@@ -613,7 +613,7 @@ def render(
     ]
     parts.extend(f"- {note}" for note in notes)
     if rows:
-        parts.append("\n" + report.markdown(rows))
+        parts.append(("\n" if notes else "") + report.markdown(rows))
     if before.counts and after.counts:
         parts.append(
             f"\n### Counts per order (machine-independent; {args.count_orders} orders of the "

@@ -218,6 +218,10 @@ def _fmt(value: float, digits: int) -> str:
     return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
 
 
+def _times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
+
+
 def markdown(rows: Sequence[Row], *, before: str = BASE, after: str = CURRENT) -> str:
     lines = [
         f"| measure | {before} | {after} | after / before | target | met |",
@@ -228,7 +232,7 @@ def markdown(rows: Sequence[Row], *, before: str = BASE, after: str = CURRENT) -
         met = row.target.met(row.before, row.after) if row.target else None
         lines.append(
             f"| {row.measure} | {_fmt(row.before, row.digits)}{unit} "
-            f"| {_fmt(row.after, row.digits)}{unit} | {_fmt(ratio(row.before, row.after), 2)}x "
+            f"| {_fmt(row.after, row.digits)}{unit} | {_times(ratio(row.before, row.after))} "
             f"| {row.target or ''} | {'' if met is None else ('yes' if met else 'NO')} |"
         )
     return "\n".join(lines)

@@ -161,7 +161,7 @@ def test_table_shows_values_ratio_target_and_verdict() -> None:
     assert lines[0] == "| measure | before | after | after / before | target | met |"
     assert lines[2] == "| CPU per order | 640 ms | 300 ms | 0.47x | <= 0.5x | yes |"
     assert lines[3] == "| sustained | 2.20 /s | 3.30 /s | 1.50x | >= 2x | NO |"
-    assert lines[4] == "| long poll | n/a x | 12.0 x | n/ax | after <= 15 | yes |"
+    assert lines[4] == "| long poll | n/a x | 12.0 x | n/a | after <= 15 | yes |"
 
 
 def test_rounds_combine_by_median_ignoring_missing_values() -> None:
