@@ -74,7 +74,8 @@ SHARED_INPUTS = (
 )
 OLD_DATE = "2026-01-01"
 SAMPLED_AS_AWS = '{"sample_everything": false}'
-PHASES = ("cpu", "saturation", "idle", "follow", "invoke", "counts")
+CURRENT_LABEL = "after"
+PHASES = ("cpu", "saturation", "idle", "follow", "invoke", "profile", "counts")
 
 
 @dataclass
@@ -131,6 +132,7 @@ class Measured:
     follow: list[dict[str, Any]] = field(default_factory=list)
     invoke: list[report.InvokeRun] = field(default_factory=list)
     counts: report.CountSummary | None = None
+    profile: str = ""  # py-spy's raw output (the current side only)
     idle_requests: dict[str, float] = field(default_factory=dict)
 
 
@@ -322,6 +324,21 @@ class Harness:
             text = self.side_bench(side, "invoke", "bench.lambda_invoke", *arguments, env=env)
             measured.invoke.append(report.parse_invoke(text))
 
+        def profile() -> None:
+            """Where LocalStack's time goes at the CPU run's rate: py-spy samples the threads
+            holding the GIL (what limits a one-process emulator) while orders run."""
+            raw = self.out / f"{side.label}-profile.raw"
+            command = [a.py_spy, "record", "--pid", str(emulator_pid(side.root))]
+            command += ["--duration", f"{a.profile_s:g}", "--rate", "50", "--nonblocking"]
+            command += ["--gil", "--format", "raw", "--output", str(raw)]
+            with (self.out / f"{side.label}-profile-py-spy.txt").open("w") as log:
+                spy = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    orders("profile-orders", round(a.profile_s * a.rate), a.rate)
+                finally:
+                    spy.wait(timeout=a.profile_s + 120)
+            measured.profile = raw.read_text()
+
         with self.session(side, "perf") as env:
             # A cold emulator on a loaded machine may answer a first POST with a 502 (a
             # function's init timed out): the warm-up is tried twice.
@@ -350,6 +367,11 @@ class Harness:
                 self.attempt(side, "follow", follow)
             if "invoke" in a.only:
                 self.attempt(side, "invoke", invoke)
+            if "profile" in a.only and side.label == CURRENT_LABEL and not measured.profile:
+                if a.py_spy:
+                    self.attempt(side, "profile", profile)
+                else:
+                    self.notes.add("no profile: py-spy not found (pip install py-spy; --py-spy)")
 
     def idle_cores(self, side: Side, settle_s: float, window_s: float) -> float:
         """Cores the side's emulator processes use, idle, over ``window_s``."""
@@ -614,6 +636,24 @@ def render(
     parts.extend(f"- {note}" for note in notes)
     if rows:
         parts.append(("\n" if notes else "") + report.markdown(rows))
+    parts.extend(_counts_section(before, after, args))
+    if failures:
+        parts.append("\n**Phases that failed** (their rows are missing; logs in the results):\n")
+        parts.extend(f"- {failure}" for failure in failures)
+    if after.profile:
+        parts.append(
+            f"\n### Where LocalStack's time goes (after; py-spy --gil, {args.rate:g} orders/s)\n"
+        )
+        parts.append(report.profile_markdown(after.profile))
+    parts.append("\n### Load average (1, 5, 15 min) around each phase\n")
+    parts.append("| phase | before it | after it |\n|---|---|---|")
+    parts.extend(f"| {what} | {b} | {a} |" for what, b, a in loads)
+    return "\n".join(parts) + "\n"
+
+
+def _counts_section(before: Measured, after: Measured, args: argparse.Namespace) -> list[str]:
+    R = report.Row
+    parts: list[str] = []
     if before.counts and after.counts:
         parts.append(
             f"\n### Counts per order (machine-independent; {args.count_orders} orders of the "
@@ -638,13 +678,7 @@ def render(
                 ]
             )
         )
-    if failures:
-        parts.append("\n**Phases that failed** (their rows are missing; logs in the results):\n")
-        parts.extend(f"- {failure}" for failure in failures)
-    parts.append("\n### Load average (1, 5, 15 min) around each phase\n")
-    parts.append("| phase | before it | after it |\n|---|---|---|")
-    parts.extend(f"| {what} | {b} | {a} |" for what, b, a in loads)
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def tracing_of(root: Path) -> str:
@@ -719,6 +753,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--count-orders", type=int, default=30)
     add("--count-rate", type=float, default=3.0)
     add("--count-idle", type=float, default=20.0, help="counts: idle window (s)")
+    add("--py-spy", default=shutil.which("py-spy"), help="py-spy for the profile phase")
+    add("--profile-s", type=float, default=30.0, help="profile: seconds sampled at --rate")
     return parser.parse_args(argv)
 
 

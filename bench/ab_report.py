@@ -271,3 +271,59 @@ def count_rows(before: CountSummary, after: CountSummary, top: int = 12) -> list
             )
         )
     return rows
+
+
+# --- a py-spy profile ----------------------------------------------------------------------
+
+_FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]+)(?::\d+)?\)$")
+
+
+def _frame_name(frame: str) -> str:
+    """``function (package/module.py)`` from py-spy's ``function (path/to/module.py:line)``,
+    the path shortened to what follows ``site-packages/``."""
+    match = _FRAME.match(frame.strip())
+    if match is None:
+        return frame.strip()
+    path = match["file"].split("site-packages/")[-1]
+    return f"{match['function']} ({path})"
+
+
+def profile_tops(
+    raw: str, top: int = 15
+) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:
+    """From py-spy's raw (collapsed) output: the samples, and the ``top`` frames by samples
+    spent in them (self) and under them (inclusive, each frame counted once per stack)."""
+    total = 0
+    own: dict[str, int] = {}
+    under: dict[str, int] = {}
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        total += samples
+        frames = [_frame_name(frame) for frame in stack.split(";") if frame]
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + samples
+        for frame in set(frames):
+            under[frame] = under.get(frame, 0) + samples
+
+    def best(counts: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+
+    return total, best(own), best(under)
+
+
+def profile_markdown(raw: str, top: int = 15) -> str:
+    total, own, under = profile_tops(raw, top)
+    if not total:
+        return "(no samples)"
+    lines = ["| frame | self | inclusive |", "|---|---:|---:|"]
+    under_share = dict(under)
+    own_share = dict(own)
+    for frame in dict.fromkeys([name for name, _ in own] + [name for name, _ in under]):
+        lines.append(
+            f"| `{frame}` | {own_share.get(frame, 0) / total:.1%} "
+            f"| {under_share.get(frame, 0) / total:.1%} |"
+        )
+    return f"{total} samples\n\n" + "\n".join(lines)

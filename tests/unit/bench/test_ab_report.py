@@ -183,3 +183,28 @@ def test_count_rows_list_totals_services_and_the_costliest_operations() -> None:
     assert rows["Step Functions state transitions per order"] == (12.0, 6.0)
     assert rows["- dynamodb"] == (5.0, 0.0)
     assert rows["- - dynamodb GetItem"] == (5.0, 0.0)
+
+
+RAW_PROFILE = """\
+_bootstrap (threading.py:1);run (/site-packages/ls/app.py:10);parse (/site-packages/ls/parser.py:3) 6
+_bootstrap (threading.py:1012);run (/v/site-packages/ls/app.py:10);dumps (json/encoder.py:200) 3
+_bootstrap (threading.py:1012);poll (/v/site-packages/ls/esm.py:40) 1
+not a stack line
+"""
+
+
+def test_profile_tops_count_self_and_inclusive_samples() -> None:
+    total, own, under = report.profile_tops(RAW_PROFILE)
+
+    assert total == 10
+    assert own[0] == ("parse (ls/parser.py)", 6)
+    assert dict(under)["run (ls/app.py)"] == 9
+    assert dict(under)["_bootstrap (threading.py)"] == 10
+
+
+def test_profile_table_shows_shares() -> None:
+    text = report.profile_markdown(RAW_PROFILE)
+
+    assert text.startswith("10 samples")
+    assert "| `parse (ls/parser.py)` | 60.0% | 60.0% |" in text
+    assert report.profile_markdown("") == "(no samples)"
