@@ -186,7 +186,7 @@ def test_count_rows_list_totals_services_and_the_costliest_operations() -> None:
 
 
 RAW_PROFILE = """\
-_bootstrap (threading.py:1);run (/site-packages/ls/app.py:10);parse (/site-packages/ls/parser.py:3) 6
+_bootstrap (threading.py:1);run (/site-packages/ls/app.py:1);parse (/site-packages/ls/parser.py:3) 6
 _bootstrap (threading.py:1012);run (/v/site-packages/ls/app.py:10);dumps (json/encoder.py:200) 3
 _bootstrap (threading.py:1012);poll (/v/site-packages/ls/esm.py:40) 1
 not a stack line
