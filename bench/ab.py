@@ -38,6 +38,7 @@ go to ``bench/results/ab-<time>/``; the tables are printed and written there as 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -74,7 +75,7 @@ SHARED_INPUTS = (
 )
 OLD_DATE = "2026-01-01"
 SAMPLED_AS_AWS = '{"sample_everything": false}'
-CURRENT_LABEL = "after"
+BASE_LABEL, CURRENT_LABEL = "before", "after"
 PHASES = ("cpu", "saturation", "idle", "follow", "invoke", "profile", "counts")
 
 
@@ -145,6 +146,7 @@ class Harness:
         self.loads: list[tuple[str, str, str]] = []  # (what, load before, load after)
         self.failures: list[str] = []
         self.notes: set[str] = set()
+        self.suffix = ""  # "-r<round>" on the raw outputs' names when there are rounds
 
     # --- logging and subprocesses --------------------------------------------------------
 
@@ -163,7 +165,7 @@ class Harness:
     ) -> str:
         """Run ``command`` for ``side``; its output goes to ``<out>/<side>-<name>.txt``;
         returns its stdout; fails with the log's tail if it fails."""
-        log = self.out / f"{side.label}-{name}.txt"
+        log = self.out / f"{side.label}-{name}{self.suffix}.txt"
         before = _load()
         started = time.monotonic()
         self.say(f"{side.label}: {name}: {' '.join(command)}")
@@ -327,7 +329,7 @@ class Harness:
         def profile() -> None:
             """Where LocalStack's time goes at the CPU run's rate: py-spy samples the threads
             holding the GIL (what limits a one-process emulator) while orders run."""
-            raw = self.out / f"{side.label}-profile.raw"
+            raw = self.out / f"{side.label}-profile{self.suffix}.raw"
             command = [a.py_spy, "record", "--pid", str(emulator_pid(side.root))]
             command += ["--duration", f"{a.profile_s:g}", "--rate", "50", "--nonblocking"]
             command += ["--gil", "--format", "raw", "--output", str(raw)]
@@ -385,7 +387,9 @@ class Harness:
         wall = time.monotonic() - started
         cores = sum(seconds - start.get(p, 0.0) for p, seconds in used.items()) / wall
         self.loads.append((f"{side.label} idle ({window_s:.0f} s)", before_load, _load()))
-        (self.out / f"{side.label}-idle.txt").write_text(f"{cores:.4f} cores over {wall:.1f} s\n")
+        (self.out / f"{side.label}-idle{self.suffix}.txt").write_text(
+            f"{cores:.4f} cores over {wall:.1f} s\n"
+        )
         return cores
 
     def counts(self, side: Side, measured: Measured) -> None:
@@ -413,14 +417,7 @@ class Harness:
             raw = json.loads(
                 self.run(side, "counts", command, env=side.bench_env(env, ROOT), cwd=ROOT)
             )
-        idle = from_rows(raw["idle"])
-        per_order = report.order_counts(
-            from_rows(raw["run"]), raw["run_s"], idle, raw["idle_s"], raw["orders"]
-        )
-        measured.counts = report.summarise_counts(
-            per_order, raw["transitions"] / raw["orders"], raw["executions"] / raw["orders"]
-        )
-        measured.idle_requests = report.idle_rates(idle, raw["idle_s"])
+        measured.counts, measured.idle_requests = counts_of(raw)
 
     # --- the whole run -------------------------------------------------------------------
 
@@ -433,10 +430,12 @@ class Harness:
         performance = set(self.args.only) - {"counts"}
         if performance:
             for round_ in range(self.args.rounds):
+                self.suffix = f"-r{round_ + 1}" if self.args.rounds > 1 else ""
                 order = (base, current) if round_ % 2 == 0 else (current, base)
                 for side in order:
                     measured = results[side.label]
                     self.attempt(side, "session", lambda: self.performance(side, measured))  # noqa: B023
+        self.suffix = ""
         if "counts" in self.args.only:
             for side in (current, base):
                 measured = results[side.label]
@@ -452,7 +451,60 @@ class Harness:
             notes=sorted(self.notes),
         )
         (self.out / "report.md").write_text(text)
+        meta = {
+            "argv": sys.argv[1:],
+            "base": base.rev,
+            "after": _describe(current.root),
+            "loads": self.loads,
+            "failures": self.failures,
+            "notes": sorted(self.notes),
+        }
+        (self.out / "meta.json").write_text(json.dumps(meta, indent=1))
         return text
+
+
+def counts_of(raw: dict[str, Any]) -> tuple[report.CountSummary, dict[str, float]]:
+    """Per-order counts and idle request rates from ``ab_client count``'s JSON."""
+    idle = from_rows(raw["idle"])
+    per_order = report.order_counts(
+        from_rows(raw["run"]), raw["run_s"], idle, raw["idle_s"], raw["orders"]
+    )
+    summary_ = report.summarise_counts(
+        per_order, raw["transitions"] / raw["orders"], raw["executions"] / raw["orders"]
+    )
+    return summary_, report.idle_rates(idle, raw["idle_s"])
+
+
+def load_results(out: Path) -> dict[str, Measured]:
+    """What a run measured, read back from its raw outputs (``--from-results``)."""
+
+    def outputs(label: str, name: str, ext: str = "txt") -> list[str]:
+        paths = [out / f"{label}-{name}.{ext}", *sorted(out.glob(f"{label}-{name}-r*.{ext}"))]
+        texts = [path.read_text() for path in paths if path.exists()]
+        return [text.split("\n--- stdout ---\n", 1)[-1] for text in texts]
+
+    results = {}
+    for label in (BASE_LABEL, CURRENT_LABEL):
+        measured = Measured()
+        for text in outputs(label, "cpu"):
+            with contextlib.suppress(report.OutputNotUnderstood):
+                measured.cpu.append(report.parse_orders(text))
+        for text in outputs(label, "saturation"):
+            with contextlib.suppress(report.OutputNotUnderstood):
+                measured.saturation.append(report.parse_orders(text))
+        measured.idle_cores = [float(text.split()[0]) for text in outputs(label, "idle")]
+        for text in outputs(label, "follow"):
+            with contextlib.suppress(ValueError):
+                measured.follow.append(json.loads(text))
+        for text in outputs(label, "invoke"):
+            with contextlib.suppress(report.OutputNotUnderstood):
+                measured.invoke.append(report.parse_invoke(text))
+        measured.profile = "".join(outputs(label, "profile", "raw")[:1])
+        for text in outputs(label, "counts"):
+            with contextlib.suppress(ValueError):
+                measured.counts, measured.idle_requests = counts_of(json.loads(text))
+        results[label] = measured
+    return results
 
 
 # --- the report ----------------------------------------------------------------------------
@@ -755,14 +807,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--count-idle", type=float, default=20.0, help="counts: idle window (s)")
     add("--py-spy", default=shutil.which("py-spy"), help="py-spy for the profile phase")
     add("--profile-s", type=float, default=30.0, help="profile: seconds sampled at --rate")
+    add("--from-results", type=Path, help="measure nothing: rebuild the report of that run")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     base_dir = args.base_dir or ROOT.parent / f"ab-{args.base}"
-    base = Side("before", base_dir.resolve(), args.base_port, args.base)
-    current = Side("after", ROOT, args.port, "HEAD")
+    base = Side(BASE_LABEL, base_dir.resolve(), args.base_port, args.base)
+    current = Side(CURRENT_LABEL, ROOT, args.port, "HEAD")
+    if args.from_results:
+        meta_path = args.from_results / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        results = load_results(args.from_results)
+        print(
+            render(
+                results[BASE_LABEL],
+                results[CURRENT_LABEL],
+                args=args,
+                base=base,
+                current=current,
+                loads=[tuple(load) for load in meta.get("loads", [])],
+                failures=meta.get("failures", []),
+                notes=meta.get("notes", []),
+            )
+        )
+        return
     harness = Harness(args)
     started = time.monotonic()
     harness.say(f"results in {harness.out}")

@@ -107,16 +107,25 @@ def parse_invoke(text: str) -> InvokeRun:
 Key = tuple[str, str, str, str]  # caller, service, operation, detail (bench/probe counting.py)
 
 
+# LocalStack's alarm scheduler: every alarm evaluated once per period (60 s), all in one burst,
+# whatever the orders; a short idle window may miss the burst, so they are not counted per order.
+TIME_DRIVEN = {
+    ("cloudwatch", "DescribeAlarms"),
+    ("cloudwatch", "GetMetricData"),
+    ("cloudwatch", "GetMetricStatistics"),
+}
+
+
 def order_counts(
     run: Mapping[Key, int], run_s: float, idle: Mapping[Key, int], idle_s: float, orders: int
 ) -> dict[Key, float]:
     """Requests per order: the run's counts less what the same keys cost idle over as long
-    (pollers, samplers), without empty polls (they depend on time, not on orders) and without
-    the benchmark's own bookkeeping requests (caller ``bench``)."""
+    (pollers, samplers), without empty polls and alarm evaluations (they depend on time, not
+    on orders) and without the benchmark's own bookkeeping requests (caller ``bench``)."""
     per_order: dict[Key, float] = {}
     for key, count in run.items():
-        caller, _, _, detail = key
-        if caller == "bench" or detail == "empty":
+        caller, service, operation, detail = key
+        if caller == "bench" or detail == "empty" or (service, operation) in TIME_DRIVEN:
             continue
         background = idle.get(key, 0) / idle_s * run_s if idle_s > 0 else 0.0
         if (value := max(0.0, count - background) / orders) > 0:
