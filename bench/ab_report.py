@@ -160,13 +160,14 @@ def summarise_counts(
 ) -> CountSummary:
     by_service: dict[str, float] = {}
     by_operation: dict[str, float] = {}
-    for (_, service, operation, _), value in per_order.items():
+    for (_, service, operation, detail), value in per_order.items():
         by_service[service] = by_service.get(service, 0.0) + value
-        name = f"{service} {operation}"
+        name = f"{service} {operation}" + (f" ({detail})" if detail else "")
         by_operation[name] = by_operation.get(name, 0.0) + value
     return CountSummary(
         gateway=sum(per_order.values()),
         by_service=by_service,
+        # answered invokes only: a throttled one (TooManyRequestsException) ran nothing
         lambda_invocations=by_operation.get("lambda Invoke", 0.0),
         dynamodb=by_service.get("dynamodb", 0.0),
         transitions=transitions,

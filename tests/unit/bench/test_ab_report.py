@@ -111,14 +111,16 @@ def test_summary_adds_up_services_and_names_the_headline_counts() -> None:
         key("function", "dynamodb", "PutItem"): 3.0,
         key("service:states", "dynamodb", "UpdateItem"): 1.0,
         key("client", "execute-api", "POST /orders"): 1.0,
+        key("service:states", "lambda", "Invoke", "error:TooManyRequestsException"): 0.5,
     }
 
     counts = report.summarise_counts(per_order, transitions=9.5, executions=1.0)
 
-    assert counts.gateway == 11.0
+    assert counts.gateway == 11.5
     assert counts.lambda_invocations == 6.0
+    assert counts.by_operation["lambda Invoke (error:TooManyRequestsException)"] == 0.5
     assert counts.dynamodb == 4.0
-    assert counts.by_service == {"lambda": 6.0, "dynamodb": 4.0, "execute-api": 1.0}
+    assert counts.by_service == {"lambda": 6.5, "dynamodb": 4.0, "execute-api": 1.0}
     assert counts.by_operation["lambda Invoke"] == 6.0
     assert (counts.transitions, counts.executions) == (9.5, 1.0)
 
