@@ -36,6 +36,7 @@ help:
 	@echo "make unit | infra | integration | lint    one tier"
 	@echo "make up | down | status                   the embedded emulator"
 	@echo "make bench        deploy Orderflow and OrderflowBench, run the benchmarks (docs/benchmarks.md)"
+	@echo "make bench-ab     A/B of this checkout against 173cdc4, one table (docs/parts/ab.md)"
 	@echo "make openapi      regenerate docs/openapi.json from the API's routes and models"
 
 # --- installation (each step re-runs only when its inputs change) -------------------------
