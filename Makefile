@@ -28,7 +28,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDKLOCAL := node_modules/.bin/cdklocal
 CDK_FLAGS := --require-approval never --no-notices --progress events
 
-.PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench chaos openapi clean
+.PHONY: help install browser up down status deploy bootstrap test unit infra integration lint bench bench-ab chaos openapi clean
 .PHONY: ministack-up ministack-deploy ministack-down
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "make unit | infra | integration | lint    one tier"
 	@echo "make up | down | status                   the embedded emulator"
 	@echo "make bench        deploy Orderflow and OrderflowBench, run the benchmarks (docs/benchmarks.md)"
+	@echo "make bench-ab     A/B of this checkout against 173cdc4, one table (docs/parts/ab.md)"
 	@echo "make openapi      regenerate docs/openapi.json from the API's routes and models"
 	@echo "make ministack-up | ministack-deploy | ministack-down   the peer (bench/sagas.py, docs/parts/peer.md)"
 
@@ -136,6 +137,12 @@ bench: bootstrap
 	$(DEV)/python -m bench.lambda_invoke
 	$(DEV)/python -m bench.orders
 	$(DEV)/python -m bench.rate_limit
+
+# Issue 13's A/B: this checkout against a baseline commit (default 173cdc4), one emulator at a
+# time on its own port (4571; the baseline's 4576), one table (bench/ab.py, docs/parts/ab.md).
+# AB_ARGS passes options, e.g. AB_ARGS='--rounds 2' or AB_ARGS='--only counts'.
+bench-ab: install
+	$(DEV)/python -m bench.ab $(AB_ARGS)
 
 # Every experiment of chaos/ under load on the embedded emulator, one table (docs/chaos.md).
 # CHAOS_ORDERS / CHAOS_RATE / CHAOS_SEED / CHAOS_SETTLE / CHAOS_EXPERIMENTS scale or pick them.
