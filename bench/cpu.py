@@ -20,9 +20,15 @@ GROUPS = {
     "LocalStack": ("localstack",),
 }
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# This checkout's emulator only: its processes name its virtualenvs or its state directory
+# (several checkouts may each run an emulator on the same machine)
+_ROOT = Path(__file__).resolve().parent.parent
+SCOPE = (f"{_ROOT}/.venvs/", f"{_ROOT}/.localstack/")
 
 
 def _group_of(cmdline: str) -> str | None:
+    if not any(marker in cmdline for marker in SCOPE):
+        return None
     for group, markers in GROUPS.items():
         if any(marker in cmdline for marker in markers):
             return group
