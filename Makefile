@@ -132,11 +132,15 @@ integration: install browser
 
 # Each prints a Markdown table; docs/benchmarks.md records them and their options. The
 # benchmarks read outputs.json, which then has the outputs of both stacks (BaselineApiId).
+# The benchmarks import tests/integration/support.py, which reads the kit's time-scale path:
+# the kit's package on the path, as pytest has it (pyproject.toml).
+BENCH := PYTHONPATH=emulator/hostexec $(DEV)/python -m
+
 bench: bootstrap
 	$(call deploy_stacks,Orderflow OrderflowBench)
-	$(DEV)/python -m bench.lambda_invoke
-	$(DEV)/python -m bench.orders
-	$(DEV)/python -m bench.rate_limit
+	$(BENCH) bench.lambda_invoke
+	$(BENCH) bench.orders
+	$(BENCH) bench.rate_limit
 
 # Issue 13's A/B: this checkout against a baseline commit (default 173cdc4), one emulator at a
 # time on its own port (4571; the baseline's 4576), one table (bench/ab.py, docs/parts/ab.md).

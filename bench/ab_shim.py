@@ -60,7 +60,7 @@ def restrict_cpu_meter(root_pid: int) -> None:
     """Make the side's ``bench.cpu`` see only the emulator's own process tree."""
     from bench import cpu  # the side's module (the working directory is first on sys.path)
 
-    def snapshot() -> dict[int, tuple[str, float]]:
+    def snapshot(root: int | None = None) -> dict[int, tuple[str, float]]:
         seen: dict[int, tuple[str, float]] = {}
         for pid in descendants(root_pid):
             reading = cpu_seconds(pid)

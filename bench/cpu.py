@@ -43,57 +43,59 @@ def _our_emulator() -> int | None:
     return pid if Path(f"/proc/{pid}").exists() else None
 
 
-def _snapshot() -> dict[int, tuple[str, float]]:
-    """pid -> (group, CPU seconds of the process and of its children it has reaped): every
-    emulator process, or only this checkout's emulator's tree when it runs."""
-    found: dict[int, tuple[str, int, float]] = {}
+def _snapshot(root: int | None = None) -> dict[int, tuple[str, float]]:
+    """pid -> (group, CPU seconds of the process and of its children it has reaped).
+
+    The processes under ``root`` (default: this checkout's emulator, when it runs), grouped by
+    GROUPS where a marker matches, else as the emulator's own process (the root) or its worker
+    processes (MiniStack's Lambda workers); with neither, every emulator-looking process on the
+    machine."""
+    stats = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = stat
+    root = root or _our_emulator()
+    if root is not None and root not in stats:
+        raise RuntimeError(f"process {root} is not running")
+    pids = tree_of(root, {pid: parent for pid, (parent, _) in stats.items()}) if root else stats
+    seen: dict[int, tuple[str, float]] = {}
+    for pid in pids:
         try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
+            cmdline = (
+                Path(f"/proc/{pid}/cmdline")
+                .read_bytes()
+                .replace(b"\0", b" ")
+                .decode(errors="replace")
+            )
+        except OSError:
             continue
         group = _group_of(cmdline)
-        if group is None:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-        found[int(entry.name)] = (group, int(fields[1]), (utime + stime + cutime + cstime) / _TICKS)
-    root = _our_emulator()
-    if root is None:
-        return {pid: (group, seconds) for pid, (group, _, seconds) in found.items()}
-    parents = {pid: parent for pid, (_, parent, _) in found.items()}
-
-    def ours(pid: int) -> bool:
-        while pid in parents and pid != root:
-            pid = parents[pid]
-        return pid == root
-
-    return {pid: (group, seconds) for pid, (group, _, seconds) in found.items() if ours(pid)}
+        if root is not None and group is None:
+            group = ROOT_GROUP if pid == root else WORKERS_GROUP
+        if group is not None:
+            seen[pid] = (group, stats[pid][1])
+    return seen
 
 
 @dataclass
 class CpuMeter:
-    """``start()`` before the run, ``stop()`` after: CPU seconds per group in between."""
+    """``start()`` before the run, ``stop()`` after: CPU seconds per group in between, of the
+    process tree under ``root_pid`` (default: as ``_snapshot``)."""
 
+    root_pid: int | None = None
     _before: dict[int, tuple[str, float]] | None = None
     _started: float = 0.0
     wall_s: float = 0.0
 
     def start(self) -> None:
-        self._before = _snapshot()
+        self._before = _snapshot(self.root_pid)
         self._started = time.monotonic()
 
     def stop(self) -> dict[str, float]:
         assert self._before is not None, "start() first"
-        after = _snapshot()
+        after = _snapshot(self.root_pid)
         self.wall_s = time.monotonic() - self._started
-        used = dict.fromkeys(GROUPS, 0.0)
-        for pid, (group, seconds) in after.items():
-            used[group] += seconds - self._before.get(pid, (group, 0.0))[1]
-        return used
+        return {**dict.fromkeys(GROUPS, 0.0), **tree_used(self._before, after)}
 
 
 def cpu_table(used: dict[str, float], wall_s: float, orders: int) -> str:
@@ -109,11 +111,9 @@ def cpu_table(used: dict[str, float], wall_s: float, orders: int) -> str:
     return "\n".join(lines)
 
 
-# --- one emulator's process tree (bench/sagas.py) ------------------------------------------
-# Several emulators may run on one machine (orderflow's on other ports, MiniStack): the meter
-# below counts only the processes under one root pid, so another emulator's CPU is never
-# counted. Processes are grouped by GROUPS where a marker matches, else as the emulator's own
-# process (the root) or its worker processes (MiniStack's Lambda workers).
+# --- one emulator's process tree ----------------------------------------------------------
+# Several emulators may run on one machine (orderflow's on other ports, MiniStack): a meter
+# with a root counts only the processes under it, so another emulator's CPU is never counted.
 ROOT_GROUP = "emulator process"
 WORKERS_GROUP = "worker processes"
 
@@ -157,40 +157,3 @@ def tree_used(
         if pid not in after:
             used[group] = used.get(group, 0.0) - seconds
     return used
-
-
-@dataclass
-class TreeCpuMeter:
-    """Like CpuMeter, for the process tree under ``root_pid`` only."""
-
-    root_pid: int
-    _before: dict[int, tuple[str, float]] | None = None
-    _started: float = 0.0
-    wall_s: float = 0.0
-
-    def snapshot(self) -> dict[int, tuple[str, float]]:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-                stats[int(entry.name)] = stat
-        if self.root_pid not in stats:
-            raise RuntimeError(f"process {self.root_pid} is not running")
-        seen: dict[int, tuple[str, float]] = {}
-        for pid in tree_of(self.root_pid, {pid: parent for pid, (parent, _) in stats.items()}):
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            group = _group_of(cmdline) or (ROOT_GROUP if pid == self.root_pid else WORKERS_GROUP)
-            seen[pid] = (group, stats[pid][1])
-        return seen
-
-    def start(self) -> None:
-        self._before = self.snapshot()
-        self._started = time.monotonic()
-
-    def stop(self) -> dict[str, float]:
-        assert self._before is not None, "start() first"
-        after = self.snapshot()
-        self.wall_s = time.monotonic() - self._started
-        return tree_used(self._before, after)

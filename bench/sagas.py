@@ -47,7 +47,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from bench.cpu import TreeCpuMeter
+from bench.cpu import CpuMeter
 from tests.sample_events import fresh_entry
 
 STACK = "Orderflow"
@@ -311,7 +311,7 @@ def at_once(
     sku: str,
     count: int,
     *,
-    meter: TreeCpuMeter | None,
+    meter: CpuMeter | None,
     poll_s: float,
     timeout_s: float,
 ) -> tuple[list[Saga], Burst]:
@@ -489,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     stack = Stack.from_outputs(stack_outputs(clients, args.stack))
     label = args.label or (args.endpoint_url or "AWS")
     pid = root_pid(args.pid, args.pid_file)
-    meter = TreeCpuMeter(pid) if pid is not None else None
+    meter = CpuMeter(root_pid=pid) if pid is not None else None
     total = args.warmup + args.one + args.at_once * args.rounds
     sku = seed_sku(clients, stack, available=total + 10)
 

@@ -33,6 +33,9 @@ EMULATOR_PYTHON = ROOT / ".venvs/emulator/bin/python"
 LAMBDA_PYTHON = ROOT / ".venvs/lambda-python3.13/bin/python"
 DDB_LOCAL_SOURCE = ROOT / "node_modules/amplify-dynamodb-simulator/emulator"
 AGENT_SOURCE = Path(__file__).resolve().parent / "ddb_agent" / "NoopAgent.java"
+# The kit this checkout holds: ahead of the one installed in .venvs/emulator (an editable
+# install points at whichever checkout ran `make install`, say the main worktree of several)
+KIT_SOURCE = Path(__file__).resolve().parent / "hostexec"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 START_TIMEOUT_S = 120
 STOP_GRACE_S = 10
@@ -172,6 +175,7 @@ def emulator_environment() -> dict[str, str]:
         "DYNAMODB_IN_MEMORY": "1",
     }
     env.update(settings)
+    env["PYTHONPATH"] = str(KIT_SOURCE)
     # The emulator checks at start that LocalStack still reads each of these (its patch
     # 'kit.settings', emulator/hostexec/orderflow_hostexec/kit.py).
     env[SETTINGS_VARIABLE] = ",".join(sorted(name for name in settings if name not in OURS))

@@ -43,6 +43,7 @@ from localstack.services.lambda_.invocation.runtime_executor import (
 
 from orderflow_hostexec.environment import ForkServer, RuntimeProcess
 from orderflow_hostexec.fis.faults import BOARD as FIS_FAULTS
+from orderflow_hostexec.wakes import STREAM_WRITES
 from orderflow_hostexec.xray.service import daemon_address as xray_daemon_address
 
 LOG = logging.getLogger(__name__)
@@ -275,6 +276,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
         outcome = process.invoke(
             request, timeout_s=timeout_s - delay_s, crash=fault.crash, hang=fault.hang
         )
+        # it may have written to DynamoDB Local directly: idle stream pollers read now
+        # (event_sources.stream-wait-for-writes)
+        STREAM_WRITES.wake()
         log.append(outcome.output)
         if outcome.fis:
             FIS_FAULTS.record(outcome.fis)
