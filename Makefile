@@ -37,9 +37,9 @@ help:
 	@echo "make unit | infra | integration | lint    one tier"
 	@echo "make up | down | status                   the embedded emulator"
 	@echo "make bench        deploy Orderflow and OrderflowBench, run the benchmarks (docs/benchmarks.md)"
-	@echo "make bench-ab     A/B of this checkout against 173cdc4, one table (docs/parts/ab.md)"
+	@echo "make bench-ab     A/B of this checkout against 173cdc4, one table (docs/performance/ab-harness.md)"
 	@echo "make openapi      regenerate docs/openapi.json from the API's routes and models"
-	@echo "make ministack-up | ministack-deploy | ministack-down   the peer (bench/sagas.py, docs/parts/peer.md)"
+	@echo "make ministack-up | ministack-deploy | ministack-down   the peer (bench/sagas.py, docs/performance/peer-ministack.md)"
 
 # --- installation (each step re-runs only when its inputs change) -------------------------
 install: $(VENVS)/dev/.installed $(VENVS)/emulator/.installed $(VENVS)/lambda-python3.13/.installed node_modules/.installed
@@ -143,7 +143,7 @@ bench: bootstrap
 	$(BENCH) bench.rate_limit
 
 # Issue 13's A/B: this checkout against a baseline commit (default 173cdc4), one emulator at a
-# time on its own port (4571; the baseline's 4576), one table (bench/ab.py, docs/parts/ab.md).
+# time on its own port (4571; the baseline's 4576), one table (bench/ab.py, docs/performance/ab-harness.md).
 # AB_ARGS passes options, e.g. AB_ARGS='--rounds 2' or AB_ARGS='--only counts'.
 bench-ab: install
 	$(DEV)/python -m bench.ab $(AB_ARGS)

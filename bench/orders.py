@@ -18,7 +18,7 @@ reported: the CPU each of the emulator's processes used during the run, per orde
 
     make deploy && .venvs/dev/bin/python -m bench.orders --orders 100 --rate 2
 
-Hot-SKU mode (a flash sale, docs/parts/hot-sku.md): `--hot-sku PREFIX` puts every order (same
+Hot-SKU mode (a flash sale, docs/performance/hot-skus.md): `--hot-sku PREFIX` puts every order (same
 token mix) on one fresh SKU `PREFIX-<hex>` with `--hot-stock` units, its stock sharded over the
 stage's shard count (`--sharded`, the default; `--shards N` to choose) or on its one product
 item (`--unsharded`). It also reports the reservation transactions each reservation took.

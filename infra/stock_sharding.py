@@ -1,5 +1,5 @@
 """Write-sharded stock for hot SKUs (``DeploymentConfig.stock_sharding``; design in
-functions/inventory/README.md, *Hot SKUs*, and docs/parts/hot-sku.md).
+functions/inventory/README.md, *Hot SKUs*, and docs/performance/hot-skus.md).
 
 Context ``orderflow:stockSharding`` (or ``ORDERFLOW_STOCK_SHARDING``) takes a JSON object, e.g.
 ``-c orderflow:stockSharding='{"default_shards": 16}'``.

@@ -206,7 +206,7 @@ def scaled_time(factor: float) -> Iterator[float]:
         assert time_scale(1) == 1.0
 
 
-# -- hot SKUs (write-sharded stock, docs/parts/hot-sku.md) ---------------------------------------
+# -- hot SKUs (write-sharded stock, docs/performance/hot-skus.md) ----------------------------------
 
 
 def hot_stocked_product(

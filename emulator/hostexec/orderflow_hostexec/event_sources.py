@@ -30,7 +30,7 @@ the app's eight SQS mappings and its stream: ~0.3 of a core for an emulator doin
   are read right after the invocation that made it.
 
 Both look at their mapping's stop event at least every second (a disabled mapping stops as
-before). Measured with ``bench.idle`` (docs/parts/emulator-perf.md): an idle emulator with the
+before). Measured with ``bench.idle`` (docs/performance/emulator.md): an idle emulator with the
 app deployed, 0.35 of a core before, see the table after.
 """
 

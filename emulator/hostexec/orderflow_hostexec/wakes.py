@@ -2,7 +2,7 @@
 
 The event-source pollers of an idle emulator used to ask their source every 50-200 ms: eight
 SQS queues and a DynamoDB stream, ~60 internal requests a second, a third of a core doing
-nothing (docs/parts/emulator-perf.md). Two waits replace those polls:
+nothing (docs/performance/emulator.md). Two waits replace those polls:
 
 - ``wait_until_ready``: an SQS poller waits on the queue's own condition (the one SQS's
   ``ReceiveMessage`` long poll waits on) until a message is visible, as AWS's pollers long-poll;
