@@ -82,9 +82,9 @@ def test_a_traced_api_request_has_the_stage_and_function_segments_in_one_trace(
         return found if {STAGE, LAMBDA, FUNCTION} <= by_origin and handler else None
 
     found = eventually(complete, timeout_s=30)
-    stage = next(d for d in found if d["origin"] == STAGE)
-    service = next(d for d in found if d["origin"] == LAMBDA)
-    function = next(d for d in found if d["origin"] == FUNCTION)
+    stage = next(d for d in found if d.get("origin") == STAGE)
+    service = next(d for d in found if d.get("origin") == LAMBDA)
+    function = next(d for d in found if d.get("origin") == FUNCTION)
     # the stage segment: named <api name>/<stage>, under the caller's segment
     assert stage["name"].endswith("/prod") and stage["parent_id"] == parent
     assert stage["http"]["request"]["method"] == "GET"
@@ -169,7 +169,7 @@ def test_put_events_with_a_trace_header_reaches_the_saga_and_its_lambda_tasks(
         return found if any(d.get("origin") == STATE_MACHINE for d in found) else None
 
     found = eventually(saga_recorded, timeout_s=120, every_s=1)
-    saga = next(d for d in found if d["origin"] == STATE_MACHINE)
+    saga = next(d for d in found if d.get("origin") == STATE_MACHINE)
     # the execution continues the entry's trace, under the caller's segment
     assert saga["parent_id"] == parent
     states = {s["name"]: s for s in saga["subsegments"]}
