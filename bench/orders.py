@@ -190,45 +190,38 @@ def plan_orders(count: int, seed: int) -> list[tuple[str, str]]:
     return [(token, sku or rng.choice(PLENTIFUL)) for token, sku in rng.choices(MIX, k=count)]
 
 
+def batch_items(
+    table: str, keys: list[dict[str, dict[str, str]]], projection: str
+) -> list[dict[str, dict[str, str]]]:
+    """The items of ``keys`` that exist, read with BatchGetItem 100 keys at a time (unprocessed
+    keys asked again)."""
+    dynamodb = client("dynamodb")
+    items: list[dict[str, dict[str, str]]] = []
+    for start in range(0, len(keys), 100):
+        request = {table: {"Keys": keys[start : start + 100], "ProjectionExpression": projection}}
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            items += answer["Responses"].get(table, [])
+            request = answer.get("UnprocessedKeys") or {}
+    return items
+
+
 def reservation_attempts(products_table: str, placed: list[Placed]) -> list[int]:
     """Transactions each stored reservation of the run took (1 + its conditional-check
     failures: the product item of a SKU learnt to be hot, empty shards walked, splits)."""
-    dynamodb = client("dynamodb")
-    attempts: list[int] = []
-    for start in range(0, len(placed), 100):
-        keys = [
-            {"pk": {"S": f"RESERVATION#{p.order_id}"}, "sk": {"S": "RESERVATION"}}
-            for p in placed[start : start + 100]
-        ]
-        request = {products_table: {"Keys": keys, "ProjectionExpression": "attempts"}}
-        while request:
-            answer = dynamodb.batch_get_item(RequestItems=request)
-            for item in answer["Responses"].get(products_table, []):
-                attempts.append(int(item.get("attempts", {"N": "1"})["N"]))
-            request = answer.get("UnprocessedKeys") or {}
-    return attempts
+    keys = [{"pk": {"S": f"RESERVATION#{p.order_id}"}, "sk": {"S": "RESERVATION"}} for p in placed]
+    items = batch_items(products_table, keys, "attempts")
+    return [int(item.get("attempts", {"N": "1"})["N"]) for item in items]
 
 
 def reserve_retries(orders_table: str, placed: list[Placed]) -> list[int]:
     """Per order whose saga ran, the ReserveInventory invocations that failed and were retried
     by the state machine (InventoryBusy: a cancelled transaction, e.g. TransactionConflict;
     or a Lambda error), read from the executions' histories."""
-    dynamodb, sfn = client("dynamodb"), client("stepfunctions")
-    arns: list[str] = []
-    for start in range(0, len(placed), 100):
-        keys = [
-            {"pk": {"S": f"ORDER#{p.order_id}"}, "sk": {"S": "ORDER"}}
-            for p in placed[start : start + 100]
-        ]
-        request = {orders_table: {"Keys": keys, "ProjectionExpression": "sagaExecution"}}
-        while request:
-            answer = dynamodb.batch_get_item(RequestItems=request)
-            arns += [
-                item["sagaExecution"]["S"]
-                for item in answer["Responses"].get(orders_table, [])
-                if "sagaExecution" in item
-            ]
-            request = answer.get("UnprocessedKeys") or {}
+    sfn = client("stepfunctions")
+    keys = [{"pk": {"S": f"ORDER#{p.order_id}"}, "sk": {"S": "ORDER"}} for p in placed]
+    items = batch_items(orders_table, keys, "sagaExecution")
+    arns = [item["sagaExecution"]["S"] for item in items if "sagaExecution" in item]
     retries: list[int] = []
     for arn in arns:
         state, failed = "", 0
