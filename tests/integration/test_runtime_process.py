@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from orderflow_hostexec.environment import ForkServer, RuntimeProcess
+from orderflow_hostexec.environment import (
+    ZYGOTE_VARIABLES,
+    ForkServer,
+    RuntimeProcess,
+    Zygote,
+    python_startup_variables,
+)
 
 HANDLERS = """
 import os, sys, time
@@ -60,6 +66,11 @@ def crash(event, context):
 def unserializable(event, context):
     return object()
 
+def sandbox(event, context):
+    return {"path": sys.path[:2], "tz": time.strftime("%Z", time.localtime(0)),
+            "modules": sorted(m for m in ("boto3", "botocore", "lib_mod") if m in sys.modules),
+            "variable": os.environ.get("FN_VARIABLE")}
+
 def touch(event, context):
     open(event["path"], "a").write(str(os.getpid()) + "\\n")
     print("touched", event["path"])
@@ -71,6 +82,7 @@ Start = Callable[..., RuntimeProcess]
 
 def environment(tmp_path: Path, handler: str, stream: str = "stream") -> dict[str, str]:
     return {
+        **ZYGOTE_VARIABLES,
         "_HANDLER": handler,
         "PYTHONPATH": f"{tmp_path / 'code'}:{tmp_path / 'layer'}",
         "LAMBDA_TASK_ROOT": str(tmp_path / "code"),
@@ -92,21 +104,29 @@ def bundle(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["spawned", "forked"])
-def start(request: pytest.FixtureRequest, bundle: Path) -> Iterator[Start]:
+@pytest.fixture
+def zygote() -> Iterator[Zygote]:
+    started = Zygote(sys.executable, dict(ZYGOTE_VARIABLES, PATH=os.environ["PATH"]))
+    yield started
+    started.close()
+
+
+@pytest.fixture(params=["spawned", "forked", "forked from a zygote's fork server"])
+def start(request: pytest.FixtureRequest, bundle: Path, zygote: Zygote) -> Iterator[Start]:
     processes: list[RuntimeProcess] = []
     servers: dict[str, ForkServer] = {}
+    forked = request.param != "spawned"
 
     def _start(handler: str) -> RuntimeProcess:
         env = environment(bundle, handler)
         server = None
-        if request.param == "forked":
-            server = servers.setdefault(
-                handler, ForkServer(sys.executable, env, str(bundle / "code"))
-            )
+        if forked and handler not in servers:
+            parent = zygote if request.param.endswith("zygote's fork server") else None
+            servers[handler] = ForkServer(sys.executable, env, str(bundle / "code"), parent)
+        server = servers.get(handler)
         process = RuntimeProcess(sys.executable, env, str(bundle / "code"), fork_server=server)
         process.start(timeout_s=10)
-        assert process.forked == (request.param == "forked")
+        assert process.forked == forked
         processes.append(process)
         return process
 
@@ -302,6 +322,60 @@ def test_boto3_data_is_loaded_once_but_credentials_stay_per_environment(bundle: 
     assert not first["warm"]  # built its client from nothing
     assert second["warm"]  # found the SQS model loaded by its server
     assert (first["key"], second["key"]) == ("first-key", "second-key")
+
+
+def test_a_zygotes_fork_server_is_what_a_new_interpreter_would_be(
+    bundle: Path, zygote: Zygote
+) -> None:
+    env = dict(environment(bundle, "fn.sandbox"), TZ="Asia/Tokyo", FN_VARIABLE="set")
+    answers = []
+    for parent in (None, zygote):  # a fork server started as an interpreter, then a forked one
+        server = ForkServer(sys.executable, env, str(bundle / "code"), zygote=parent)
+        process = RuntimeProcess(sys.executable, env, str(bundle / "code"), fork_server=server)
+        try:
+            process.start(timeout_s=10)
+            answers.append(json.loads(process.invoke(request(), timeout_s=5).body))
+        finally:
+            process.kill()
+            server.close()
+
+    interpreter, forked = answers
+    assert forked == interpreter
+    assert forked["path"] == [str(bundle / "code"), str(bundle / "layer")]  # PYTHONPATH first
+    assert forked["tz"] == "JST"
+    assert forked["modules"] == ["lib_mod"]  # no boto3 from the zygote
+    assert forked["variable"] == "set"
+
+
+def test_a_zygote_outlives_its_fork_servers_and_reports_their_end(
+    bundle: Path, zygote: Zygote
+) -> None:
+    env = environment(bundle, "fn.ok")
+    first = ForkServer(sys.executable, env, str(bundle / "code"), zygote=zygote)
+    assert first.alive
+    first.close()
+    assert zygote.exit_status(first.pid, wait_s=5) == -9
+    assert not first.alive
+
+    second = ForkServer(sys.executable, env, str(bundle / "code"), zygote=zygote)
+    process = RuntimeProcess(sys.executable, env, str(bundle / "code"), fork_server=second)
+    try:
+        process.start(timeout_s=10)
+        assert process.invoke(request(), timeout_s=5).ok
+    finally:
+        process.kill()
+        second.close()
+    assert zygote.alive
+
+
+def test_variables_that_change_an_interpreters_start_are_named(bundle: Path) -> None:
+    env = environment(bundle, "fn.ok")
+    assert python_startup_variables(env) == set()  # the sandbox's own: forked from the zygote
+    assert python_startup_variables(dict(env, PYTHONWARNINGS="error")) == {"PYTHONWARNINGS"}
+    assert python_startup_variables(dict(env, LANG="C")) == {"LANG"}
+    assert python_startup_variables(dict(env, LC_ALL="C")) == {"LC_ALL"}
+    without = {key: value for key, value in env.items() if key != "PYTHONNOUSERSITE"}
+    assert python_startup_variables(without) == {"PYTHONNOUSERSITE"}
 
 
 def test_an_environment_is_spawned_when_its_fork_server_is_gone(

@@ -38,6 +38,12 @@ Lambda); only library modules come from the server, already imported, and boto3'
 session with its data loaded (but no credentials, region or client: those are resolved in the
 environment, from its own variables).
 
+Started with ``--zygote``, it is a runtime's zygote: a bare interpreter that forks fork servers
+over the same protocol (``fork`` with one fd, the new server's control socket; no ``preload``).
+The child sets the function's variables, directory and time zone, rebuilds ``sys.path`` as
+``PYTHONPATH`` would have, and serves as a fork server: a function's first cold start skips an
+interpreter's start.
+
 Standard library only: the function must see its bundle, its layers and the runtime's boto3,
 never this emulator's packages.
 """
@@ -305,7 +311,26 @@ def fork_server() -> None:
     """Serve ``preload`` and ``fork`` requests until the parent closes the control socket."""
     _leave_runtime_dir()
     sdk_faults.watch()  # before the preloads: the sessions it makes carry the hooks
-    control = socket.socket(fileno=int(os.environ.pop("_HOSTEXEC_CONTROL_FD")))
+    _serve_forks(int(os.environ.pop("_HOSTEXEC_CONTROL_FD")), _become_environment)
+
+
+def zygote() -> None:
+    """Fork fork servers (``fork`` requests, one fd: the new server's control socket) until
+    the parent closes the control socket. Imports nothing beyond this runtime's own modules."""
+    _leave_runtime_dir()
+    sdk_faults.watch()
+    base_path = list(sys.path)
+
+    def become_fork_server(env: dict[str, str], cwd: str, fds: list[int]) -> None:
+        _become_fork_server(env, cwd, fds, base_path)
+
+    _serve_forks(int(os.environ.pop("_HOSTEXEC_CONTROL_FD")), become_fork_server)
+
+
+def _serve_forks(control_fd: int, become: Callable[[dict[str, str], str, list[int]], None]) -> None:
+    """The fork server's and the zygote's loop: ``become`` runs in each forked child and never
+    returns; children are reaped here and their exit statuses reported."""
+    control = socket.socket(fileno=control_fd)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -327,12 +352,36 @@ def fork_server() -> None:
         elif request["op"] == "fork":
             pid = os.fork()
             if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for fd in (control.detach(), wake_r, wake_w):
                     os.close(fd)
-                _become_environment(request["env"], request["cwd"], fds)
+                become(request["env"], request["cwd"], fds)
             for fd in fds:
                 os.close(fd)
             control.send(json.dumps({"op": "forked", "pid": pid}).encode())
+
+
+def _become_fork_server(
+    env: dict[str, str], cwd: str, fds: list[int], base_path: list[str]
+) -> None:
+    """In a child of the zygote: what ``python -u bootstrap.py --fork-server`` started with
+    ``env`` in ``cwd`` would be (its variables, directory, time zone and ``sys.path``: the
+    entries of ``PYTHONPATH`` before the interpreter's own). Never returns."""
+    try:
+        os.setsid()
+        os.environ.clear()
+        os.environ.update(env)
+        os.chdir(cwd)
+        time.tzset()
+        sys.path[:] = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+        sys.path += base_path
+        sys.path_importer_cache.clear()
+        importlib.invalidate_caches()
+        (control_fd,) = fds
+        _serve_forks(control_fd, _become_environment)
+    finally:
+        os._exit(0)
 
 
 def _preload(modules: list[str]) -> None:
@@ -373,8 +422,6 @@ def _become_environment(env: dict[str, str], cwd: str, fds: list[int]) -> None:
     runtime loop. Never returns: the child must not fall back into the server's loop."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         request_fd, response_fd, log_fd = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -405,5 +452,7 @@ def _become_environment(env: dict[str, str], cwd: str, fds: list[int]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--fork-server"]:
         fork_server()
+    elif sys.argv[1:] == ["--zygote"]:
+        zygote()
     else:
         main()

@@ -58,13 +58,154 @@ class StartupError(Exception):
         self.output = output
 
 
-class ForkServer:
+class _Forker:
+    """A process that forks on request, over a Unix ``SOCK_SEQPACKET`` control socket
+    (``bootstrap.py --fork-server`` or ``--zygote``): it answers each fork with the child's pid,
+    reaps its children and reports their exit statuses, which are kept for ``exit_status``.
+
+    Started as a new interpreter, or forked by a ``Zygote`` (``parent``), which then reaps it.
+    """
+
+    _MESSAGE_SIZE = 1 << 20
+
+    def __init__(
+        self, python: str, mode: str, env: dict[str, str], cwd: str, parent: Zygote | None = None
+    ) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._parent = parent
+        if parent is not None:
+            self.pid, self._control = parent.spawn(env, cwd)
+        else:
+            self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._proc = subprocess.Popen(
+                    [python, "-u", str(BOOTSTRAP), mode],
+                    env=dict(env, _HOSTEXEC_CONTROL_FD=str(theirs.fileno())),
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
+                )
+            finally:
+                theirs.close()
+            self.pid = self._proc.pid
+        self._fork_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._forked: list[int] = []
+        self._exits: dict[int, int] = {}
+        threading.Thread(target=self._listen, name=f"hostexec{mode}", daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        if self._proc is not None:
+            return self._proc.poll() is None
+        assert self._parent is not None
+        if self._parent.exit_status(self.pid) is not None:
+            return False
+        try:  # a zygote that died cannot report; its orphans are reaped by init
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _fork(self, message: dict[str, Any], fds: list[int], timeout_s: float) -> int:
+        """Send one fork request (with the fds its child takes); the child's pid."""
+        with self._fork_lock:
+            socket.send_fds(self._control, [json.dumps(message).encode()], fds)
+            deadline = time.monotonic() + timeout_s
+            with self._changed:
+                while not self._forked:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self.alive:
+                        raise StartupError("the fork server did not answer", "")
+                    self._changed.wait(min(remaining, 0.5))
+                return self._forked.pop(0)
+
+    def exit_status(self, pid: int, wait_s: float = 0.0) -> int | None:
+        """The exit status of a process it forked, once reported (None while running)."""
+        deadline = time.monotonic() + wait_s
+        with self._changed:
+            while pid not in self._exits and time.monotonic() < deadline:
+                self._changed.wait(deadline - time.monotonic())
+            return self._exits.get(pid)
+
+    def close(self) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if self._proc is not None:
+            self._proc.wait()
+        self._control.close()
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                message = self._control.recv(self._MESSAGE_SIZE)
+            except OSError:
+                message = b""
+            if not message:  # the process is gone
+                with self._changed:
+                    self._changed.notify_all()
+                return
+            frame = json.loads(message)
+            with self._changed:
+                if frame["op"] == "forked":
+                    self._forked.append(frame["pid"])
+                elif frame["op"] == "exited":
+                    self._exits[frame["pid"]] = frame["status"]
+                self._changed.notify_all()
+
+
+class Zygote(_Forker):
+    """A bare interpreter of one runtime (``bootstrap.py --zygote``) that forks fork servers.
+
+    A new interpreter takes ~30 ms of a cold start before a function's first environment can
+    even be forked (the interpreter's own start, then the runtime's standard-library imports);
+    a fork of this one takes a few. Its child is what ``python -u bootstrap.py --fork-server``
+    with the function's environment and directory would be: the variables and directory are
+    set, ``sys.path`` is rebuilt from ``PYTHONPATH`` as the interpreter would have built it,
+    and it has imported nothing but the runtime's standard-library modules (never boto3: a
+    bundle may ship its own). An environment whose variables change how an interpreter starts
+    (``python_startup_variables``) gets a fork server of its own instead.
+    """
+
+    def __init__(self, python: str, env: dict[str, str]) -> None:
+        super().__init__(python, "--zygote", env, "/")
+
+    def spawn(
+        self, env: dict[str, str], cwd: str, timeout_s: float = 10
+    ) -> tuple[int, socket.socket]:
+        """Fork a fork server with this environment and directory: its pid and control socket."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = self._fork({"op": "fork", "env": env, "cwd": cwd}, [theirs.fileno()], timeout_s)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return pid, ours
+
+
+# What a fork server forked by a zygote does not redo: Python reads these when it starts.
+ZYGOTE_VARIABLES = {"PYTHONNOUSERSITE": "1", "LANG": "en_US.UTF-8"}
+
+
+def python_startup_variables(env: dict[str, str]) -> set[str]:
+    """The variables an interpreter reads as it starts whose values in ``env`` differ from the
+    zygote's (``ZYGOTE_VARIABLES``); ``PYTHONPATH`` is rebuilt in the child instead."""
+    keys = {key for key in env if key.startswith(("PYTHON", "LC_"))} | ZYGOTE_VARIABLES.keys()
+    return {key for key in keys - {"PYTHONPATH"} if env.get(key) != ZYGOTE_VARIABLES.get(key)}
+
+
+class ForkServer(_Forker):
     """A function's fork server (``bootstrap.py --fork-server``) and its control socket.
 
     ``fork`` asks it for a new execution environment wired to the given pipes; ``preload``
     hands it what an environment reported loading (library modules, boto3 data), so later
-    environments start with it loaded. Exit statuses of its environments arrive asynchronously
-    (it reaps them) and are kept for ``exit_status``.
+    environments start with it loaded. Started as a new interpreter, or forked by a ``Zygote``.
 
     Only the first environment is forked from a bare server. The others wait until it has
     reported its init's libraries (the first ``preload``): a burst of invocations on a cold
@@ -72,36 +213,13 @@ class ForkServer:
     once, on the same cores, which is what made the emulator saturate (docs/benchmarks.md).
     """
 
-    _MESSAGE_SIZE = 1 << 20
-
-    def __init__(self, python: str, env: dict[str, str], cwd: str) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            self._proc = subprocess.Popen(
-                [python, "-u", str(BOOTSTRAP), "--fork-server"],
-                env=dict(env, _HOSTEXEC_CONTROL_FD=str(theirs.fileno())),
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-            )
-        finally:
-            theirs.close()
-        self._control = ours
-        self._fork_lock = threading.Lock()
-        self._changed = threading.Condition()
-        self._forked: list[int] = []
-        self._exits: dict[int, int] = {}
+    def __init__(
+        self, python: str, env: dict[str, str], cwd: str, zygote: Zygote | None = None
+    ) -> None:
+        super().__init__(python, "--fork-server", env, cwd, parent=zygote)
         self._preloaded: set[str] = set()
         self._first_forked = False
         self._warm = threading.Event()  # the first environment reported its init's libraries
-        threading.Thread(target=self._listen, name="hostexec-fork-server", daemon=True).start()
-
-    @property
-    def alive(self) -> bool:
-        return self._proc.poll() is None
 
     def preload(self, warm: dict[str, list[Any]]) -> None:
         """Import these modules and load this boto3 data in the server too (what it was not
@@ -122,54 +240,11 @@ class ForkServer:
         """Start an environment on ``fds`` (request read end, response write end, log write
         end); returns its pid. After the first, waits for the first preload (at most
         ``timeout_s``) and behind the imports the server may still be running."""
-        message = json.dumps({"op": "fork", "env": env, "cwd": cwd}).encode()
         with self._fork_lock:
             first, self._first_forked = not self._first_forked, True
         if not first:
             self._warm.wait(timeout_s)
-        with self._fork_lock:
-            socket.send_fds(self._control, [message], list(fds))
-            deadline = time.monotonic() + timeout_s
-            with self._changed:
-                while not self._forked:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self.alive:
-                        raise StartupError("the fork server did not answer", "")
-                    self._changed.wait(min(remaining, 0.5))
-                return self._forked.pop(0)
-
-    def exit_status(self, pid: int, wait_s: float = 0.0) -> int | None:
-        """The exit status of an environment it forked, once reported (None while running)."""
-        deadline = time.monotonic() + wait_s
-        with self._changed:
-            while pid not in self._exits and time.monotonic() < deadline:
-                self._changed.wait(deadline - time.monotonic())
-            return self._exits.get(pid)
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc.wait()
-        self._control.close()
-
-    def _listen(self) -> None:
-        while True:
-            try:
-                message = self._control.recv(self._MESSAGE_SIZE)
-            except OSError:
-                message = b""
-            if not message:  # the server is gone
-                with self._changed:
-                    self._changed.notify_all()
-                return
-            frame = json.loads(message)
-            with self._changed:
-                if frame["op"] == "forked":
-                    self._forked.append(frame["pid"])
-                elif frame["op"] == "exited":
-                    self._exits[frame["pid"]] = frame["status"]
-                self._changed.notify_all()
+        return self._fork({"op": "fork", "env": env, "cwd": cwd}, list(fds), timeout_s)
 
 
 class RuntimeProcess:

@@ -9,13 +9,16 @@ Lambda-like Python as its interpreter, instead of a container.
 Environments of one function version are forked from that version's fork server
 (``environment.ForkServer``), which loads what the version's first environment reported its
 init and first invocation loaded (library modules, boto3 data); the first one pays a full
-init.
+init. A version's fork server is itself forked from its runtime's zygote
+(``environment.Zygote``), started when a function of that runtime is created, so a first cold
+start does not wait for a new interpreter.
 
 Configuration (environment of the LocalStack process):
     HOSTEXEC_PYTHON3_13   interpreter for the python3.13 runtime (one variable per runtime:
                           HOSTEXEC_PYTHON3_12, ...). It should carry what the real runtime
                           provides (boto3) and nothing else.
     HOSTEXEC_FORK_SERVER  ``0`` spawns every environment as a new interpreter (default ``1``).
+    HOSTEXEC_ZYGOTE       ``0`` starts every fork server as a new interpreter (default ``1``).
     HOSTEXEC_DYNAMODB_DIRECT
                           ``0`` keeps the functions' DynamoDB calls on the gateway (default
                           ``1``: straight to DynamoDB Local when that is equivalent, see
@@ -24,6 +27,7 @@ Configuration (environment of the LocalStack process):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -41,7 +45,14 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     RuntimeExecutor,
 )
 
-from orderflow_hostexec.environment import ForkServer, RuntimeProcess
+from orderflow_hostexec.environment import (
+    ZYGOTE_VARIABLES,
+    ForkServer,
+    RuntimeProcess,
+    StartupError,
+    Zygote,
+    python_startup_variables,
+)
 from orderflow_hostexec.fis.faults import BOARD as FIS_FAULTS
 from orderflow_hostexec.wakes import STREAM_WRITES
 from orderflow_hostexec.xray.service import daemon_address as xray_daemon_address
@@ -66,8 +77,41 @@ _PER_ENVIRONMENT = frozenset(
 )
 
 
+class Zygotes:
+    """One zygote per runtime interpreter, started with the first function of that runtime."""
+
+    def __init__(self) -> None:
+        self._zygotes: dict[str, Zygote] = {}
+        self._lock = threading.Lock()
+
+    def get(self, python: str) -> Zygote | None:
+        """The interpreter's zygote (started if need be), or None when turned off or failing."""
+        if os.environ.get("HOSTEXEC_ZYGOTE", "1") == "0":
+            return None
+        with self._lock:
+            zygote = self._zygotes.get(python)
+            if zygote is not None and zygote.alive:
+                return zygote
+            if zygote is not None:
+                zygote.close()
+            env = dict(ZYGOTE_VARIABLES, PATH=_BASE_PATH, HOME="/tmp")
+            try:
+                self._zygotes[python] = zygote = Zygote(python, env)
+            except OSError:
+                LOG.exception(
+                    "cannot start a zygote for %s; fork servers start on their own", python
+                )
+                self._zygotes.pop(python, None)
+                return None
+            return zygote
+
+
+ZYGOTES = Zygotes()
+
+
 class ForkServers:
-    """One fork server per function version, started with its first environment."""
+    """One fork server per function version, started with its first environment (forked from
+    its runtime's zygote unless its variables change how an interpreter starts)."""
 
     def __init__(self) -> None:
         self._servers: dict[str, tuple[tuple[object, ...], ForkServer]] = {}
@@ -86,9 +130,10 @@ class ForkServers:
                 return current[1]
             if current:  # the version changed (code, configuration) or its server died
                 current[1].close()
+            zygote = None if python_startup_variables(env) else ZYGOTES.get(python)
             try:
-                server = ForkServer(python, env, cwd)
-            except OSError:
+                server = ForkServer(python, env, cwd, zygote=zygote)
+            except (OSError, StartupError):
                 LOG.exception("cannot start a fork server for %s; spawning instead", arn)
                 self._servers.pop(arn, None)
                 return None
@@ -159,6 +204,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
         # must not fail the deployment: its invocations fail instead, naming the runtime.
         if function_version.config.code:
             function_version.config.code.prepare_for_execution()
+        with contextlib.suppress(LambdaRuntimeException):  # its first cold start forks from it
+            ZYGOTES.get(interpreter_for(function_version.config.runtime))
         for layer in function_version.config.layers:
             if layer.code:
                 layer.code.prepare_for_execution()
