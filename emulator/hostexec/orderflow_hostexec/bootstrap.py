@@ -375,9 +375,9 @@ def _become_fork_server(
         os.chdir(cwd)
         time.tzset()
         sys.path[:] = [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
-        sys.path += base_path
-        sys.path_importer_cache.clear()
-        importlib.invalidate_caches()
+        sys.path += base_path  # (the finders of the zygote's entries stay valid: they watch
+        # their directories' modification times; importlib.invalidate_caches would import
+        # importlib.metadata, a third of a cold start)
         (control_fd,) = fds
         _serve_forks(control_fd, _become_environment)
     finally:
