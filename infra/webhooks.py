@@ -61,7 +61,8 @@ class Webhooks(Construct):
         fan_out, events: the fan-out and its queue (with DLQ), target of ``rule``.
         deliverer, delivery: the deliverer and its queue; ``delivery.dlq`` holds what failed
             every attempt (with the reason) and what the deliverer itself failed on.
-        rule: every subscribable orderflow event -> ``events.queue``.
+        rule: every subscribable orderflow event -> ``events.queue``; enabled only while a
+            subscription is (the API enables it, the fan-out disables it).
         secret_prefix: the name prefix of the subscriptions' secrets.
     """
 
@@ -90,6 +91,20 @@ class Webhooks(Construct):
         self.delivery = QueueWithDlq(
             self, "Delivery", visibility_timeout=visibility_timeout_for(deliverer_timeout)
         )
+        # Enabled as deployed; the fan-out disables it while no subscription is enabled and
+        # the API enables it again (functions/webhooks/logic/gate.py). A stack update that
+        # puts the rule back to ENABLED only costs the fan-out an invocation to notice.
+        self.rule = events.Rule(
+            self,
+            "FanOutEvents",
+            event_bus=bus,
+            event_pattern=events.EventPattern(
+                source=events.Match.prefix(SOURCE_PREFIX),
+                detail_type=list(WEBHOOK_EVENT_TYPES),
+                detail={"specversion": events.Match.exists()},
+            ),
+        )
+        self._bus = bus
         function = DomainFunctions(
             self,
             service="webhooks",
@@ -109,16 +124,6 @@ class Webhooks(Construct):
         reserve(self.fan_out, bulkheads.queue_consumer, bulkheads)
         consume(self.deliverer, self.delivery, max_concurrency=bulkheads.max_concurrency)
         reserve(self.deliverer, bulkheads.queue_consumer, bulkheads)
-        self.rule = events.Rule(
-            self,
-            "FanOutEvents",
-            event_bus=bus,
-            event_pattern=events.EventPattern(
-                source=events.Match.prefix(SOURCE_PREFIX),
-                detail_type=list(WEBHOOK_EVENT_TYPES),
-                detail={"specversion": events.Match.exists()},
-            ),
-        )
         self.rule.add_target(rule_target(self.events))
 
     def serve(self, rest_api: apigateway.IRestApi, access: ApiAccess) -> None:
@@ -148,6 +153,8 @@ class Webhooks(Construct):
             "WEBHOOK_DELIVERY_QUEUE_URL": self.delivery.queue.queue_url,
             "WEBHOOK_DLQ_URL": self.delivery.dlq.queue_url,
             "WEBHOOK_SECRET_PREFIX": self.secret_prefix,
+            "WEBHOOK_FAN_OUT_RULE": self.rule.rule_name,
+            "WEBHOOK_EVENT_BUS": self._bus.event_bus_name,
             "WEBHOOK_EVENT_TYPES": stack.to_json_string(list(WEBHOOK_EVENT_TYPES)),
             "WEBHOOK_REDACTED_FIELDS": stack.to_json_string(list(WEBHOOK_REDACTED_FIELDS)),
             "WEBHOOK_ALLOW_LOOPBACK": str(settings.allow_loopback).lower(),
@@ -169,8 +176,16 @@ class Webhooks(Construct):
         self.delivery.queue.grant_send_messages(self.fan_out)
         self.delivery.queue.grant_send_messages(self.deliverer)
         self.delivery.dlq.grant_send_messages(self.deliverer)
+        self._allow_rule_switch(self.api, ["events:EnableRule"])
+        self._allow_rule_switch(self.fan_out, ["events:EnableRule", "events:DisableRule"])
         self._allow_secrets(self.api, _API_SECRET_ACTIONS)
         self._allow_secrets(self.deliverer, _DELIVERER_SECRET_ACTIONS)
+
+    def _allow_rule_switch(self, function: lambda_.Function, actions: list[str]) -> None:
+        """``actions`` on the fan-out's rule only (no ``grant_*`` exists for a rule)."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=actions, resources=[self.rule.rule_arn])
+        )
 
     def _allow_secrets(self, function: lambda_.Function, actions: list[str]) -> None:
         """``actions`` on the subscriptions' secrets only: ``orderflow/<stage>/webhooks/*``."""

@@ -69,6 +69,33 @@ def test_the_rule_sends_the_subscribable_orderflow_events_to_the_fan_out_queue(
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_only_the_api_and_the_fan_out_may_switch_the_fan_out_rule_and_only_that_rule(
+    template: Template,
+) -> None:
+    [rule_id] = [
+        rule_id
+        for rule_id, r in resources(template, "AWS::Events::Rule").items()
+        if r["Properties"].get("EventPattern", {}).get("detail-type") == list(WEBHOOK_EVENT_TYPES)
+    ]
+    rule = resources(template, "AWS::Events::Rule")[rule_id]["Properties"]
+    assert rule["State"] == "ENABLED"  # as deployed; the functions switch it (logic/gate.py)
+
+    def switches(handler: str) -> list[str]:
+        actions = []
+        for statement in function_statements(template, function_ids_by_handler(template)[handler]):
+            rule_actions = [a for a in as_list(statement["Action"]) if a.endswith("Rule")]
+            if rule_actions:
+                assert arn_target(statement["Resource"]) == rule_id  # one resource: the rule
+                actions += rule_actions
+        return sorted(actions)
+
+    assert switches(API) == ["events:EnableRule"]
+    assert switches(FAN_OUT) == ["events:DisableRule", "events:EnableRule"]
+    assert switches(DELIVER) == []
+    for handler in (API, FAN_OUT):
+        assert variables(template, handler)["WEBHOOK_FAN_OUT_RULE"] == {"Ref": rule_id}
+
+
 def test_the_delivery_queue_has_a_dlq_the_deliverer_may_send_to_and_an_alarm(
     template: Template,
 ) -> None:

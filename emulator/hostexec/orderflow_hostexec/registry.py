@@ -3,7 +3,7 @@ them. Kept apart by kind (emulator/README.md lists them):
 
 - ``KIT``: what the kit relies on (checked) and the route that reports what was applied;
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
-  ``event_delivery.py``, ``schedules.py``, ``execution_names.py``, ``archive.py``,
+  ``event_delivery.py``, ``disabled_rules.py``, ``execution_names.py``, ``archive.py``,
   ``concurrency.py``, ``xray/hooks.py``: AWS's own X-Ray segments and the trace header's
   hops), and the tests' Step Functions time scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
@@ -25,6 +25,7 @@ from orderflow_hostexec import (
     cloudwatch_store,
     concurrency,
     dashboards,
+    disabled_rules,
     event_delivery,
     event_sources,
     execution_names,
@@ -33,7 +34,6 @@ from orderflow_hostexec import (
     kit,
     metrics,
     percentiles,
-    schedules,
     stepfunctions,
     telemetry,
     time_scale,
@@ -47,7 +47,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *behaviour.PATCHES,
     *time_scale.PATCHES,  # Step Functions time scaling, for tests
     *event_delivery.PATCHES,  # rule targets' RetryPolicy and DeadLetterConfig
-    *schedules.PATCHES,  # a disabled schedule rule fires nothing
+    *disabled_rules.PATCHES,  # a disabled rule (schedule or pattern) fires nothing
     *execution_names.PATCHES,  # a rule's executions named afresh (duplicates start twice)
     *archive.PATCHES,  # EventBridge archive resource and replays (orderflow replay)
     *concurrency.PATCHES,  # a template's reserved concurrency applied (bulkheads)

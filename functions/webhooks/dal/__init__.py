@@ -5,6 +5,7 @@ from functools import cache
 from webhooks.dal import queue, secrets
 from webhooks.dal.deliveries import DeliveriesTable
 from webhooks.dal.queue import DeliveryQueues
+from webhooks.dal.rule import BusRule
 from webhooks.dal.secrets import SigningSecrets
 from webhooks.dal.subscriptions import SubscriptionsTable
 from webhooks.dal.transport import HttpTransport
@@ -35,6 +36,12 @@ def get_queues() -> DeliveryQueues:
 
 
 @cache
+def get_fan_out_rule() -> BusRule:
+    settings = get_settings()
+    return BusRule(settings.fan_out_rule, settings.event_bus)
+
+
+@cache
 def get_transport() -> HttpTransport:
     return HttpTransport()
 
@@ -48,6 +55,7 @@ def reset() -> None:
         get_secrets,
         get_queues,
         get_transport,
+        get_fan_out_rule,
         queue.sqs,
         secrets.secretsmanager,
     ):
@@ -55,12 +63,14 @@ def reset() -> None:
 
 
 __all__ = [
+    "BusRule",
     "DeliveriesTable",
     "DeliveryQueues",
     "HttpTransport",
     "SigningSecrets",
     "SubscriptionsTable",
     "get_deliveries",
+    "get_fan_out_rule",
     "get_queues",
     "get_secrets",
     "get_subscriptions",

@@ -38,7 +38,13 @@ from edge.http import (
 from edge.middleware import api_handler
 from edge.models import FieldError
 from shared_kernel.observability import logger, metrics
-from webhooks.dal import get_deliveries, get_queues, get_secrets, get_subscriptions
+from webhooks.dal import (
+    get_deliveries,
+    get_fan_out_rule,
+    get_queues,
+    get_secrets,
+    get_subscriptions,
+)
 from webhooks.errors import MessageNotFound, SubscriptionNotFound, WebhookError
 from webhooks.logic.signing import SECRET_BYTES
 from webhooks.logic.subscriptions import Registry, deliveries, redeliver
@@ -71,6 +77,7 @@ def get_registry() -> Registry:
     return Registry(
         store=get_subscriptions(),
         secrets=get_secrets(),
+        fan_out_rule=get_fan_out_rule(),
         event_types=settings.event_types,
         allow_loopback=settings.allow_loopback,
         rotation_overlap=timedelta(seconds=settings.rotation_overlap_seconds),

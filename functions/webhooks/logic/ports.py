@@ -36,6 +36,20 @@ class SubscriptionStore(Protocol):
         ...
 
 
+class SubscriptionsView(Protocol):
+    def snapshot(self) -> tuple[int, list[Subscription]]:
+        """The subscriptions' version and every subscription, as of that version."""
+        ...
+
+
+class RuleSwitch(Protocol):
+    """The bus rule that feeds the fan-out."""
+
+    def enable(self) -> None: ...
+
+    def disable(self) -> None: ...
+
+
 class SecretStore(Protocol):
     def create(self, subscription_id: str, secret: SigningSecret) -> None: ...
 

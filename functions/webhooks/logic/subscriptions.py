@@ -7,7 +7,13 @@ from datetime import datetime, timedelta
 
 from webhooks.errors import MessageNotFound, SubscriptionNotFound, UnknownEventTypes
 from webhooks.logic.destinations import check_url
-from webhooks.logic.ports import AttemptLog, DeliveryQueue, SecretStore, SubscriptionStore
+from webhooks.logic.ports import (
+    AttemptLog,
+    DeliveryQueue,
+    RuleSwitch,
+    SecretStore,
+    SubscriptionStore,
+)
 from webhooks.logic.signing import new_secret, rotated
 from webhooks.models import (
     Attempt,
@@ -27,6 +33,8 @@ class Registry:
 
     store: SubscriptionStore
     secrets: SecretStore
+    fan_out_rule: RuleSwitch
+    """enabled after a subscription is stored or re-enabled (``logic/gate.py``)"""
     event_types: Collection[str]
     allow_loopback: bool
     rotation_overlap: timedelta
@@ -50,6 +58,7 @@ class Registry:
         # the secret first: a subscription is never stored without one to sign with
         self.secrets.create(subscription.id, SigningSecret(current=secret))
         self.store.put(subscription)
+        self.fan_out_rule.enable()
         return CreatedWebhook(**subscription.view().model_dump(), secret=secret)
 
     def get(self, client: str, subscription_id: str) -> Subscription:
@@ -86,6 +95,7 @@ class Registry:
     def enable(self, client: str, subscription_id: str) -> Subscription:
         self.get(client, subscription_id)
         self.store.set_enabled(client, subscription_id, True)
+        self.fan_out_rule.enable()
         return self.get(client, subscription_id)
 
 

@@ -16,16 +16,24 @@ import webhooks.handlers.api
 import webhooks.handlers.deliver
 from infra.contracts import WEBHOOK_EVENT_TYPES, WEBHOOK_REDACTED_FIELDS
 from shared_kernel.secrets import forget_secrets
-from tests.unit.domain_common.fixtures import REGION, create_rate_limit_table, create_table
+from tests.unit.domain_common.fixtures import (
+    BUS_NAME,
+    REGION,
+    create_rate_limit_table,
+    create_table,
+)
 
 SUBSCRIPTIONS_TABLE = "webhook-subscriptions-test"
 DELIVERIES_TABLE = "webhook-deliveries-test"
 SECRET_PREFIX = "orderflow/test/webhooks"
+FAN_OUT_RULE = "webhooks-fan-out-test"
 SCHEDULE = {"base_seconds": 2, "factor": 5, "max_delay_seconds": 60, "max_attempts": 3}
 WEBHOOK_ENV = {
     "WEBHOOK_SUBSCRIPTIONS_TABLE": SUBSCRIPTIONS_TABLE,
     "WEBHOOK_DELIVERIES_TABLE": DELIVERIES_TABLE,
     "WEBHOOK_SECRET_PREFIX": SECRET_PREFIX,
+    "WEBHOOK_FAN_OUT_RULE": FAN_OUT_RULE,
+    "WEBHOOK_EVENT_BUS": BUS_NAME,
     "WEBHOOK_EVENT_TYPES": json.dumps(list(WEBHOOK_EVENT_TYPES)),
     "WEBHOOK_REDACTED_FIELDS": json.dumps(list(WEBHOOK_REDACTED_FIELDS)),
     "WEBHOOK_ALLOW_LOOPBACK": "true",
@@ -90,7 +98,16 @@ def queues(mocked_aws: None, monkeypatch: pytest.MonkeyPatch) -> Queues:
     create_table(SUBSCRIPTIONS_TABLE)
     create_table(DELIVERIES_TABLE)
     create_rate_limit_table()
+    events = boto3.client("events", region_name=REGION)
+    events.create_event_bus(Name=BUS_NAME)
+    events.put_rule(Name=FAN_OUT_RULE, EventBusName=BUS_NAME, EventPattern='{"source": ["x"]}')
     return Queues(monkeypatch)
+
+
+def fan_out_rule_state() -> str:
+    """ENABLED or DISABLED, as EventBridge (moto) has the fan-out's rule."""
+    events = boto3.client("events", region_name=REGION)
+    return events.describe_rule(Name=FAN_OUT_RULE, EventBusName=BUS_NAME)["State"]
 
 
 @dataclass

@@ -13,8 +13,9 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.sample_events import fresh_delivery
 from tests.unit.domain_common.fixtures import BASIC_KEY_ID
-from tests.unit.webhooks.conftest import Queues, Receiver
+from tests.unit.webhooks.conftest import Queues, Receiver, fan_out_rule_state
 from tests.unit.webhooks.helpers import call, deliver_batch, fan_out_batch, on, subscribe
+from webhooks.dal import get_subscriptions
 from webhooks.dal.transport import HttpTransport
 from webhooks.handlers import deliver
 from webhooks.logic.delivery import MAX_SQS_DELAY_SECONDS, deferred, next_attempt
@@ -73,6 +74,43 @@ def test_a_new_or_deleted_subscription_is_seen_by_the_next_event(
     on("DELETE", created["id"])
     fan_out_batch(fresh_delivery("order-confirmed"))
     queued(queues, 0)
+
+
+def test_with_no_subscription_the_fan_out_disables_its_rule_and_a_new_one_enables_it(
+    queues: Queues, receiver: Receiver
+) -> None:
+    assert fan_out_rule_state() == "ENABLED"  # as deployed
+    assert fan_out_batch(fresh_delivery("order-confirmed")) == {"batchItemFailures": []}
+    assert fan_out_rule_state() == "DISABLED"
+    queued(queues, 0)
+
+    subscribe(receiver.url, ["OrderConfirmed"])
+    assert fan_out_rule_state() == "ENABLED"
+    fan_out_batch(fresh_delivery("order-confirmed"))
+    queued(queues, 1)
+    assert fan_out_rule_state() == "ENABLED"
+
+
+def test_subscriptions_of_other_types_keep_the_rule_enabled(
+    queues: Queues, receiver: Receiver
+) -> None:
+    subscribe(receiver.url, ["OrderCancelled"])
+    fan_out_batch(fresh_delivery("order-confirmed"))
+    queued(queues, 0)
+    assert fan_out_rule_state() == "ENABLED"
+
+
+def test_a_disabled_subscription_lets_the_rule_be_disabled_and_enabling_it_enables_the_rule(
+    queues: Queues, receiver: Receiver
+) -> None:
+    created = subscribe(receiver.url, ["OrderConfirmed"])
+    get_subscriptions().set_enabled(BASIC_KEY_ID, created["id"], False)  # as after failures
+    fan_out_batch(fresh_delivery("order-confirmed"))
+    assert fan_out_rule_state() == "DISABLED"
+
+    status, _ = on("POST", created["id"], "/enable")
+    assert status == 200
+    assert fan_out_rule_state() == "ENABLED"
 
 
 def test_a_delivery_is_signed_and_verifies_with_the_subscriptions_secret(
