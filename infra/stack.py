@@ -134,6 +134,7 @@ class OrderflowStack(Stack):
             "ReplayDlqUrl": f.orders.replay.dlq.queue_url,
             # outgoing webhooks (`orderflow webhooks deliveries | redeliver`)
             "WebhookSubscriptionsTableName": f.webhooks.subscriptions.table_name,
+            "WebhookFanOutRuleArn": f.webhooks.rule.rule_arn,
             "WebhookDeliveriesTableName": f.webhooks.deliveries.table_name,
             "WebhookDeliveryQueueUrl": f.webhooks.delivery.queue.queue_url,
             "WebhookDlqUrl": f.webhooks.delivery.dlq.queue_url,

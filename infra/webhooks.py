@@ -104,7 +104,6 @@ class Webhooks(Construct):
                 detail={"specversion": events.Match.exists()},
             ),
         )
-        self._bus = bus
         function = DomainFunctions(
             self,
             service="webhooks",
@@ -153,8 +152,7 @@ class Webhooks(Construct):
             "WEBHOOK_DELIVERY_QUEUE_URL": self.delivery.queue.queue_url,
             "WEBHOOK_DLQ_URL": self.delivery.dlq.queue_url,
             "WEBHOOK_SECRET_PREFIX": self.secret_prefix,
-            "WEBHOOK_FAN_OUT_RULE": self.rule.rule_name,
-            "WEBHOOK_EVENT_BUS": self._bus.event_bus_name,
+            "WEBHOOK_FAN_OUT_RULE_ARN": self.rule.rule_arn,
             "WEBHOOK_EVENT_TYPES": stack.to_json_string(list(WEBHOOK_EVENT_TYPES)),
             "WEBHOOK_REDACTED_FIELDS": stack.to_json_string(list(WEBHOOK_REDACTED_FIELDS)),
             "WEBHOOK_ALLOW_LOOPBACK": str(settings.allow_loopback).lower(),

@@ -23,11 +23,9 @@ class WebhooksSettings(BaseSettings):
     """WEBHOOK_DLQ_URL: messages whose attempts are exhausted, with the reason."""
     secret_prefix: str
     """WEBHOOK_SECRET_PREFIX: ``orderflow/<stage>/webhooks``."""
-    fan_out_rule: str
-    """WEBHOOK_FAN_OUT_RULE: the bus rule feeding the fan-out, enabled only while a
+    fan_out_rule_arn: str
+    """WEBHOOK_FAN_OUT_RULE_ARN: the bus rule feeding the fan-out, enabled only while a
     subscription is (``logic/gate.py``)."""
-    event_bus: str
-    """WEBHOOK_EVENT_BUS: the bus of that rule."""
     event_types: tuple[str, ...] = ()
     """WEBHOOK_EVENT_TYPES (JSON list): the types a subscription may name (infra takes them
     from the services' ``events.py`` through ``infra/contracts.py``)."""

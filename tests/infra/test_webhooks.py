@@ -93,7 +93,7 @@ def test_only_the_api_and_the_fan_out_may_switch_the_fan_out_rule_and_only_that_
     assert switches(FAN_OUT) == ["events:DisableRule", "events:EnableRule"]
     assert switches(DELIVER) == []
     for handler in (API, FAN_OUT):
-        assert variables(template, handler)["WEBHOOK_FAN_OUT_RULE"] == {"Ref": rule_id}
+        assert arn_target(variables(template, handler)["WEBHOOK_FAN_OUT_RULE_ARN"]) == rule_id
 
 
 def test_the_delivery_queue_has_a_dlq_the_deliverer_may_send_to_and_an_alarm(

@@ -23,6 +23,7 @@ from emulator.clients import client
 from emulator.next_steps import local_api_url
 from tests.integration.support import KeyedApi, eventually
 from tests.sample_events import fresh_entry
+from webhooks.dal.rule import rule_address
 
 # dev's schedule (infra/webhook_settings.py): retry 1 within 2 s, retry 2 within 10 s. The
 # emulator adds its own latency (the queue's poll, the function's start): SLACK_S.
@@ -173,6 +174,36 @@ def logged_attempts(
     """The attempt log of one message once it has ``count`` attempts (empty before)."""
     found = [a for a in attempts(api, subscription_id) if a["messageId"] == message_id]
     return found if len(found) >= count else []
+
+
+def rule_state(outputs: dict[str, str]) -> str:
+    bus, name = rule_address(outputs["WebhookFanOutRuleArn"])
+    return str(client("events").describe_rule(Name=name, EventBusName=bus)["State"])
+
+
+# First in this module: it needs a time with no subscription (the module's receiver deletes
+# its tests' subscriptions at the end; no other module subscribes).
+def test_the_fan_out_rule_is_disabled_without_subscriptions_and_enabled_by_one(
+    outputs: dict[str, str], basic: KeyedApi, premium: KeyedApi, receiver: Receiver
+) -> None:
+    for api in (basic, premium):  # left by an interrupted run, their receivers long gone
+        status, listed = api.http("GET", "/webhooks")
+        assert status == 200, listed
+        for subscription in listed["items"]:
+            api.http("DELETE", f"/webhooks/{subscription['id']}")
+    put_event("order-confirmed")
+    eventually(lambda: rule_state(outputs) == "DISABLED", timeout_s=60)
+
+    created, endpoint = subscribe(basic, receiver, ["OrderConfirmed"])
+    assert rule_state(outputs) == "ENABLED"  # before POST /webhooks answered
+    event = put_event("order-confirmed", endpoint)
+    hit = eventually(lambda: endpoint.hits, timeout_s=60)[0]
+    assert json.loads(hit.body)["id"] == event["id"]
+
+    status, _ = basic.http("DELETE", f"/webhooks/{created['id']}")
+    assert status == 204
+    put_event("order-confirmed")
+    eventually(lambda: rule_state(outputs) == "DISABLED", timeout_s=60)
 
 
 def test_failed_deliveries_are_retried_with_backoff_and_the_same_id(

@@ -37,8 +37,7 @@ def get_queues() -> DeliveryQueues:
 
 @cache
 def get_fan_out_rule() -> BusRule:
-    settings = get_settings()
-    return BusRule(settings.fan_out_rule, settings.event_bus)
+    return BusRule(get_settings().fan_out_rule_arn)
 
 
 @cache

@@ -27,13 +27,13 @@ SUBSCRIPTIONS_TABLE = "webhook-subscriptions-test"
 DELIVERIES_TABLE = "webhook-deliveries-test"
 SECRET_PREFIX = "orderflow/test/webhooks"
 FAN_OUT_RULE = "webhooks-fan-out-test"
+FAN_OUT_RULE_ARN = f"arn:aws:events:{REGION}:123456789012:rule/{BUS_NAME}/{FAN_OUT_RULE}"
 SCHEDULE = {"base_seconds": 2, "factor": 5, "max_delay_seconds": 60, "max_attempts": 3}
 WEBHOOK_ENV = {
     "WEBHOOK_SUBSCRIPTIONS_TABLE": SUBSCRIPTIONS_TABLE,
     "WEBHOOK_DELIVERIES_TABLE": DELIVERIES_TABLE,
     "WEBHOOK_SECRET_PREFIX": SECRET_PREFIX,
-    "WEBHOOK_FAN_OUT_RULE": FAN_OUT_RULE,
-    "WEBHOOK_EVENT_BUS": BUS_NAME,
+    "WEBHOOK_FAN_OUT_RULE_ARN": FAN_OUT_RULE_ARN,
     "WEBHOOK_EVENT_TYPES": json.dumps(list(WEBHOOK_EVENT_TYPES)),
     "WEBHOOK_REDACTED_FIELDS": json.dumps(list(WEBHOOK_REDACTED_FIELDS)),
     "WEBHOOK_ALLOW_LOOPBACK": "true",

@@ -3,6 +3,7 @@ whatever the interleaving, the rule ends enabled while a subscription is."""
 
 from datetime import UTC, datetime
 
+from webhooks.dal.rule import rule_address
 from webhooks.logic.gate import close_if_unused
 from webhooks.models import Subscription
 
@@ -60,3 +61,12 @@ def test_a_subscription_created_while_disabling_enables_the_rule_again() -> None
     rule, view = Rule(), View(subscription())
     assert not close_if_unused([], view, rule)
     assert rule.calls == ["disable", "enable"]
+
+
+def test_a_rules_bus_and_name_come_from_its_arn() -> None:
+    arn = "arn:aws:events:eu-west-1:123456789012:rule/orderflow-dev/Orderflow-FanOut-1A2B"
+    assert rule_address(arn) == ("orderflow-dev", "Orderflow-FanOut-1A2B")
+    assert rule_address("arn:aws:events:eu-west-1:123456789012:rule/nightly") == (
+        "default",
+        "nightly",
+    )
