@@ -15,17 +15,17 @@ A hot SKU (`shards` = N on its product item) keeps its stock on N shard items, e
 partition key of its own, so its writes spread over N keys instead of one (on AWS one key
 takes at most 1000 write units per second). A reservation takes a line from one shard (a
 random start, then the next ones), records it in `takes`, and release and commit move those
-units on the same shards (`inventory.sharding`, functions/inventory/README.md).
+units on the same shards (`inventory.sharding`, functions/inventory/README.md). Where each
+attempt takes a line from is planned by `inventory.stock_plan`; this class does the I/O.
 """
 
 import random
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from inventory.errors import InventoryBusy, OutOfStock
+from inventory.errors import InventoryBusy
 from inventory.models import (
     Product,
     ProductWrite,
@@ -33,11 +33,11 @@ from inventory.models import (
     ReservationStatus,
     StockTake,
 )
-from inventory.sharding import shard_order, split, spread
+from inventory.sharding import spread
+from inventory.stock_plan import LinePlan, attempt_bound
 from shared_kernel import aws
 from shared_kernel.dynamodb import Page, cancellation_codes, scan_stale
 from shared_kernel.fencing import Fence, fenced, raise_if_fenced
-from shared_kernel.models import OrderLine
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
@@ -47,9 +47,6 @@ SHARD_SK = "SHARD"
 RESERVATION_SK = "RESERVATION"
 CONDITION_FAILED = "ConditionalCheckFailed"
 COUNTERS = ("available", "reserved", "sold")
-MAX_SPLITS = 3
-"""Split transactions planned for one line before the reservation gives up as busy (each is
-planned from a fresh consistent read; a cancellation means stock moved meanwhile)."""
 CONVERSION_ATTEMPTS = 5
 
 
@@ -68,26 +65,6 @@ def stock_key(take: StockTake) -> dict[str, str]:
 
 def reservation_key(order_id: str) -> dict[str, str]:
     return {"pk": f"RESERVATION#{order_id}", "sk": RESERVATION_SK}
-
-
-@dataclass
-class _LinePlan:
-    """Where one line of a reservation tries to take its units from, attempt after attempt."""
-
-    line: OrderLine
-    shards: int  # what this environment believes: 0 = the product item
-    order: list[int] = field(default_factory=list)  # shards to try, one after the other
-    position: int = 0
-    planned: list[tuple[int | None, int]] | None = None  # a split over several sources
-    splits: int = 0
-
-    def takes(self) -> list[StockTake]:
-        sku, quantity = self.line.sku, self.line.quantity
-        if not self.shards:
-            return [StockTake(sku=sku, shard=None, quantity=quantity)]
-        if self.planned is not None:
-            return [StockTake(sku=sku, shard=s, quantity=q) for s, q in self.planned]
-        return [StockTake(sku=sku, shard=self.order[self.position], quantity=quantity)]
 
 
 class InventoryRepository:
@@ -122,15 +99,19 @@ class InventoryRepository:
         short, nothing is read beforehand). When no single shard can satisfy the line, the
         SKU's sources are read (consistently) and the line is split over several of them in
         one transaction, each with its condition; only when they hold too few units in all is
-        it OutOfStock.
+        it OutOfStock. `inventory.stock_plan` decides where each attempt takes from; this
+        method reads and writes.
 
         Raises OutOfStock (naming the first SKU short of stock, or unknown) and InventoryBusy
         when DynamoDB cancelled the transaction for a conflicting concurrent write.
         """
         order_id = reservation.order_id
-        plans = [self._plan(line) for line in reservation.lines]
+        plans = [
+            LinePlan.start(line, self._shards.get(line.sku, 0), self._rng.randrange)
+            for line in reservation.lines
+        ]
         attempt = 0
-        while attempt < _attempt_bound(plans):
+        while attempt < attempt_bound(plans):
             attempt += 1
             per_plan = [plan.takes() for plan in plans]
             stored = reservation.model_copy(
@@ -148,7 +129,7 @@ class InventoryRepository:
                     }
                 }
             ]
-            owners: list[_LinePlan] = []
+            owners: list[LinePlan] = []
             for plan, takes in zip(plans, per_plan, strict=True):
                 for take in takes:
                     guard = not plan.shards  # a product believed not sharded
@@ -164,7 +145,7 @@ class InventoryRepository:
                     winner = self.get_reservation(order_id)
                     if winner is not None:
                         return winner
-                failed: dict[int, tuple[_LinePlan, dict[str, Any] | None]] = {}
+                failed: dict[int, tuple[LinePlan, dict[str, Any] | None]] = {}
                 for plan, (code, item) in zip(owners, reasons[1:], strict=False):
                     if code == CONDITION_FAILED:
                         failed.setdefault(id(plan), (plan, item))
@@ -177,21 +158,9 @@ class InventoryRepository:
             return stored
         raise InventoryBusy(f"reservation of {order_id} gave up after {attempt} attempts")
 
-    def _plan(self, line: OrderLine) -> _LinePlan:
-        plan = _LinePlan(line, shards=0)
-        shards = self._shards.get(line.sku, 0)
-        if shards:
-            self._walk(plan, shards)
-        return plan
-
-    def _walk(self, plan: _LinePlan, shards: int) -> None:
-        plan.shards = shards
-        plan.order = shard_order(self._rng.randrange(shards), shards)
-        plan.position = 0
-        plan.planned = None
-
-    def _next_source(self, plan: _LinePlan, item: dict[str, Any] | None) -> None:
-        """After `plan`'s take failed its condition: the next shard, a split, or OutOfStock."""
+    def _next_source(self, plan: LinePlan, item: dict[str, Any] | None) -> None:
+        """After `plan`'s take failed its condition, read what the plan needs to go on: the
+        next shard, a split, or OutOfStock (raised by the plan)."""
         sku = plan.line.sku
         if not plan.shards:
             # the product item refused: out of stock, unknown, or hot since this environment
@@ -201,20 +170,9 @@ class InventoryRepository:
                 item = self._table.get_item(Key=product_key(sku), ConsistentRead=True).get("Item")
             shards = 0 if item is None else _number(item.get("shards"))
             self._shards[sku] = shards
-            if not shards:
-                raise OutOfStock(sku)
-            self._walk(plan, shards)
-            return
-        if plan.planned is None and plan.position + 1 < len(plan.order):
-            plan.position += 1
-            return
-        plan.splits += 1
-        if plan.splits > MAX_SPLITS:
-            raise InventoryBusy(f"stock of {sku} kept moving while splitting a line over shards")
-        planned = split(self._levels(sku, plan.shards), plan.line.quantity)
-        if planned is None:
-            raise OutOfStock(sku)
-        plan.planned = planned
+            plan.product_refused(shards, self._rng.randrange)
+        elif not plan.next_shard():
+            plan.split_over(self._levels(sku, plan.shards))
 
     def _levels(self, sku: str, shards: int) -> dict[int | None, int]:
         """Available units per source of a hot SKU (None: the product item), read
@@ -567,12 +525,6 @@ def _reservation_attributes(reservation: Reservation) -> dict[str, Any]:
         "createdAt": reservation.created_at.isoformat(),
         "updatedAt": reservation.updated_at.isoformat(),
     }
-
-
-def _attempt_bound(plans: list[_LinePlan]) -> int:
-    """Transactions a reservation may try: every failed one moves a line on (learning that
-    its SKU is hot, the next shard, a split), and each line has that many moves at most."""
-    return 1 + sum(1 + plan.shards + MAX_SPLITS for plan in plans)
 
 
 def _source_key(sku: str, source: int | None) -> dict[str, str]:
