@@ -55,8 +55,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import ab_report as report
-from bench.ab_shim import cpu_seconds, descendants, emulator_pid
-from bench.cpu import _group_of
+from bench.ab_shim import emulator_pid
+from bench.cpu import CpuMeter
 from bench.probe.orderflow_bench_probe.counting import from_rows
 from bench.stats import summary
 
@@ -379,13 +379,11 @@ class Harness:
         """Cores the side's emulator processes use, idle, over ``window_s``."""
         before_load = _load()
         time.sleep(settle_s)
-        pid = emulator_pid(side.root)
-        start = _tree_cpu(pid)
-        started = time.monotonic()
+        meter = CpuMeter(root_pid=emulator_pid(side.root))
+        meter.start()
         time.sleep(window_s)
-        used = _tree_cpu(pid)
-        wall = time.monotonic() - started
-        cores = sum(seconds - start.get(p, 0.0) for p, seconds in used.items()) / wall
+        cores = sum(meter.stop().values()) / meter.wall_s
+        wall = meter.wall_s
         self.loads.append((f"{side.label} idle ({window_s:.0f} s)", before_load, _load()))
         (self.out / f"{side.label}-idle{self.suffix}.txt").write_text(
             f"{cores:.4f} cores over {wall:.1f} s\n"
@@ -770,16 +768,6 @@ def _pins(path: Path) -> dict[str, str]:
 
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _tree_cpu(pid: int) -> dict[int, float]:
-    """CPU seconds of each emulator process under ``pid`` (bench/cpu.py's groups)."""
-    seen = {}
-    for child in descendants(pid):
-        reading = cpu_seconds(child)
-        if reading and _group_of(reading[0]):
-            seen[child] = reading[1]
-    return seen
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
