@@ -181,6 +181,13 @@ def honour_replay_filter_arns() -> None:
     EventsProvider._process_rules = _process_rules
 
 
+PROCESS_RULES = Target(
+    _PROVIDER,
+    "EventsProvider._process_rules",
+    parameters=("self", "rule", "region", "account_id", "event_formatted", "trace_header"),
+)
+"""LocalStack's matching of one rule against one event (wrapped here and in disabled_rules)."""
+
 PATCHES = (
     Patch(
         name="events.archive-resource",
@@ -214,18 +221,7 @@ PATCHES = (
         purpose="replayed events reach only the rules in Destination.FilterArns, as on AWS",
         targets=(
             Target(_PROVIDER, "EventsProvider", shape="class"),
-            Target(
-                _PROVIDER,
-                "EventsProvider._process_rules",
-                parameters=(
-                    "self",
-                    "rule",
-                    "region",
-                    "account_id",
-                    "event_formatted",
-                    "trace_header",
-                ),
-            ),
+            PROCESS_RULES,
         ),
         apply=honour_replay_filter_arns,
     ),

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from orderflow_hostexec.archive import PROCESS_RULES
 from orderflow_hostexec.patches import Patch, Target
 
 _PROVIDER = "localstack.services.events.provider"
@@ -91,18 +92,7 @@ PATCHES = (
         purpose="a disabled event pattern rule matches no event, as on EventBridge",
         targets=(
             Target(_PROVIDER, "EventsProvider", shape="class"),
-            Target(
-                _PROVIDER,
-                "EventsProvider._process_rules",
-                parameters=(
-                    "self",
-                    "rule",
-                    "region",
-                    "account_id",
-                    "event_formatted",
-                    "trace_header",
-                ),
-            ),
+            PROCESS_RULES,
             _RULE,
         ),
         apply=skip_disabled_pattern_rules,

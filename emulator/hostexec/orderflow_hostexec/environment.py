@@ -102,13 +102,7 @@ class _Forker:
         if self._proc is not None:
             return self._proc.poll() is None
         assert self._parent is not None
-        if self._parent.exit_status(self.pid) is not None:
-            return False
-        try:  # a zygote that died cannot report; its orphans are reaped by init
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return self._parent.running(self.pid)
 
     def _fork(self, message: dict[str, Any], fds: list[int], timeout_s: float) -> int:
         """Send one fork request (with the fds its child takes); the child's pid."""
@@ -122,6 +116,16 @@ class _Forker:
                         raise StartupError("the fork server did not answer", "")
                     self._changed.wait(min(remaining, 0.5))
                 return self._forked.pop(0)
+
+    def running(self, pid: int) -> bool:
+        """Whether a process it forked still runs."""
+        if self.exit_status(pid) is not None:
+            return False
+        try:  # a forker that died cannot report; its orphans are reaped by init
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     def exit_status(self, pid: int, wait_s: float = 0.0) -> int | None:
         """The exit status of a process it forked, once reported (None while running)."""
@@ -271,13 +275,7 @@ class RuntimeProcess:
         if self._proc is not None:
             return self._proc.poll() is None
         assert self._fork_server is not None
-        if self._fork_server.exit_status(self._pid) is not None:
-            return False
-        try:  # a server that died cannot report; its orphans are reaped by init
-            os.kill(self._pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
+        return self._fork_server.running(self._pid)
 
     def start(self, timeout_s: float) -> None:
         """Start the runtime (forked if there is a live fork server) and block until the
