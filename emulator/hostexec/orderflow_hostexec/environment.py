@@ -165,14 +165,15 @@ class _Forker:
 class Zygote(_Forker):
     """A bare interpreter of one runtime (``bootstrap.py --zygote``) that forks fork servers.
 
-    A new interpreter takes ~30 ms of a cold start before a function's first environment can
-    even be forked (the interpreter's own start, then the runtime's standard-library imports);
-    a fork of this one takes a few. Its child is what ``python -u bootstrap.py --fork-server``
-    with the function's environment and directory would be: the variables and directory are
-    set, ``sys.path`` is rebuilt from ``PYTHONPATH`` as the interpreter would have built it,
-    and it has imported nothing but the runtime's standard-library modules (never boto3: a
-    bundle may ship its own). An environment whose variables change how an interpreter starts
-    (``python_startup_variables``) gets a fork server of its own instead.
+    With a fork server started as a new interpreter, a trivial function's first environment was
+    ready after ~70 ms (the interpreter's own start, then the runtime's standard-library
+    imports); with one forked from here, after ~5 ms (docs/performance/emulator.md). Its child
+    is what ``python -u bootstrap.py --fork-server`` with the function's environment and
+    directory would be: the variables and directory are set, ``sys.path`` is rebuilt from
+    ``PYTHONPATH`` as the interpreter would have built it, and it has imported nothing but the
+    runtime's standard-library modules (never boto3: a bundle may ship its own). An
+    environment whose variables change how an interpreter starts (``python_startup_variables``)
+    gets a fork server of its own instead.
     """
 
     def __init__(self, python: str, env: dict[str, str]) -> None:
