@@ -51,8 +51,9 @@ order must not reserve, charge or wait for a shipment again (its shipment reques
 be answered: the worker completes one saga per order, and the timeout would compensate an order
 the first execution confirmed).
 
-Retries: transient errors (and Lambda service errors) are retried with exponential backoff and
-full jitter; business errors are never retried, only caught. Compensations are retried on any
+Retries: a step a bulkhead throttled waits for a slot (up to 25 short jittered retries);
+transient errors (and Lambda service errors) are retried with exponential backoff and full
+jitter; business errors are never retried, only caught. Compensations are retried on any
 error until they succeed, except for the business errors that retrying cannot fix
 (OrderStateConflict, OrderNotFound): those fail the execution for a human to look at. So does
 a business error of CommitInventory, after the order was confirmed.
@@ -109,11 +110,13 @@ TRANSIENT_ERRORS = error_names(ProviderUnavailable, CircuitOpen, PublishError, I
 """Domain errors that a retry may fix (``shared_kernel.errors.TransientError``); each step
 retries those it raises (its handler's ``raises``, checked by tests/infra/test_contracts.py)."""
 
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+"""The function's reserved concurrency (a bulkhead) or the account's is in use."""
+
 LAMBDA_SERVICE_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
 ]
 
@@ -131,6 +134,22 @@ SQS_ERRORS = ["SQS.SdkClientException", "SQS.AmazonSQSException"]
 FINAL_BUSINESS_ERRORS = error_names(OrderStateConflict, OrderNotFound)
 """Business errors a compensation can meet; retrying cannot fix them."""
 
+THROTTLE_RETRY: dict[str, Any] = {
+    "errors": [LAMBDA_THROTTLED],
+    "interval": Duration.seconds(1),
+    "max_attempts": 25,
+    "backoff_rate": 1.5,
+    "max_delay": Duration.seconds(4),
+    "jitter_strategy": sfn.JitterType.FULL,
+}
+"""A step a bulkhead refused waits for a slot: up to 25 retries, 1 s growing to at most 4 s,
+full jitter (at most ~90 s in all), first on every Lambda task. A throttle says nothing is
+wrong with the step, only that its slots are busy: under ``TRANSIENT_RETRY`` (5 retries,
+doubling to 8 s) a burst of 40 sagas against AuthorizePayment's 3 slots needed up to 4 of the 5
+(``bench.sagas --at-once 40``: 83 throttles), a larger one or a slower provider cancelled good
+orders ``SAGA_FAILED`` (docs/chaos.md, DynamoDB throttling), and the long doubling waits left
+the slots idle while sagas slept."""
+
 TRANSIENT_RETRY: dict[str, Any] = {
     "errors": [*LAMBDA_SERVICE_ERRORS, *LAMBDA_RUNTIME_FAILURES],
     "interval": Duration.seconds(1),
@@ -140,7 +159,7 @@ TRANSIENT_RETRY: dict[str, Any] = {
     "jitter_strategy": sfn.JitterType.FULL,
 }
 """Up to 5 retries, 1 s doubling to at most 8 s, full jitter (``tok_flaky`` needs 2), of the
-Lambda service's errors, of a function that timed out or died, and of the step's own transient
+Lambda service's errors (throttles have ``THROTTLE_RETRY``), of a function that timed out or died, and of the step's own transient
 errors (``_step``)."""
 
 COMPENSATION_RETRY: dict[str, Any] = {
@@ -358,6 +377,7 @@ class FulfilmentSaga(Construct):
             retry_on_service_exceptions=False,  # TRANSIENT_RETRY covers them
             result_path="$.payment",
         )
+        wait.add_retry(**THROTTLE_RETRY)
         wait.add_retry(**TRANSIENT_RETRY)
         not_confirmed = sfn.Pass(
             self,
@@ -515,17 +535,20 @@ class FulfilmentSaga(Construct):
         payload: sfn.TaskInput | None = None,
     ) -> tasks.LambdaInvoke:
         """Calls ``function`` with ``input_path`` of the state (or ``payload``) and stores its
-        return value (not the Invoke API response) at ``result_path``."""
-        return tasks.LambdaInvoke(
+        return value (not the Invoke API response) at ``result_path``; a throttled call waits
+        for a slot (``THROTTLE_RETRY``)."""
+        task = tasks.LambdaInvoke(
             self,
             id,
             lambda_function=function,
             input_path=input_path,
             payload=payload,
             payload_response_only=True,
-            retry_on_service_exceptions=False,  # TRANSIENT_RETRY and COMPENSATION_RETRY cover them
+            retry_on_service_exceptions=False,  # the retriers below and the caller's cover them
             result_path=result_path,
         )
+        task.add_retry(**THROTTLE_RETRY)  # first: a retrier's errors are matched in order
+        return task
 
     def _start_on_order_placed(self, bus: events.IEventBus) -> events.Rule:
         """``orderflow.orders``/``OrderPlaced`` -> an execution whose input is the whole

@@ -208,7 +208,7 @@ def test_forward_lambda_steps_retry_transient_errors_with_backoff_and_jitter(
         "CommitInventory": {"InventoryBusy"},
     }
     for name, transient in transient_of.items():
-        [retry] = states[name]["Retry"]
+        [_throttle, retry] = states[name]["Retry"]
         assert set(retry["ErrorEquals"]) & TRANSIENT_ERRORS == transient, name
         assert "Lambda.ServiceException" in retry["ErrorEquals"], name
         # a function that timed out or crashed: the steps are idempotent, so retried
@@ -217,6 +217,26 @@ def test_forward_lambda_steps_retry_transient_errors_with_backoff_and_jitter(
         assert retry["JitterStrategy"] == "FULL"
         assert retry["MaxAttempts"] >= 3  # tok_flaky fails twice before it succeeds
         assert retry["MaxDelaySeconds"] >= retry["IntervalSeconds"]
+
+
+def test_a_throttled_lambda_step_waits_for_a_slot_before_any_other_retrier(states: Any) -> None:
+    # A bulkhead's refusal (reserved concurrency in use) is retried by its own retrier, first
+    # (retriers are matched in order), with many short jittered waits: a burst waits for a
+    # slot instead of spending the step's transient retries and cancelling the order
+    lambda_tasks = {  # a Lambda task's Resource: its function's ARN, or lambda:invoke
+        name: state
+        for name, state in states.items()
+        if state["Type"] == "Task"
+        and (state["Resource"].endswith(".Arn>") or ":lambda:invoke" in state["Resource"])
+    }
+    assert set(lambda_tasks) >= {"AuthorizePayment", "VoidPayment", "RecordOrder"}
+    for name, state in lambda_tasks.items():
+        throttle, *others = state["Retry"]
+        assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        assert throttle["MaxAttempts"] >= 20, name
+        assert throttle["MaxDelaySeconds"] <= 5 and throttle["JitterStrategy"] == "FULL", name
+        # and no later retrier names it, so that no reader wonders which one applies
+        assert all("Lambda.TooManyRequestsException" not in r["ErrorEquals"] for r in others)
 
 
 def test_business_errors_are_never_retried(states: Any) -> None:
@@ -232,7 +252,7 @@ def test_business_errors_are_never_retried(states: Any) -> None:
 
 def test_compensations_are_retried_until_they_succeed(states: Any) -> None:
     for name in COMPENSATIONS:
-        *business, any_error = states[name]["Retry"]
+        _throttle, *business, any_error = states[name]["Retry"]
         assert any_error["ErrorEquals"] == ["States.ALL"], name
         assert any_error["MaxAttempts"] >= 10
         assert any_error["BackoffRate"] == 2

@@ -162,7 +162,7 @@ def test_authorize_gets_the_stage_breaker_and_client_settings(template: Template
 
 def test_the_saga_retries_an_open_circuit_then_cancels(template: Template) -> None:
     state = state_machine_definition(template, "FulfilmentSaga")["States"]["AuthorizePayment"]
-    [retry] = state["Retry"]
+    [_throttle, retry] = state["Retry"]
     assert {"ProviderUnavailable", "CircuitOpen"} <= set(retry["ErrorEquals"])
     assert retry["MaxAttempts"] == 5
     assert any(rule["Next"] == "VoidPayment" for rule in state["Catch"])

@@ -8,7 +8,7 @@ them. Kept apart by kind (emulator/README.md lists them):
   hops), and the tests' Step Functions time scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
-  ``gateway``, ``event_sources``).
+  ``gateway``, ``internal_clients``, ``event_sources``).
 - ``FIS_DELIVERY_FAULTS``: kit patches that inject FIS's duplicate deliveries
   (``fis/duplicates.py``), applied last: the EventBridge one wraps ``event_delivery``'s.
 
@@ -31,6 +31,7 @@ from orderflow_hostexec import (
     execution_names,
     fis,
     gateway,
+    internal_clients,
     kit,
     metrics,
     percentiles,
@@ -62,6 +63,7 @@ PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *cloudwatch_store.PATCHES,  # one SQLite commit per PutMetricData
     *stepfunctions.PATCHES,
     *gateway.PATCHES,
+    *internal_clients.PATCHES,  # LocalStack's calls to itself: no SigV4, one User-Agent
     *event_sources.PATCHES,
 )
 # behaviour fixes that must be applied after the performance hooks (concurrency.py)
