@@ -159,8 +159,8 @@ TRANSIENT_RETRY: dict[str, Any] = {
     "jitter_strategy": sfn.JitterType.FULL,
 }
 """Up to 5 retries, 1 s doubling to at most 8 s, full jitter (``tok_flaky`` needs 2), of the
-Lambda service's errors (throttles have ``THROTTLE_RETRY``), of a function that timed out or died, and of the step's own transient
-errors (``_step``)."""
+Lambda service's errors (throttles have ``THROTTLE_RETRY``), of a function that timed out or
+died, and of the step's own transient errors (``_step``)."""
 
 COMPENSATION_RETRY: dict[str, Any] = {
     "errors": [sfn.Errors.ALL],
