@@ -3,7 +3,8 @@ holder is fenced off, and each job repairs a stuck state made by hand.
 
 The schedule rule is disabled while these tests run (``paused_schedule``), so the only
 invocations are the tests' own: each test invokes the function directly and asserts on what
-it returned and what changed. (That the rule fires on the emulator is checked by hand, see
+it returned and what changed. Each run reads the whole table (``whole_table_per_run``), so the
+tests hold on an emulator that benchmarks filled. (That the rule fires on the emulator is checked by hand, see
 docs/resilience/reconciler.md: schedule rules fire every minute.)
 """
 
@@ -47,9 +48,36 @@ def paused_schedule(outputs: dict[str, str]) -> Iterator[None]:
     events.enable_rule(Name=outputs["ReconcilerRuleName"])
 
 
+@pytest.fixture(scope="module")
+def whole_table_per_run(outputs: dict[str, str], lambda_client: Any) -> Iterator[None]:
+    """Each run may read up to 1000 pages of 1000 items per job, from the table's start.
+
+    Deployed, a run reads 10 pages of 100 items per job and the next one resumes at its cursor,
+    so on an orders table that benchmarks filled (5,600 items after a few of them) the item a
+    test made by hand could be several runs away, and every test here invokes the reconciler
+    once. The budget is restored afterwards."""
+    name = outputs["ReconcilerFunctionName"]
+    deployed = lambda_client.get_function_configuration(FunctionName=name)["Environment"]
+    whole = {**deployed["Variables"], "PAGE_SIZE": "1000", "MAX_PAGES": "1000"}
+    _configure(lambda_client, name, whole)
+    leases = session().resource("dynamodb").Table(outputs["ReconcilerLeaseTableName"])
+    if leases.get_item(Key=lease_key("reconciler"), ConsistentRead=True).get("Item"):
+        # the next run starts at the table's start, not where an earlier run stopped
+        leases.update_item(Key=lease_key("reconciler"), UpdateExpression="REMOVE cursors")
+    yield
+    _configure(lambda_client, name, deployed["Variables"])
+
+
+def _configure(lambda_client: Any, name: str, variables: dict[str, str]) -> None:
+    lambda_client.update_function_configuration(
+        FunctionName=name, Environment={"Variables": variables}
+    )
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+
 @pytest.fixture
 def reconciler(
-    outputs: dict[str, str], lambda_client: Any, paused_schedule: None
+    outputs: dict[str, str], lambda_client: Any, paused_schedule: None, whole_table_per_run: None
 ) -> Iterator[Reconciler]:
     tool = Reconciler(outputs, lambda_client)
     tool.expire_lease()  # a run the schedule started before it was paused, or a failed test
