@@ -4,6 +4,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from botocore.exceptions import NoCredentialsError, NoRegionError
+from rich.console import Console
 
 from orderflow_cli import (
     alerts,
@@ -59,3 +61,17 @@ alerts.register(app)
 webhooks.register(app)
 # customer identity: tokens minted with the dev stage's signing key
 tokens.register(app)
+
+
+def run() -> None:
+    """The console script: the commands, with a missing AWS setup said in one line (exit 2)
+    rather than as a traceback."""
+    try:
+        app()
+    except (NoCredentialsError, NoRegionError) as error:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(`test` and `test` for the emulator) or AWS_PROFILE, and AWS_DEFAULT_REGION",
+            highlight=False,
+        )
+        raise SystemExit(2) from None

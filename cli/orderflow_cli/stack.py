@@ -91,15 +91,37 @@ class StackRef:
         resources: list[dict[str, Any]] = self.cache["resources"]
         return resources
 
+    @cached_property
+    def region(self) -> str:
+        """boto3's region (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile) or, when none
+        is set, the one the stack's own ARNs name: the commands act where the stack is."""
+        configured = boto3.session.Session().region_name
+        if configured:
+            return str(configured)
+        if found := stack_region(self.outputs):
+            return found
+        fail(f"no AWS region: set AWS_DEFAULT_REGION (no output of {self.name!r} names one)")
+
     def client(self, service: str) -> Any:
-        """A boto3 client with boto3's defaults (region, credentials, AWS_ENDPOINT_URL)."""
+        """A boto3 client with boto3's defaults (credentials, AWS_ENDPOINT_URL) in ``region``."""
         if service not in self._clients:
             config = Config(retries={"max_attempts": 3, "mode": "standard"})
-            self._clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+            self._clients[service] = boto3.client(  # type: ignore[call-overload]
+                service, region_name=self.region, config=config
+            )
         return self._clients[service]
 
     def resource(self, service: str) -> Any:
-        return boto3.resource(service)  # type: ignore[call-overload]
+        return boto3.resource(service, region_name=self.region)  # type: ignore[call-overload]
+
+
+def stack_region(outputs: dict[str, str]) -> str | None:
+    """The region in the first regional ARN among a stack's outputs (``arn:aws:sqs:REGION:``)."""
+    for value in outputs.values():
+        parts = value.split(":")
+        if len(parts) > 4 and parts[0] == "arn" and parts[3]:
+            return parts[3]
+    return None
 
 
 def stack_of(ctx: typer.Context) -> StackRef:

@@ -4,8 +4,8 @@ holder is fenced off, and each job repairs a stuck state made by hand.
 The schedule rule is disabled while these tests run (``paused_schedule``), so the only
 invocations are the tests' own: each test invokes the function directly and asserts on what
 it returned and what changed. Each run reads the whole table (``whole_table_per_run``), so the
-tests hold on an emulator that benchmarks filled. (That the rule fires on the emulator is checked by hand, see
-docs/resilience/reconciler.md: schedule rules fire every minute.)
+tests hold on an emulator that benchmarks filled. (That the rule fires on the emulator is
+checked by hand, see docs/resilience/reconciler.md: schedule rules fire every minute.)
 """
 
 from __future__ import annotations
