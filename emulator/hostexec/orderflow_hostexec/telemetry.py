@@ -14,8 +14,8 @@ emulator start:
 - log items are shipped by a loop that lingers a second after the first item (AWS delivers a
   function's logs to CloudWatch Logs within seconds, too) and sends one ``PutLogEvents`` per
   log stream for everything that arrived meanwhile; each line keeps the time its invocation
-  ended, not the time it was shipped. At 3 orders/s this is ~5 ``PutLogEvents`` per order
-  instead of ~13 with a 0.2 s linger.
+  ended, not the time it was shipped. At 3 orders/s this is ~7 ``PutLogEvents`` per order
+  instead of ~13 with a 0.2 s linger (docs/benchmarks.md).
 
 Nothing is dropped: counts and lines are only grouped. A performance hook: results are the
 same as without it. Declared in ``PATCHES`` and applied by ``startup.py`` after every patch's
