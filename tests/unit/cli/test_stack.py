@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 
 from orderflow_cli.main import run
@@ -30,6 +31,8 @@ def no_aws_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached
+    # boto3's default session keeps what it resolved when an earlier test made it
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 def _outputs_file(tmp_path: Path, outputs: dict[str, str]) -> Path:
