@@ -136,14 +136,13 @@ class SubscriptionsTable:
 
     # -- the fan-out's view -------------------------------------------------------------
 
-    def snapshot(self) -> tuple[int, list[Subscription]]:
-        """The version and every subscription, from memory unless the version item says
-        something changed."""
+    def all(self) -> list[Subscription]:
+        """Every subscription, from memory unless the version item says something changed."""
         item = self._table.get_item(Key=VERSION_KEY, ConsistentRead=True).get("Item", {})
         version = int(str(item.get("version", 0)))
         if self._cached is None or self._cached[0] != version:
             self._cached = (version, self._scan())
-        return self._cached
+        return self._cached[1]
 
     def _scan(self) -> list[Subscription]:
         items: list[dict[str, Any]] = []

@@ -26,7 +26,7 @@ def handler(record: BusEventRecord) -> str:
     event = record.body.detail
     bind_event(event)
     subscriptions = get_subscriptions()
-    _, current = subscriptions.snapshot()
+    current = subscriptions.all()
     messages = fan_out(event, current, get_settings().redacted_fields)
     if not messages:
         if close_if_unused(current, subscriptions, get_fan_out_rule()):

@@ -34,8 +34,8 @@ def close_if_unused(
     if any_enabled(subscriptions):
         return False
     rule.disable()
-    _, now = view.snapshot()  # one created meanwhile: its API call may have enabled first
-    if any_enabled(now):
+    # one created meanwhile: its API call may have enabled first
+    if any_enabled(view.all()):
         rule.enable()
         return False
     return True

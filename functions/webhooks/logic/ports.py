@@ -37,8 +37,8 @@ class SubscriptionStore(Protocol):
 
 
 class SubscriptionsView(Protocol):
-    def snapshot(self) -> tuple[int, list[Subscription]]:
-        """The subscriptions' version and every subscription, as of that version."""
+    def all(self) -> list[Subscription]:
+        """Every subscription, as stored now."""
         ...
 
 

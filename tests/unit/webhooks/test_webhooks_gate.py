@@ -37,9 +37,9 @@ class View:
         self.subscriptions = list(subscriptions)
         self.reads = 0
 
-    def snapshot(self) -> tuple[int, list[Subscription]]:
+    def all(self) -> list[Subscription]:
         self.reads += 1
-        return 2, self.subscriptions
+        return self.subscriptions
 
 
 def test_an_enabled_subscription_leaves_the_rule_alone() -> None:
