@@ -34,7 +34,7 @@ from infra.resilience import reserve
 
 RELAY_TIMEOUT = Duration.seconds(30)
 PROJECTOR_TIMEOUT = Duration.seconds(10)
-"""A batch of up to 10 events, two DynamoDB writes each; the projection queue's visibility
+"""A batch of up to 10 events, one DynamoDB write each; the projection queue's visibility
 timeout is six times this."""
 CATALOGUE_TIMEOUT = Duration.seconds(10)
 """A batch of up to 10 prices, one conditional write each; the catalogue queue's visibility
@@ -42,9 +42,10 @@ timeout is six times this."""
 
 
 class Orders(Construct):
-    """Orders, their outbox, their projected views and histories (table ``ORDERS_TABLE``:
-    ``ORDER#<id>`` with sk ``ORDER`` / ``VIEW`` / ``EVENT#<time>#<eventId>``;
-    ``OUTBOX#<eventId>``/``OUTBOX``; ``CATALOGUE#<sku>``/``PRICE``).
+    """Orders and their outbox (table ``ORDERS_TABLE``: ``ORDER#<id>`` with sk ``ORDER`` /
+    ``PAYMENT_TOKEN``; ``OUTBOX#<eventId>``/``OUTBOX``; ``CATALOGUE#<sku>``/``PRICE``), and
+    their projected views and histories (table ``ORDER_VIEWS_TABLE``: ``ORDER#<id>``/``VIEW``,
+    one item per order, history included).
 
     * Outbox: writers put the order change and its CloudEvent (an ``OUTBOX#`` item) in one
       transaction; ``outbox_relay`` reads the table's stream (from ``TRIM_HORIZON``, so no item
@@ -55,15 +56,17 @@ class Orders(Construct):
       times, then its metadata goes to ``outbox_dlq``.
     * Read model: ``projector`` records every CloudEvent of the bus (``source`` prefix
       ``orderflow.`` and ``detail.specversion`` present: other traffic on the bus is not the
-      projector's business). The rule sends each event (the whole EventBridge event as the
-      message body) to the ``projection`` queue, which the projector consumes in batches of up
-      to 10, reporting failed records only. A failed record (malformed event, DynamoDB error)
-      is received again after the visibility timeout; after its third receive the queue's
-      redrive policy moves it to ``projection.dlq``. Events EventBridge cannot deliver to the
-      queue (after 4 retries or an hour) go to that same DLQ, with the error in their message
-      attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``): either way the DLQ holds
-      the EventBridge event, and moving it back to ``projection.queue`` projects it again.
-      Events about products (``CATALOGUE_EVENTS``) are not about an order and are left out.
+      projector's business), each as one conditional write of the order's view item in the views
+      table. That table has no stream: nothing reads its changes, and on the orders table each of
+      them was a stream record for the relay's filter to drop. The rule sends each event (the whole
+      EventBridge event as the message body) to the ``projection`` queue, which the projector
+      consumes in batches of up to 10, reporting failed records only. A failed record (malformed
+      event, DynamoDB error) is received again after the visibility timeout; after its third receive
+      the queue's redrive policy moves it to ``projection.dlq``. Events EventBridge cannot deliver
+      to the queue (after 4 retries or an hour) go to that same DLQ, with the error in their message
+      attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``): either way the DLQ holds the
+      EventBridge event, and moving it back to ``projection.queue`` projects it again. Events about
+      products (``CATALOGUE_EVENTS``) are not about an order and are left out.
     * Catalogue copy: ``catalogue`` keeps orders' own copy of the prices from inventory's
       ``ProductPriced`` events (rule ``CopyPrices`` -> ``catalogue.queue``, same delivery and
       DLQ arrangement as the projection's); ``place_order`` prices orders from it. Orders has
@@ -71,6 +74,8 @@ class Orders(Construct):
 
     Attributes:
         table: the orders table (stream: new and old images).
+        views: the read model's table (no stream): written by ``projector``, read by
+            ``get_order``.
         idempotency_table: ``POST /orders``' Idempotency-Keys (Powertools' records: key ``id``,
             TTL ``expiration``).
         place_order, get_order: ``POST /orders`` and ``GET /orders/{orderId}``.
@@ -122,6 +127,7 @@ class Orders(Construct):
             },
             shared_packages=API_PACKAGES,
         )
+        self.views = domain_table(self, "Views", config=config)
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
         self.get_order = self._get_order(function, config)
         self.record_order = function("RecordOrder", "record_order", "saga step RecordOrder")
@@ -177,11 +183,15 @@ class Orders(Construct):
             self.confirm_order,
             self.cancel_order,
             self.outbox_relay,
-            self.projector,
             self.catalogue_consumer,
         ):
             self.table.grant_read_write_data(writer)
         self.table.grant_read_data(self.get_order)
+        # The read model: the projector has only its table, GET /orders/{orderId} reads both.
+        for function in (self.projector, self.get_order):
+            function.add_environment("ORDER_VIEWS_TABLE", self.views.table_name)
+        self.views.grant_read_write_data(self.projector)
+        self.views.grant_read_data(self.get_order)
         bus.grant_put_events_to(self.outbox_relay)
 
     def _idempotency_table(self, config: DeploymentConfig) -> dynamodb.Table:

@@ -101,6 +101,7 @@ class OrderflowStack(Stack):
             "OrdersApiId": f.api.rest_api.rest_api_id,
             "OrdersApiUrl": f.api.rest_api.url,
             "OrdersTableName": f.orders.table.table_name,
+            "OrderViewsTableName": f.orders.views.table_name,
             "ProductsTableName": f.inventory.table.table_name,
             "PaymentsTableName": f.payments.table.table_name,
             "ProviderModeParameterName": f.payments.provider_mode.parameter_name,

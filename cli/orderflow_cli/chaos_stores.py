@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr
 
 from orderflow_cli.chaos_invariants import Authorization, OrderState, Stock
 from orderflow_cli.stack import StackRef
@@ -91,23 +91,15 @@ def orders_since(stack: StackRef, created_from: str) -> list[OrderState]:
 
 
 def history(stack: StackRef, order_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Order id -> the types of the events in its history (the read model's EVENT# items)."""
-    table = stack.resource("dynamodb").Table(stack.output("OrdersTableName"))
-    found: dict[str, list[str]] = {}
-    for order_id in order_ids:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(f"ORDER#{order_id}")
-            & Key("sk").begins_with("EVENT#"),
-            "ConsistentRead": True,
-        }
-        types: list[str] = []
-        while True:
-            page = table.query(**query)
-            types += [str(item.get("type")) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        found[order_id] = types
+    """Order id -> the types of the events in its history (the read model's view item), in
+    the history's sequence."""
+    ids = list(order_ids)
+    keys = [{"pk": f"ORDER#{order_id}", "sk": "VIEW"} for order_id in ids]
+    views = _batch_get(stack, stack.output("OrderViewsTableName"), keys)
+    found: dict[str, list[str]] = {order_id: [] for order_id in ids}
+    for view in views:
+        entries = sorted(view.get("history", {}).values(), key=lambda entry: entry["sequence"])
+        found[str(view["pk"]).removeprefix("ORDER#")] = [str(entry["type"]) for entry in entries]
     return found
 
 

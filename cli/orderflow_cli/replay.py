@@ -1,12 +1,12 @@
 """``orderflow replay``: rebuild the read model from the bus's archive into a new table, and
 compare it with the live one.
 
-How: a new DynamoDB table with the orders table's keys; EventBridge ``StartReplay`` of the
+How: a new DynamoDB table with the views table's keys; EventBridge ``StartReplay`` of the
 archive (``ArchiveArn``) for the window, to the bus with ``FilterArns`` = the replay rule
 (``ReplayRuleArn``: the projector's events, carrying ``replay-name``), which delivers them to
 ``ReplayQueueUrl``; this command drains that queue and records each event in the new table
 with the projector's own code (``orders.logic.projection.project`` and
-``orders.dal.repository.OrdersRepository``), the same parse (``from_eventbridge``) included.
+``orders.dal.views.OrderViews``), the same parse (``from_eventbridge``) included.
 Nothing live sees a replayed event: the replay names only the replay rule.
 
 What is compared, per order whose ``OrderPlaced`` is in the window (an order placed before
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +41,7 @@ from orderflow_cli.stack import StackRef, console, fail, import_functions, stack
 import_functions()  # the projector's code (orders.*) and the shared kernel
 
 from orders import events as order_events  # noqa: E402
-from orders.dal.repository import HISTORY_PREFIX, VIEW_SK, OrdersRepository  # noqa: E402
+from orders.dal.views import VIEW_SK, OrderViews, history_of, view_key  # noqa: E402
 from orders.logic.projection import project  # noqa: E402
 from orders.logic.read_model import order_details  # noqa: E402
 from shared_kernel.cloudevents import CloudEvent, from_eventbridge  # noqa: E402
@@ -76,7 +75,7 @@ def whole_seconds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 
 
 def create_table(stack: StackRef, name: str) -> None:
-    """A table with the orders table's keys (``pk``, ``sk``), on demand, waited for."""
+    """A table with the views table's keys (``pk``, ``sk``), on demand, waited for."""
     dynamodb = stack.client("dynamodb")
     dynamodb.create_table(
         TableName=name,
@@ -166,7 +165,7 @@ def drain(stack: StackRef, replay_name: str, quiet_s: float, wait_s: float) -> D
     return drained
 
 
-def rebuild(repository: OrdersRepository, replayed: Iterable[CloudEvent]) -> tuple[int, list[str]]:
+def rebuild(views: OrderViews, replayed: Iterable[CloudEvent]) -> tuple[int, list[str]]:
     """Record each event as the projector does, an order's events in the order of their time
     (a stable sort: events of one time keep their arrival order). Returns how many were new,
     and the events the projection refused (malformed data: the live projector refused them
@@ -174,7 +173,7 @@ def rebuild(repository: OrdersRepository, replayed: Iterable[CloudEvent]) -> tup
     recorded, refused = 0, []
     for event in sorted(replayed, key=lambda event: event.time):
         try:
-            recorded += project(event, repository)
+            recorded += project(event, views)
         except MalformedEventError as error:
             refused.append(f"{event.id} ({event.type} {event.subject}): {error}")
     return recorded, refused
@@ -183,44 +182,28 @@ def rebuild(repository: OrdersRepository, replayed: Iterable[CloudEvent]) -> tup
 # --- comparison ------------------------------------------------------------------------------
 
 
-def read_model_items(table: Any) -> dict[str, list[dict[str, Any]]]:
-    """Order id -> its read-model items (view and history) of a whole table."""
-    orders: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def views_of(table: Any) -> dict[str, dict[str, Any]]:
+    """Order id -> its view item (history included), of a whole views table."""
+    views: dict[str, dict[str, Any]] = {}
     scan: dict[str, Any] = {}
     while True:
         page = table.scan(**scan)
         for item in page.get("Items", []):
-            if str(item["pk"]).startswith("ORDER#") and _is_read_model(item):
-                orders[str(item["pk"]).removeprefix("ORDER#")].append(item)
+            if str(item["pk"]).startswith("ORDER#") and item["sk"] == VIEW_SK:
+                views[str(item["pk"]).removeprefix("ORDER#")] = item
         if "LastEvaluatedKey" not in page:
-            return dict(orders)
+            return views
         scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def order_items(table: Any, order_id: str) -> list[dict[str, Any]]:
-    query: dict[str, Any] = {
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
-        "ConsistentRead": True,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = table.query(**query)
-        items += [item for item in page.get("Items", []) if _is_read_model(item)]
-        if "LastEvaluatedKey" not in page:
-            return items
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def view_of(table: Any, order_id: str) -> dict[str, Any] | None:
+    return table.get_item(Key=view_key(order_id), ConsistentRead=True).get("Item")
 
 
-def _is_read_model(item: dict[str, Any]) -> bool:
-    return item["sk"] == VIEW_SK or str(item["sk"]).startswith(HISTORY_PREFIX)
-
-
-def comparable(order_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+def comparable(order_id: str, view: dict[str, Any] | None) -> dict[str, Any]:
     """What the comparison looks at (see the module's docstring), as plain JSON values."""
-    view = next((item for item in items if item["sk"] == VIEW_SK), {})
-    history = [item for item in items if str(item["sk"]).startswith(HISTORY_PREFIX)]
-    details = order_details(order_id, None, history)
+    details = order_details(order_id, None, history_of(view))
+    view = view or {}
     shown = details.model_dump(mode="json", by_alias=True) if details else {}
     return {
         "view": _plain({name: view.get(name) for name in VIEW_FIELDS}),
@@ -276,13 +259,13 @@ class Comparison:
 def compare(live_table: Any, rebuilt_table: Any) -> Comparison:
     """Every order rebuilt from an OrderPlaced in the window, against the live read model."""
     result = Comparison()
-    for order_id, items in sorted(read_model_items(rebuilt_table).items()):
-        rebuilt = comparable(order_id, items)
+    for order_id, view in sorted(views_of(rebuilt_table).items()):
+        rebuilt = comparable(order_id, view)
         if not any(e["type"] == order_events.ORDER_PLACED for e in rebuilt["history"]):
             result.skipped.append(order_id)
             continue
         result.compared += 1
-        live = comparable(order_id, order_items(live_table, order_id))
+        live = comparable(order_id, view_of(live_table, order_id))
         if found := differences(live, rebuilt):
             result.differing[order_id] = found
     return result
@@ -308,7 +291,7 @@ def replay_command(
     ] = False,
     table: Annotated[
         str | None,
-        typer.Option(help="Name of the new table (default: <orders table>-replay-<time>)."),
+        typer.Option(help="Name of the new table (default: <views table>-replay-<time>)."),
     ] = None,
     drop: Annotated[
         bool, typer.Option("--drop/--keep", help="Delete the new table after comparing.")
@@ -328,7 +311,7 @@ def replay_command(
     if window_start >= window_end:
         fail(f"--from ({window_start.isoformat()}) must be before --to ({window_end.isoformat()})")
     stack = stack_of(ctx)
-    live_name = stack.output("OrdersTableName")
+    live_name = stack.output("OrderViewsTableName")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     name = table or f"{live_name}-replay-{stamp}"
     replay_name = f"orderflow-read-model-{stamp}"
@@ -337,7 +320,7 @@ def replay_command(
     try:
         replay = start_replay(stack, replay_name, window_start, window_end, wait)
         drained = drain(stack, replay_name, quiet, wait)
-        recorded, refused = rebuild(OrdersRepository(name, dynamodb), drained.events)
+        recorded, refused = rebuild(OrderViews(name, dynamodb), drained.events)
         result = compare(dynamodb.Table(live_name), dynamodb.Table(name))
     finally:
         if drop:

@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class OrdersSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True)
 
-    orders_table: str  # ORDERS_TABLE: orders, outbox, views and histories (stream enabled)
+    orders_table: str  # ORDERS_TABLE: orders, outbox and prices (stream enabled)
+    # ORDER_VIEWS_TABLE: the read model, views and histories (only the projector and
+    # GET /orders/{orderId} have it)
+    order_views_table: str | None = None
     event_bus_name: str  # EVENT_BUS_NAME: where the outbox relay publishes
     # IDEMPOTENCY_TABLE: POST /orders' idempotency records (only that function has it)
     idempotency_table: str | None = None

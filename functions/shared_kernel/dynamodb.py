@@ -4,12 +4,25 @@ for items left in a status."""
 from dataclasses import dataclass
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
+_DESERIALIZER = TypeDeserializer()
 
 
 def is_condition_failure(exc: ClientError) -> bool:
     """A single-item write whose ConditionExpression was false."""
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def refused_item(exc: ClientError) -> dict[str, Any]:
+    """The item as it was when a single-item write's condition failed, from a write made with
+    ``ReturnValuesOnConditionCheckFailure="ALL_OLD"`` (empty when there was no item). The
+    error carries it in DynamoDB's wire format, even from a ``Table`` resource: it comes back
+    as plain values here, as a ``Table`` read returns them."""
+    response: dict[str, Any] = dict(exc.response)
+    item: dict[str, Any] = response.get("Item") or {}
+    return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
 
 
 def cancellation_codes(exc: ClientError) -> list[str] | None:

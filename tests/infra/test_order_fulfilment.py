@@ -657,7 +657,8 @@ def domain_tables(template: Template) -> dict[str, Any]:
 
 def test_domain_tables_have_pk_and_sk_and_only_orders_streams(template: Template) -> None:
     tables = domain_tables(template)
-    assert len(tables) == 9  # the six services', the reconciler's leases, webhooks' two
+    # the six services', the read model's views, the reconciler's leases, webhooks' two
+    assert len(tables) == 10
     orders = output_ref(template, "OrdersTableName")
     for name, table in tables.items():
         properties = table["Properties"]
@@ -888,3 +889,42 @@ def test_the_seed_publishes_prices_to_the_bus(template: Template) -> None:
         for action in as_list(statement["Action"])
     }
     assert "events:PutEvents" in actions
+
+
+def dynamodb_tables_granted(template: Template, function: str) -> dict[str, set[str]]:
+    """Logical id of each table the function's role may act on -> the DynamoDB actions."""
+    granted: dict[str, set[str]] = {}
+    for statement in function_statements(template, function):
+        actions = {a for a in as_list(statement["Action"]) if a.startswith("dynamodb:")}
+        for name in resources(template, "AWS::DynamoDB::Table"):
+            if actions and name in json.dumps(statement["Resource"]):
+                granted.setdefault(name, set()).update(actions)
+    return granted
+
+
+def test_the_read_model_has_a_table_of_its_own_written_by_the_projector_alone(
+    template: Template,
+) -> None:
+    views = output_ref(template, "OrderViewsTableName")
+    orders = output_ref(template, "OrdersTableName")
+    handlers = function_ids_by_handler(template)
+    projector = handlers["orders.handlers.projector.handler"]
+    get_order = handlers["orders.handlers.get_order.handler"]
+    # no stream: nothing reads the read model's changes
+    properties = resources(template, "AWS::DynamoDB::Table")[views]["Properties"]
+    assert "StreamSpecification" not in properties
+    # the projector writes the views and nothing else; GET /orders/{orderId} reads both tables
+    projector_tables = dynamodb_tables_granted(template, projector)
+    assert set(projector_tables) == {views}
+    assert "dynamodb:UpdateItem" in projector_tables[views]
+    get_order_tables = dynamodb_tables_granted(template, get_order)  # and the edge's limiter
+    for table in (views, orders):
+        assert not {a for a in get_order_tables[table] if "Put" in a or "Update" in a}
+    # and only those two functions are told where it is
+    functions = resources(template, "AWS::Lambda::Function")
+    told = {
+        name
+        for name, function in functions.items()
+        if "ORDER_VIEWS_TABLE" in function["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    assert told == {projector, get_order}

@@ -21,13 +21,8 @@ from typing import Any
 import pytest
 
 from emulator.clients import client, session
-from orders.dal.repository import (
-    OrdersRepository,
-    order_key,
-    outbox_key,
-    payment_token_item,
-    view_key,
-)
+from orders.dal.repository import OrdersRepository, order_key, outbox_key, payment_token_item
+from orders.dal.views import view_key
 from orders.events import order_placed
 from orders.logic.lifecycle import SAGA_NOT_STARTED
 from orders.models import Order, OrderStatus, PricedLine
@@ -98,6 +93,7 @@ class Reconciler:
         self.lambda_client = lambda_client
         dynamodb = session().resource("dynamodb")
         self.orders_table = dynamodb.Table(outputs["OrdersTableName"])
+        self.views_table = dynamodb.Table(outputs["OrderViewsTableName"])
         self.products_table = dynamodb.Table(outputs["ProductsTableName"])
         self.payments_table = dynamodb.Table(outputs["PaymentsTableName"])
         self.lease_table = dynamodb.Table(outputs["ReconcilerLeaseTableName"])
@@ -249,11 +245,10 @@ class Reconciler:
         return {name: int(item.get(name, 0)) for name in ("available", "reserved", "sold")}
 
     def view(self, order_id: str) -> dict[str, Any]:
-        return self.item(self.orders_table, view_key(order_id))
+        return self.item(self.views_table, view_key(order_id))
 
     def recorded(self, order_id: str, event_id: str) -> bool:
-        key = {"pk": f"ORDER#{order_id}", "sk": f"EVENT#{event_id}"}
-        return bool(self.item(self.orders_table, key))
+        return event_id in self.view(order_id).get("history", {})
 
 
 def job(report: dict[str, Any], name: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Orders table access (single table, stream NEW_AND_OLD_IMAGES for the outbox relay).
+"""Orders table access (single table, stream NEW_AND_OLD_IMAGES for the outbox relay). The
+read model is in a table of its own (dal/views.py).
 
 Items (every key is a string):
   order    pk=ORDER#<orderId>   sk=ORDER                      the write model (models.Order),
@@ -8,10 +9,6 @@ Items (every key is a string):
                                                               token, kept out of every event and
                                                               of the saga state; read (GetItem
                                                               only) by payments' AuthorizePayment
-  view     pk=ORDER#<orderId>   sk=VIEW                       projected status, items, total,
-                                                              reason, lastSequence (the clock)
-  history  pk=ORDER#<orderId>   sk=EVENT#<eventId>            one per event about the order,
-                                                              with its `sequence` (1, 2, ...)
   outbox   pk=OUTBOX#<eventId>  sk=OUTBOX                     status PENDING|SENT, event (CloudEvent
                                                               JSON), eventType, orderId,
                                                               correlationId, traceHeader (the
@@ -19,13 +16,12 @@ Items (every key is a string):
                                                               attempts, lastError, createdAt, sentAt
 """
 
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from orders.errors import OrderNotFound, ProjectionContention, SagaAlreadyStarted
+from orders.errors import OrderNotFound, SagaAlreadyStarted
 from orders.models import (
     OUTBOX_PENDING,
     OUTBOX_PREFIX,
@@ -34,7 +30,6 @@ from orders.models import (
     OrderRecord,
     OrderStatus,
     OutboxItem,
-    ViewChange,
 )
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent
@@ -48,16 +43,8 @@ if TYPE_CHECKING:
 ORDER_SK = "ORDER"
 PAYMENT_TOKEN_SK = "PAYMENT_TOKEN"
 PAYMENT_TOKEN_ATTRIBUTE = "paymentToken"
-VIEW_SK = "VIEW"
 OUTBOX_SENT = "SENT"
-HISTORY_PREFIX = "EVENT#"
 CONDITION_FAILED = "ConditionalCheckFailed"
-SEQUENCE_ATTEMPTS = 5
-"""How often a projector reads the order's sequence again after another projector took the
-number it read, before the record fails (and is received again)."""
-KNOWN_CLOCKS = 4096
-"""How many orders' clocks a projector remembers (the last number it wrote for each): the
-next event of such an order is written with it at once, without reading the view first."""
 
 
 def order_key(order_id: str) -> dict[str, str]:
@@ -73,14 +60,6 @@ def payment_token_item(order_id: str, payment_token: str) -> dict[str, str]:
     return {**payment_token_key(order_id), PAYMENT_TOKEN_ATTRIBUTE: payment_token}
 
 
-def view_key(order_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": VIEW_SK}
-
-
-def history_key(order_id: str, event_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": f"{HISTORY_PREFIX}{event_id}"}
-
-
 def outbox_key(event_id: str) -> dict[str, str]:
     return {"pk": f"{OUTBOX_PREFIX}{event_id}", "sk": OUTBOX_SK}
 
@@ -91,13 +70,16 @@ class OrdersRepository:
         self._table_name = table_name
         self._table = resource.Table(table_name)
         self._client = resource.meta.client
-        self._clocks: OrderedDict[str, int] = OrderedDict()
 
     # -- write model --------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Order | None:
-        item = self._table.get_item(Key=order_key(order_id), ConsistentRead=True).get("Item")
+        item = self.order_item(order_id, consistent=True)
         return None if item is None else Order.model_validate(item)
+
+    def order_item(self, order_id: str, *, consistent: bool = False) -> dict[str, Any] | None:
+        """The order item as stored (None if absent)."""
+        return self._table.get_item(Key=order_key(order_id), ConsistentRead=consistent).get("Item")
 
     def create_order(self, order: Order, placed: CloudEvent, payment_token: str) -> None:
         """The order, its OrderPlaced outbox item and its payment token item, in one
@@ -406,116 +388,6 @@ class OrdersRepository:
             "ExpressionAttributeValues": values,
         }
         return self._conditional_update(request, fence)
-
-    # -- read model ---------------------------------------------------------------------
-
-    def record_event(self, event: CloudEvent, entry: dict[str, Any], change: ViewChange) -> bool:
-        """Add the event to its order's history with the order's next sequence number, and
-        apply `change` to the view, in one transaction; False if the event was there already.
-
-        The sequence number is a logical clock: the view's ``lastSequence`` plus one, written
-        on condition that ``lastSequence`` is still what was read, so two projectors recording
-        events of one order at once get 1, 2, ... and never the same number. Wall-clock times
-        of the functions that wrote the events play no part in it. The view is read only when
-        this projector does not know the order's clock (the last number it wrote for it), or
-        when another projector moved it on meanwhile (the write was refused).
-        """
-        order_id = event.subject
-        known = self._clocks.pop(order_id, None)
-        for _ in range(SEQUENCE_ATTEMPTS):
-            # The number this projector wrote last for the order, if any, is usually still the
-            # order's: the write is conditional on it, so a stale one costs a refused write and
-            # a read, never a wrong number.
-            last = self._read_clock(order_id) if known is None else known
-            known = None
-            history_put = {
-                "Put": {
-                    "TableName": self._table_name,
-                    "Item": {**history_key(order_id, event.id), **entry, "sequence": last + 1},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            actions: list[Any] = [history_put, self._view_update(order_id, last, change)]
-            try:
-                self._client.transact_write_items(TransactItems=actions)
-            except ClientError as exc:
-                codes = cancellation_codes(exc)
-                if codes and codes[0] == CONDITION_FAILED:
-                    return False  # recorded by an earlier delivery, view change included
-                if codes and codes[1] == CONDITION_FAILED:
-                    continue  # another projector took this number: read it again
-                raise
-            self._remember_clock(order_id, last + 1)
-            return True
-        raise ProjectionContention(order_id, SEQUENCE_ATTEMPTS)
-
-    def _read_clock(self, order_id: str) -> int:
-        view = self._table.get_item(
-            Key=view_key(order_id), ConsistentRead=True, ProjectionExpression="lastSequence"
-        ).get("Item", {})
-        return int(str(view.get("lastSequence", 0)))
-
-    def _remember_clock(self, order_id: str, sequence: int) -> None:
-        self._clocks[order_id] = sequence
-        if len(self._clocks) > KNOWN_CLOCKS:
-            self._clocks.popitem(last=False)
-
-    def _view_update(self, order_id: str, last: int, change: ViewChange) -> dict[str, Any]:
-        """`change` plus ``lastSequence = last + 1``, on condition that it is still ``last``."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":now": datetime.now(UTC).isoformat(), ":next": last + 1}
-        assignments = ["updatedAt = :now", "lastSequence = :next"]
-        for index, (name, value) in enumerate(change.always.items()):
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = value
-            assignments.append(f"#a{index} = :a{index}")
-        for index, (name, value) in enumerate(change.if_absent.items()):
-            names[f"#i{index}"] = name
-            values[f":i{index}"] = value
-            assignments.append(f"#i{index} = if_not_exists(#i{index}, :i{index})")
-        if last:
-            condition = "lastSequence = :last"
-            values[":last"] = last
-        else:
-            condition = "attribute_not_exists(lastSequence)"
-        update: dict[str, Any] = {
-            "TableName": self._table_name,
-            "Key": view_key(order_id),
-            "UpdateExpression": "SET " + ", ".join(assignments),
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}
-
-    def read_order(
-        self, order_id: str, *, consistent: bool = False
-    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """The order item (None if absent) and its recorded history entries, from one query of
-        the order's partition (strongly consistent if ``consistent``)."""
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": f"ORDER#{order_id}"},
-            "ConsistentRead": consistent,
-        }
-        order: dict[str, Any] | None = None
-        history: list[dict[str, Any]] = []
-        while True:
-            page = self._table.query(**query)
-            for item in page.get("Items", []):
-                if item["sk"] == ORDER_SK:
-                    order = item
-                elif str(item["sk"]).startswith(HISTORY_PREFIX):
-                    history.append(item)
-            if "LastEvaluatedKey" not in page:
-                return order, history
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def order_version(self, order_id: str) -> int:
-        """The view's ``lastSequence`` (0: no event recorded yet): one strongly consistent
-        GetItem of one attribute, what a long poll reads while it waits."""
-        return self._read_clock(order_id)
 
     def require_order(self, order_id: str) -> Order:
         order = self.get_order(order_id)

@@ -36,7 +36,7 @@ from edge.http import (
 from edge.identity import CUSTOMER_ROUTE_SECURITY, customer_id
 from edge.middleware import api_handler
 from edge.models import FieldError
-from orders.dal import get_repository
+from orders.dal import get_order_reads
 from orders.logic.follow import WAIT_CEILING_SECONDS, follow_order
 from orders.models import OrderDetails
 from orders.settings import get_settings
@@ -116,7 +116,7 @@ def get_order(
         known=known,
         wait_s=_wait_budget(wait),
         interval_s=settings.long_poll_interval_ms / 1000,
-        reader=get_repository(),
+        reader=get_order_reads(),
         clock=clock,
         customer_id=customer_id(router.current_event),
     )

@@ -12,7 +12,7 @@ the rest of the batch is projected, and the record is received again, then reach
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orders.dal import get_repository
+from orders.dal import get_views
 from orders.logic.projection import project
 from shared_kernel.cloudevents import BusEventRecord
 from shared_kernel.handlers import batch_consumer
@@ -23,7 +23,7 @@ from shared_kernel.observability import bind_event, logger, metrics
 def handler(record: BusEventRecord) -> str:
     event = record.body.detail
     bind_event(event)
-    recorded = project(event, get_repository())
+    recorded = project(event, get_views())
     if recorded:
         metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
     logger.info("event projected", extra={"duplicate": not recorded})

@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 
 from orderflow_cli import replay
 from orderflow_cli.main import app
-from orders.dal.repository import OrdersRepository
+from orders.dal.views import OrderViews
 from orders.logic.projection import project
 from shared_kernel.cloudevents import CloudEvent, from_eventbridge
 from tests.sample_events import delivered, fresh_entry
 from tests.unit.domain_common.fixtures import REGION, create_table
 
-LIVE, REBUILT = "orders-live", "orders-rebuilt"
+LIVE, REBUILT = "views-live", "views-rebuilt"
 CONFIRMED = ("order-placed", "inventory-reserved", "payment-authorized", "order-confirmed")
 
 
@@ -37,10 +37,10 @@ def order_events(order_id: str, names: tuple[str, ...] = CONFIRMED) -> list[Clou
 
 
 @pytest.fixture
-def tables(mocked_aws: None) -> tuple[OrdersRepository, OrdersRepository]:
+def tables(mocked_aws: None) -> tuple[OrderViews, OrderViews]:
     create_table(LIVE)
     create_table(REBUILT)
-    return OrdersRepository(LIVE), OrdersRepository(REBUILT)
+    return OrderViews(LIVE), OrderViews(REBUILT)
 
 
 def compare() -> replay.Comparison:
@@ -49,7 +49,7 @@ def compare() -> replay.Comparison:
 
 
 def test_a_read_model_rebuilt_from_events_in_any_arrival_order_equals_the_live_one(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     confirmed = order_events("ord-confirmed")
@@ -71,7 +71,7 @@ def test_a_read_model_rebuilt_from_events_in_any_arrival_order_equals_the_live_o
 
 
 def test_a_missing_event_is_a_difference_of_history_and_status(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     events = order_events("ord-1")
@@ -89,7 +89,7 @@ def test_a_missing_event_is_a_difference_of_history_and_status(
 
 
 def test_different_event_contents_are_a_difference(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     events = order_events("ord-1")
@@ -104,7 +104,7 @@ def test_different_event_contents_are_a_difference(
 
 
 def test_events_the_live_projector_recorded_out_of_order_are_a_difference(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     placed, reserved, authorized, confirmed = order_events("ord-1")
@@ -119,7 +119,7 @@ def test_events_the_live_projector_recorded_out_of_order_are_a_difference(
 
 
 def test_an_order_placed_before_the_window_is_skipped_not_compared(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     events = order_events("ord-early")
@@ -133,7 +133,7 @@ def test_an_order_placed_before_the_window_is_skipped_not_compared(
 
 
 def test_a_replayed_event_recorded_twice_counts_once(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     _, rebuilt = tables
     events = order_events("ord-1")
@@ -142,7 +142,7 @@ def test_a_replayed_event_recorded_twice_counts_once(
 
 
 def test_a_malformed_event_is_reported_and_not_recorded_as_the_projector_does(
-    tables: tuple[OrdersRepository, OrdersRepository],
+    tables: tuple[OrderViews, OrderViews],
 ) -> None:
     live, rebuilt = tables
     events = order_events("ord-1")

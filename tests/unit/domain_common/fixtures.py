@@ -35,6 +35,7 @@ BUS_NAME = "orderflow-test"
 
 TABLE_ENV = {
     "ORDERS_TABLE": "orders-test",
+    "ORDER_VIEWS_TABLE": "order-views-test",
     "IDEMPOTENCY_TABLE": "idempotency-test",
     "RATE_LIMIT_TABLE": "rate-limits-test",
     "PRODUCTS_TABLE": "products-test",

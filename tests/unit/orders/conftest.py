@@ -32,9 +32,10 @@ def _fresh_orders(aws_env: None) -> Iterator[None]:
 @pytest.fixture
 def tables(mocked_aws: None) -> None:
     """The orders table (with its stream) holding orders' copy of the seed catalogue's prices
-    (as inventory's ProductPriced events leave it), and the API's idempotency and rate-limit
-    tables. Orders reads no other service's table."""
+    (as inventory's ProductPriced events leave it), the read model's views table, and the API's
+    idempotency and rate-limit tables. Orders reads no other service's table."""
     create_table(TABLE_ENV["ORDERS_TABLE"], stream=True)
+    create_table(TABLE_ENV["ORDER_VIEWS_TABLE"])
     create_idempotency_table()
     create_rate_limit_table()
     seed_catalogue_copy(ProductCatalog(TABLE_ENV["ORDERS_TABLE"]))
@@ -77,6 +78,34 @@ class OrdersTable:
 @pytest.fixture
 def orders_table(tables: None) -> OrdersTable:
     return OrdersTable()
+
+
+class ViewsTable:
+    """Raw access to the read model's table."""
+
+    def __init__(self) -> None:
+        resource = boto3.resource("dynamodb", region_name=REGION)
+        self.table = resource.Table(TABLE_ENV["ORDER_VIEWS_TABLE"])
+
+    def view(self, order_id: str) -> dict[str, Any]:
+        """The order's view item (KeyError if there is none)."""
+        return self.table.get_item(Key={"pk": f"ORDER#{order_id}", "sk": "VIEW"})["Item"]
+
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's recorded history entries, in sequence order ([] without a view)."""
+        item: dict[str, Any] = (
+            self.table.get_item(Key={"pk": f"ORDER#{order_id}", "sk": "VIEW"}).get("Item") or {}
+        )
+        entries: dict[str, dict[str, Any]] = item.get("history", {})
+        return sorted(entries.values(), key=lambda entry: entry["sequence"])
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.table.scan()["Items"])
+
+
+@pytest.fixture
+def views_table(tables: None) -> ViewsTable:
+    return ViewsTable()
 
 
 _SERIALIZER = TypeSerializer()

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from orders.dal import get_repository
-from orders.dal.repository import OrdersRepository
+from orders.dal import get_views
+from orders.dal.views import SEQUENCE_ATTEMPTS, OrderViews
 from orders.errors import ProjectionContention
 from orders.handlers import projector
 from orders.logic.projection import history_entry
@@ -18,6 +18,7 @@ from orders.logic.projection import project as project_event
 from orders.models import ViewChange
 from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
+from tests.unit.domain_common.fixtures import TABLE_ENV
 from tests.unit.domain_common.sqs import sqs_record
 from tests.unit.orders.calls import dynamodb_calls
 
@@ -28,15 +29,6 @@ def project(lambda_context, *bodies: Any, ids: dict[int, str] | None = None) -> 
         sqs_record(body, message_id=(ids or {}).get(index)) for index, body in enumerate(bodies)
     ]
     return projector.handler({"Records": records}, lambda_context)
-
-
-def view(orders_table, order_id: str) -> dict:
-    [item] = [i for i in orders_table.items(f"ORDER#{order_id}") if i["sk"] == "VIEW"]
-    return item
-
-
-def history(orders_table, order_id: str) -> list[dict]:
-    return [i for i in orders_table.items(f"ORDER#{order_id}") if i["sk"].startswith("EVENT#")]
 
 
 def without_updated_at(item: dict) -> dict:
@@ -67,25 +59,23 @@ def log_lines() -> Iterator[LogLines]:
 # --- projection ---
 
 
-def test_order_placed_creates_a_pending_view_without_the_payment_token(
-    orders_table, lambda_context
-):
+def test_order_placed_creates_a_pending_view_without_the_payment_token(views_table, lambda_context):
     delivery = fresh_delivery("order-placed", "order-1")
     assert project(lambda_context, delivery) == {"batchItemFailures": []}
-    projected = view(orders_table, "order-1")
+    projected = views_table.view("order-1")
     assert (projected["status"], projected["customerId"], str(projected["total"])) == (
         "PENDING",
         "customer-42",
         "29.99",
     )
-    [entry] = history(orders_table, "order-1")
-    assert entry["sk"] == f"EVENT#{delivery['detail']['id']}"
+    [entry] = views_table.history("order-1")
+    assert entry["id"] == delivery["detail"]["id"]
     assert entry["sequence"] == 1
     assert "paymentToken" not in entry["data"]
     assert entry["data"]["orderId"] == "order-1"
 
 
-def test_a_batch_of_events_is_projected_in_one_invocation(orders_table, lambda_context):
+def test_a_batch_of_events_is_projected_in_one_invocation(views_table, lambda_context):
     # Given the events of two orders' sagas, interleaved in one batch
     first = [
         fresh_delivery(name, "order-1")
@@ -97,17 +87,15 @@ def test_a_batch_of_events_is_projected_in_one_invocation(orders_table, lambda_c
     response = project(lambda_context, *batch)
     # Then every event is in its order's history and both views are projected
     assert response == {"batchItemFailures": []}
-    assert {e["id"] for e in history(orders_table, "order-1")} == {d["detail"]["id"] for d in first}
-    assert {e["id"] for e in history(orders_table, "order-2")} == {
-        d["detail"]["id"] for d in second
-    }
-    assert view(orders_table, "order-1")["status"] == "CONFIRMED"
-    cancelled = view(orders_table, "order-2")
+    assert {e["id"] for e in views_table.history("order-1")} == {d["detail"]["id"] for d in first}
+    assert {e["id"] for e in views_table.history("order-2")} == {d["detail"]["id"] for d in second}
+    assert views_table.view("order-1")["status"] == "CONFIRMED"
+    cancelled = views_table.view("order-2")
     assert (cancelled["status"], cancelled["reason"]) == ("CANCELLED", "PAYMENT_DECLINED")
     assert cancelled["customerId"] == "customer-42"
 
 
-def test_confirmation_wins_over_a_late_order_placed(orders_table, lambda_context):
+def test_confirmation_wins_over_a_late_order_placed(views_table, lambda_context):
     # Given OrderConfirmed is delivered before OrderPlaced, in one batch or in two
     project(lambda_context, fresh_delivery("order-confirmed", "order-1"))
     project(lambda_context, fresh_delivery("order-placed", "order-1"))
@@ -118,47 +106,47 @@ def test_confirmation_wins_over_a_late_order_placed(orders_table, lambda_context
     )
     # Then each order stays CONFIRMED and still gets its items and total
     for order_id in ("order-1", "order-2"):
-        projected = view(orders_table, order_id)
+        projected = views_table.view(order_id)
         assert projected["status"] == "CONFIRMED"
         assert [line["sku"] for line in projected["items"]] == ["SKU-MUG-001", "SKU-STK-004"]
 
 
 @pytest.mark.parametrize("name", DOMAIN_SAMPLES)
-def test_every_domain_event_lands_in_the_history(orders_table, lambda_context, name):
+def test_every_domain_event_lands_in_the_history(views_table, lambda_context, name):
     delivery = fresh_delivery(name, "order-1")
     assert project(lambda_context, delivery) == {"batchItemFailures": []}
-    [entry] = history(orders_table, "order-1")
+    [entry] = views_table.history("order-1")
     assert (entry["type"], entry["id"]) == (delivery["detail-type"], delivery["detail"]["id"])
 
 
 # --- duplicates ---
 
 
-def test_an_event_twice_in_one_batch_is_recorded_once(orders_table, lambda_context):
+def test_an_event_twice_in_one_batch_is_recorded_once(views_table, lambda_context):
     # Given EventBridge delivered the same event twice (at least once): two messages, one batch
     delivery = fresh_delivery("inventory-reserved", "order-1")
     # When they are projected together
     response = project(lambda_context, delivery, delivery)
     # Then neither fails and the history holds the event once
     assert response == {"batchItemFailures": []}
-    [entry] = history(orders_table, "order-1")
+    [entry] = views_table.history("order-1")
     assert entry["id"] == delivery["detail"]["id"]
 
 
-def test_a_redelivered_batch_appends_nothing(orders_table, lambda_context, log_lines):
+def test_a_redelivered_batch_appends_nothing(views_table, lambda_context, log_lines):
     # Given a batch already projected
     placed = fresh_delivery("order-placed", "order-1")
     cancelled = fresh_delivery("order-cancelled", "order-1")
     project(lambda_context, placed, cancelled)
-    before = orders_table.items("ORDER#order-1")
+    before = views_table.view("order-1")
     log_lines.lines.clear()
     # When SQS delivers the same messages again (a visibility timeout ran out)
     response = project(lambda_context, placed, cancelled)
     # Then nothing fails, no history is added, the view is unchanged but for updatedAt
     assert response == {"batchItemFailures": []}
-    after = orders_table.items("ORDER#order-1")
-    assert len(history(orders_table, "order-1")) == 2
-    assert [without_updated_at(i) for i in after] == [without_updated_at(i) for i in before]
+    after = views_table.view("order-1")
+    assert len(views_table.history("order-1")) == 2
+    assert without_updated_at(after) == without_updated_at(before)
     # And each record is logged as a duplicate
     projected = [line for line in log_lines.lines if line["message"] == "event projected"]
     assert [line["duplicate"] for line in projected] == [True, True]
@@ -187,7 +175,7 @@ def malformed_bodies() -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", list(malformed_bodies()))
 def test_a_malformed_record_fails_alone_and_its_reason_is_logged(
-    orders_table, lambda_context, log_lines, name
+    views_table, lambda_context, log_lines, name
 ):
     # Given a malformed message between two good events of another order
     body, field = malformed_bodies()[name]
@@ -198,9 +186,9 @@ def test_a_malformed_record_fails_alone_and_its_reason_is_logged(
     # Then only the malformed record is reported (SQS receives it again, then the DLQ)...
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     # ...the others are projected, and nothing is written for the malformed one
-    assert len(history(orders_table, "order-1")) == 2
-    assert view(orders_table, "order-1")["status"] == "CONFIRMED"
-    assert orders_table.items("ORDER#order-2") == []
+    assert len(views_table.history("order-1")) == 2
+    assert views_table.view("order-1")["status"] == "CONFIRMED"
+    assert views_table.history("order-2") == []
     # And the reason is logged at error level, with none of the previous record's ids
     [error] = [line for line in log_lines.lines if line["level"] == "ERROR"]
     assert (error["field"], error["message_id"]) == (field, "bad")
@@ -209,26 +197,26 @@ def test_a_malformed_record_fails_alone_and_its_reason_is_logged(
     assert error.get("order_id") != "order-1"
 
 
-def test_a_batch_that_fails_entirely_is_reported_record_by_record(orders_table, lambda_context):
+def test_a_batch_that_fails_entirely_is_reported_record_by_record(views_table, lambda_context):
     response = project(lambda_context, "{oops", {"hello": "world"}, ids={0: "m1", 1: "m2"})
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
-    assert orders_table.items() == []
+    assert views_table.items() == []
 
 
 def test_a_failed_write_fails_its_record_and_the_retry_projects_it(
-    orders_table, lambda_context, log_lines, monkeypatch
+    views_table, lambda_context, log_lines, monkeypatch
 ):
     # Given DynamoDB throttles the history write of one event
     throttled = fresh_delivery("order-confirmed", "order-1")
     other = fresh_delivery("order-placed", "order-2")
-    repository = get_repository()
+    repository = get_views()
     record_event = repository.record_event
 
     def flaky_record(event, entry, change):
         if event.id == throttled["detail"]["id"]:
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
-                "TransactWriteItems",
+                "UpdateItem",
             )
         return record_event(event, entry, change)
 
@@ -237,102 +225,112 @@ def test_a_failed_write_fails_its_record_and_the_retry_projects_it(
     response = project(lambda_context, throttled, other, ids={0: "throttled"})
     # Then only that record is reported, with the error logged; the other order is projected
     assert response == {"batchItemFailures": [{"itemIdentifier": "throttled"}]}
-    assert history(orders_table, "order-1") == []
-    assert view(orders_table, "order-2")["status"] == "PENDING"
+    assert views_table.history("order-1") == []
+    assert views_table.view("order-2")["status"] == "PENDING"
     [error] = [line for line in log_lines.lines if line["level"] == "ERROR"]
     assert error["message_id"] == "throttled"
     assert "ProvisionedThroughputExceededException" in error["exception"]
     # And when SQS delivers it again, with DynamoDB back, it is projected
     monkeypatch.setattr(repository, "record_event", record_event)
     assert project(lambda_context, throttled) == {"batchItemFailures": []}
-    assert view(orders_table, "order-1")["status"] == "CONFIRMED"
+    assert views_table.view("order-1")["status"] == "CONFIRMED"
 
 
 # --- the order's logical clock ---
 
 
-def test_a_projector_that_lost_the_race_for_a_number_takes_the_next_one(orders_table, monkeypatch):
-    # Given two events of one order, and a second projector that records the other event
-    # right after the first projector read the order's clock (0)
-    first, other = (
-        CloudEvent.model_validate(fresh_delivery(name, "order-1")["detail"])
-        for name in ("inventory-reserved", "payment-authorized")
-    )
-    repository = get_repository()
-    rival = OrdersRepository(repository._table_name)
-    read_clock = repository._table.get_item
-    interleaved: list[bool] = []
+def rival_records_first(views: OrderViews, monkeypatch, *, every_time: bool) -> None:
+    """Another projector records an event of order-1 just before each write of ``views`` (the
+    first write only, unless ``every_time``): the order's clock moves under it."""
+    rival = OrderViews(TABLE_ENV["ORDER_VIEWS_TABLE"])
+    write = views._table.update_item
+    rivals: list[bool] = []
 
-    def read_then_lose_the_race(**kwargs):
-        item = read_clock(**kwargs)
-        if not interleaved:
-            interleaved.append(rival.record_event(other, history_entry(other), ViewChange()))
-        return item
+    def write_after_the_rival(**kwargs):
+        if every_time or not rivals:
+            other = CloudEvent.model_validate(
+                fresh_delivery("payment-authorized", "order-1")["detail"]
+            )
+            rivals.append(rival.record_event(other, history_entry(other), ViewChange()))
+        return write(**kwargs)
 
-    monkeypatch.setattr(repository._table, "get_item", read_then_lose_the_race)
+    monkeypatch.setattr(views._table, "update_item", write_after_the_rival)
+
+
+def test_a_projector_that_lost_the_race_for_a_number_takes_the_next_one(views_table, monkeypatch):
+    # Given a second projector that records another event of the order first
+    first = CloudEvent.model_validate(fresh_delivery("inventory-reserved", "order-1")["detail"])
+    views = get_views()
+    rival_records_first(views, monkeypatch, every_time=False)
     # When the first projector records its event
-    assert project_event(first, repository)
-    # Then the rival got 1, and the first projector, whose write was refused, read again and
-    # took 2: one number per event, no gap, whatever the clocks of the functions said
-    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    with dynamodb_calls() as calls:
+        assert project_event(first, views)
+    # Then the rival got 1; the first projector's write as number 1 was refused with the stored
+    # view, and it took 2: one number per event, no gap, whatever the functions' clocks said
+    assert calls == ["UpdateItem", "UpdateItem", "UpdateItem"]  # the rival's, refused, 2
+    numbers = {entry["type"]: entry["sequence"] for entry in views_table.history("order-1")}
     assert numbers == {"PaymentAuthorized": 1, "InventoryReserved": 2}
-    assert view(orders_table, "order-1")["lastSequence"] == 2
+    assert views_table.view("order-1")["lastSequence"] == 2
 
 
-def test_a_projector_that_keeps_losing_the_race_fails_its_record(orders_table, monkeypatch):
+def test_a_projector_that_keeps_losing_the_race_fails_its_record(views_table, monkeypatch):
     event = CloudEvent.model_validate(fresh_delivery("inventory-reserved", "order-1")["detail"])
-    repository = get_repository()
-    rival = OrdersRepository(repository._table_name)
-    read_clock = repository._table.get_item
-
-    def always_lose(**kwargs):
-        item = read_clock(**kwargs)
-        other = CloudEvent.model_validate(fresh_delivery("payment-authorized", "order-1")["detail"])
-        rival.record_event(other, history_entry(other), ViewChange())
-        return item
-
-    monkeypatch.setattr(repository._table, "get_item", always_lose)
+    views = get_views()
+    rival_records_first(views, monkeypatch, every_time=True)
     with pytest.raises(ProjectionContention):
-        project_event(event, repository)
-    assert event.id not in {entry["id"] for entry in history(orders_table, "order-1")}
+        project_event(event, views)
+    assert event.id not in {entry["id"] for entry in views_table.history("order-1")}
+    assert len(views_table.history("order-1")) == SEQUENCE_ATTEMPTS
 
 
-def test_a_redelivered_event_keeps_its_number_and_takes_no_new_one(orders_table, lambda_context):
+def test_a_redelivered_event_keeps_its_number_and_takes_no_new_one(views_table, lambda_context):
     placed = fresh_delivery("order-placed", "order-1")
     reserved = fresh_delivery("inventory-reserved", "order-1")
     project(lambda_context, placed, reserved)
     project(lambda_context, placed)
     project(lambda_context, fresh_delivery("payment-authorized", "order-1"))
-    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    numbers = {entry["type"]: entry["sequence"] for entry in views_table.history("order-1")}
     assert numbers == {"OrderPlaced": 1, "InventoryReserved": 2, "PaymentAuthorized": 3}
 
 
-def test_a_projector_reads_an_orders_clock_only_for_its_first_event(orders_table, lambda_context):
-    # Given a projector that recorded an order's OrderPlaced (reading the view: nothing yet)
-    with dynamodb_calls() as first:
-        project(lambda_context, fresh_delivery("order-placed", "order-1"))
-    assert first == ["GetItem", "TransactWriteItems"]
-    # When the order's next events come, one per invocation
-    with dynamodb_calls() as later:
-        for name in ("inventory-reserved", "payment-authorized"):
+def test_a_projector_that_never_saw_the_order_knows_a_redelivery_from_the_refusal(views_table):
+    # Given an event recorded by another projector
+    reserved = CloudEvent.model_validate(fresh_delivery("inventory-reserved", "order-1")["detail"])
+    assert OrderViews(TABLE_ENV["ORDER_VIEWS_TABLE"]).record_event(
+        reserved, history_entry(reserved), ViewChange()
+    )
+    # When it is delivered again to a projector that does not know the order's clock
+    with dynamodb_calls() as calls:
+        recorded = project_event(reserved, OrderViews(TABLE_ENV["ORDER_VIEWS_TABLE"]))
+    # Then its one write is refused, and the view it returns shows the event is there
+    assert (recorded, calls) == (False, ["UpdateItem"])
+    assert [entry["sequence"] for entry in views_table.history("order-1")] == [1]
+
+
+def test_each_event_is_one_write_of_the_view(views_table, lambda_context):
+    # Given a projector recording an order's events, one per invocation
+    with dynamodb_calls() as calls:
+        for name in ("order-placed", "inventory-reserved", "payment-authorized"):
             project(lambda_context, fresh_delivery(name, "order-1"))
-    # Then it writes each with the number it knows, without reading the view again
-    assert later == ["TransactWriteItems", "TransactWriteItems"]
-    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    # Then each event is one conditional UpdateItem: no read, no transaction
+    assert calls == ["UpdateItem", "UpdateItem", "UpdateItem"]
+    numbers = {entry["type"]: entry["sequence"] for entry in views_table.history("order-1")}
     assert numbers == {"OrderPlaced": 1, "InventoryReserved": 2, "PaymentAuthorized": 3}
 
 
-def test_a_projector_whose_known_clock_is_stale_reads_it_again(orders_table, lambda_context):
+def test_a_projector_whose_known_clock_is_stale_takes_the_number_the_refusal_gives(
+    views_table, lambda_context
+):
     # Given a projector that knows order-1's clock (1), and another that moved it on (2)
     project(lambda_context, fresh_delivery("order-placed", "order-1"))
-    rival = OrdersRepository(get_repository()._table_name)
+    rival = OrderViews(TABLE_ENV["ORDER_VIEWS_TABLE"])
     other = CloudEvent.model_validate(fresh_delivery("payment-authorized", "order-1")["detail"])
     assert rival.record_event(other, history_entry(other), ViewChange())
     # When the first projector records the order's next event
     with dynamodb_calls() as calls:
         project(lambda_context, fresh_delivery("inventory-reserved", "order-1"))
-    # Then its write with the stale number is refused, it reads the clock and takes 3
-    assert calls == ["TransactWriteItems", "GetItem", "TransactWriteItems"]
-    numbers = {entry["type"]: entry["sequence"] for entry in history(orders_table, "order-1")}
+    # Then its write with the stale number is refused, and it writes again as 3 (no read)
+    assert calls == ["UpdateItem", "UpdateItem"]
+    numbers = {entry["type"]: entry["sequence"] for entry in views_table.history("order-1")}
     assert numbers == {"OrderPlaced": 1, "PaymentAuthorized": 2, "InventoryReserved": 3}
-    assert view(orders_table, "order-1")["lastSequence"] == 3
+    assert views_table.view("order-1")["lastSequence"] == 3
