@@ -60,23 +60,25 @@ def reserve(step: ReserveInventoryInput, store: ReservationStore, bus: Publisher
 
     A repeated call returns the first reservation (and publishes its event again: same id).
     OutOfStock is published as InventoryReservationFailed, then raised.
+
+    Nothing is read first: the reservation's write is conditional on there being none for the
+    order, and a refused one returns the stored reservation (``add_reservation``), so the
+    first call is one transaction and only a repeated one reads.
     """
-    reservation = store.get_reservation(step.order_id)
-    if reservation is None:
-        now = datetime.now(UTC)
-        try:
-            reservation = store.add_reservation(
-                Reservation(
-                    order_id=step.order_id,
-                    status=ReservationStatus.RESERVED,
-                    lines=merge_lines(step.items),
-                    created_at=now,
-                    updated_at=now,
-                )
+    now = datetime.now(UTC)
+    try:
+        reservation = store.add_reservation(
+            Reservation(
+                order_id=step.order_id,
+                status=ReservationStatus.RESERVED,
+                lines=merge_lines(step.items),
+                created_at=now,
+                updated_at=now,
             )
-        except OutOfStock as exc:
-            bus.publish([events.inventory_reservation_failed(step, exc.reason, exc.sku)])
-            raise
+        )
+    except OutOfStock as exc:
+        bus.publish([events.inventory_reservation_failed(step, exc.reason, exc.sku)])
+        raise
     if reservation.status is not ReservationStatus.RELEASED:  # a released one is history
         bus.publish([events.inventory_reserved(step, reservation.lines)])
     return reservation

@@ -20,6 +20,7 @@ from shared_kernel.errors import MalformedEventError
 from shared_kernel.models import OrderLine
 from shared_kernel.publisher import PublishError
 from tests.unit.domain_common.apigw import api_event, json_body
+from tests.unit.domain_common.calls import dynamodb_calls
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
 from tests.unit.domain_common.seed import seed_products as seed_catalogue
 
@@ -90,6 +91,25 @@ def test_reserve_step_retried_after_publish_failure_reserves_once(
     # Then stock moved once and the event is published this time
     assert available(repository, MUG) == 98
     assert bus.detail_types() == ["InventoryReserved"]
+
+
+def test_a_first_reservation_is_one_transaction_and_a_repeat_returns_it(
+    repository: InventoryRepository, bus: BusSpy, lambda_context
+):
+    # Given the last lamp, reserved by a first call of the step (one write, nothing read)
+    event = step(items=[{"sku": LAMP, "quantity": 1}])
+    with dynamodb_calls() as first:
+        assert reserve_inventory.handler(event, lambda_context)["status"] == "RESERVED"
+    assert first == ["TransactWriteItems"]
+    assert available(repository, LAMP) == 0
+    # When Step Functions runs the step again (a retry after a timeout), with the lamp sold out
+    with dynamodb_calls() as repeat:
+        output = reserve_inventory.handler(event, lambda_context)
+    # Then its refused write finds the first reservation: RESERVED, not OUT_OF_STOCK
+    assert repeat == ["TransactWriteItems", "GetItem"]
+    assert output["status"] == "RESERVED"
+    assert available(repository, LAMP) == 0
+    assert bus.detail_types() == ["InventoryReserved", "InventoryReserved"]
 
 
 def test_reserve_step_rejects_input_without_items(repository: InventoryRepository, lambda_context):

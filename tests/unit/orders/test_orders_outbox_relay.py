@@ -7,8 +7,8 @@ from orders.handlers import outbox_relay, place_order
 from shared_kernel import aws
 from shared_kernel.cloudevents import CloudEvent, from_eventbridge
 from tests.unit.domain_common.apigw import api_event
+from tests.unit.domain_common.calls import dynamodb_calls
 from tests.unit.domain_common.fixtures import BusSpy, fail_put_events
-from tests.unit.orders.calls import dynamodb_calls
 
 BODY = {
     "items": [{"sku": "SKU-TEE-002", "quantity": 1}],

@@ -18,9 +18,9 @@ from orders.logic.projection import project as project_event
 from orders.models import ViewChange
 from shared_kernel.cloudevents import CloudEvent
 from tests.sample_events import DOMAIN_SAMPLES, fresh_delivery
+from tests.unit.domain_common.calls import dynamodb_calls
 from tests.unit.domain_common.fixtures import TABLE_ENV
 from tests.unit.domain_common.sqs import sqs_record
-from tests.unit.orders.calls import dynamodb_calls
 
 
 def project(lambda_context, *bodies: Any, ids: dict[int, str] | None = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from shared_kernel.cloudevents import CloudEvent, to_put_events_entry
 from shared_kernel.errors import MalformedEventError
 from tests.sample_events import delivered, fresh_delivery
 from tests.unit.domain_common.apigw import api_event, json_body
-from tests.unit.orders.calls import dynamodb_calls
+from tests.unit.domain_common.calls import dynamodb_calls
 
 
 def placed_through_api(lambda_context) -> str:
