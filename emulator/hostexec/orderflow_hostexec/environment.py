@@ -137,8 +137,12 @@ class _Forker:
 
     def close(self) -> None:
         if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
+            # Its process group: the process and what it forked. One forked by a zygote a
+            # moment ago may not have made its own group yet (its ``setsid``), and then there
+            # is no such group: the process itself is killed too, or it would live on.
+            for kill in (os.killpg, os.kill):
+                with contextlib.suppress(ProcessLookupError):
+                    kill(self.pid, signal.SIGKILL)
         if self._proc is not None:
             self._proc.wait()
         self._control.close()
