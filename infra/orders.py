@@ -127,7 +127,6 @@ class Orders(Construct):
             },
             shared_packages=API_PACKAGES,
         )
-        self.views = domain_table(self, "Views", config=config)
         self.place_order = function("PlaceOrder", "place_order", "POST /orders")
         self.get_order = self._get_order(function, config)
         self.record_order = function("RecordOrder", "record_order", "saga step RecordOrder")
@@ -143,6 +142,7 @@ class Orders(Construct):
             "Catalogue", "catalogue", "keeps orders' copy of prices", timeout=CATALOGUE_TIMEOUT
         )
         self._grant(bus)
+        self.views = self._views_table(config)
         self.idempotency_table = self._idempotency_table(config)
         self.outbox_dlq = dead_letter_queue(self, "OutboxDlq")
         self._relay_outbox(filter_outbox_records)
@@ -187,12 +187,17 @@ class Orders(Construct):
         ):
             self.table.grant_read_write_data(writer)
         self.table.grant_read_data(self.get_order)
-        # The read model: the projector has only its table, GET /orders/{orderId} reads both.
-        for function in (self.projector, self.get_order):
-            function.add_environment("ORDER_VIEWS_TABLE", self.views.table_name)
-        self.views.grant_read_write_data(self.projector)
-        self.views.grant_read_data(self.get_order)
         bus.grant_put_events_to(self.outbox_relay)
+
+    def _views_table(self, config: DeploymentConfig) -> dynamodb.Table:
+        """The read model's table (no stream), given to the projector alone to write and to
+        ``get_order`` to read (which also reads the orders table)."""
+        table = domain_table(self, "Views", config=config)
+        for function in (self.projector, self.get_order):
+            function.add_environment("ORDER_VIEWS_TABLE", table.table_name)
+        table.grant_read_write_data(self.projector)
+        table.grant_read_data(self.get_order)
+        return table
 
     def _idempotency_table(self, config: DeploymentConfig) -> dynamodb.Table:
         """``POST /orders``' Idempotency-Keys, given to ``place_order``."""

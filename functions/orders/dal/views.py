@@ -135,23 +135,20 @@ def _record(
 ) -> dict[str, Any]:
     """The UpdateItem recording one event as number ``last + 1``: on condition that the clock
     is still ``last`` and the event is not in the history yet."""
-    names: dict[str, str] = {"#history": "history", "#event": event_id}
-    values: dict[str, Any] = {
-        ":now": datetime.now(UTC).isoformat(),
-        ":next": last + 1,
-        ":entry": {**entry, "sequence": last + 1},
-    }
+    numbered = {**entry, "sequence": last + 1}
+    names: dict[str, str] = {"#history": "history"}
+    values: dict[str, Any] = {":now": datetime.now(UTC).isoformat(), ":next": last + 1}
     assignments = ["updatedAt = :now", "lastSequence = :next"]
     if last:
+        names["#event"] = event_id
+        values.update({":entry": numbered, ":last": last})
         assignments.append("#history.#event = :entry")
         condition = "lastSequence = :last AND attribute_not_exists(#history.#event)"
-        values[":last"] = last
     else:
         # The first event creates the history map (a path into a missing map is an error).
+        values[":history"] = {event_id: numbered}
         assignments.append("#history = :history")
         condition = "attribute_not_exists(lastSequence)"
-        values[":history"] = {event_id: values.pop(":entry")}
-        del names["#event"]
     for index, (name, value) in enumerate(change.always.items()):
         names[f"#a{index}"] = name
         values[f":a{index}"] = value

@@ -1,4 +1,5 @@
-"""Assembles GET /orders/{orderId} from the items of the order's partition (no I/O).
+"""Assembles GET /orders/{orderId} from the order's view (its history) and, until OrderPlaced
+is recorded, the order item (no I/O).
 
 One answer, one snapshot: the status is read from the history it is returned with (the last
 status-changing event in sequence order), never from another item that may be ahead of the

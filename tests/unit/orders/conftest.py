@@ -54,7 +54,7 @@ class OrdersTable:
         self.table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE_ENV["ORDERS_TABLE"])
 
     def orders(self) -> list[dict[str, Any]]:
-        """The order items (``sk`` ``ORDER``), without their payment tokens, views, history."""
+        """The order items (``sk`` ``ORDER``), without their payment tokens."""
         return [item for item in self.items("ORDER#") if item["sk"] == "ORDER"]
 
     def items(self, prefix: str = "") -> list[dict[str, Any]]:
