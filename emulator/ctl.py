@@ -44,7 +44,13 @@ PATCHES_PATH = "/_orderflow/patches"
 SETTINGS_VARIABLE = "ORDERFLOW_LOCALSTACK_SETTINGS"
 # settings of the kit's own, not LocalStack's
 SQS_METRICS_INTERVAL = "ORDERFLOW_SQS_METRICS_INTERVAL_S"
-OURS = frozenset({"HOSTEXEC_PYTHON3_13", SQS_METRICS_INTERVAL})
+# read by the `java` launcher LocalStack starts DynamoDB Local with, not by LocalStack
+JAVA_LAUNCHER_OPTIONS = "JDK_JAVA_OPTIONS"
+OURS = frozenset({"HOSTEXEC_PYTHON3_13", SQS_METRICS_INTERVAL, JAVA_LAUNCHER_OPTIONS})
+# DynamoDB Local's JIT stops at C1: at 3 orders/s the C2 compiler threads were half of its
+# CPU (47-53%, run after run) and C2's code made its request threads no faster
+# (docs/performance/emulator.md, "Fifth session").
+DYNAMODB_LOCAL_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 LOG_TAIL_LINES = 25
 
 
@@ -178,6 +184,10 @@ def emulator_environment() -> dict[str, str]:
         # half of the requests of an order) go straight into its handler chain, not through
         # its HTTP server and back: ~8% of its CPU per order (docs/performance/emulator.md).
         "IN_MEMORY_CLIENT": "1",
+        # The only JVM LocalStack starts is DynamoDB Local's; a user's own options come first.
+        JAVA_LAUNCHER_OPTIONS: " ".join(
+            filter(None, (os.environ.get(JAVA_LAUNCHER_OPTIONS), DYNAMODB_LOCAL_JVM_OPTIONS))
+        ),
     }
     env.update(settings)
     env["PYTHONPATH"] = str(KIT_SOURCE)

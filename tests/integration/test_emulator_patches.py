@@ -5,14 +5,17 @@ behaviour fix does what Lambda does. How a mismatch refuses start-up is unit-tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulator import ctl
 from emulator.clients import client, endpoint
 from orderflow_hostexec import kit, patches, registry
 from tests.integration.conftest import LAMBDAS
@@ -82,3 +85,48 @@ def test_a_function_logs_to_the_log_group_it_names(
         return text if marker in text else None
 
     assert "START RequestId" in eventually(output, timeout_s=15)
+
+
+def _processes_below(root: int) -> list[int]:
+    """``root``'s descendants, from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, todo = [], [root]
+    while todo:
+        parent = todo.pop()
+        children = [pid for pid, of in parents.items() if of == parent]
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def _thread_names(pid: int) -> list[str]:
+    names = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            names.append((task / "comm").read_text().strip())
+    return names
+
+
+def test_dynamodb_local_compiles_with_c1_only(emulator: None) -> None:
+    # Given the emulator this checkout started, with DynamoDB Local running (it starts with the
+    # first DynamoDB request)
+    root = ctl.our_pid()
+    assert root is not None, "the tests run against the emulator `make up` started"
+    client("dynamodb").list_tables(Limit=1)
+
+    def dynamodb_local() -> int | None:
+        for pid in _processes_below(root):
+            with contextlib.suppress(OSError):
+                if b"DynamoDBLocal.jar" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return pid
+        return None
+
+    # Then its JVM has a C1 compiler thread and no C2 one (ctl.DYNAMODB_LOCAL_JVM_OPTIONS)
+    threads = _thread_names(eventually(dynamodb_local, timeout_s=30))
+    assert any(name.startswith("C1 CompilerThre") for name in threads), threads
+    assert not any(name.startswith("C2 CompilerThre") for name in threads), threads
