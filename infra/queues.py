@@ -115,15 +115,21 @@ def consume(
     *,
     max_concurrency: int,
     batch_size: int = 10,
+    batching_window: Duration | None = None,
 ) -> None:
     """``function`` polls ``queues.queue`` in batches, reporting the records it failed; a record
     that keeps failing moves to ``queues.dlq`` by the queue's redrive policy.
     ``max_concurrency`` (at least 2) caps the concurrent invocations the event source makes
-    (``MaximumConcurrency``, a bulkhead: a flood on this queue waits in the queue)."""
+    (``MaximumConcurrency``, a bulkhead: a flood on this queue waits in the queue).
+    ``batching_window`` (``MaximumBatchingWindowInSeconds``) lets the event source gather up to
+    ``batch_size`` messages for that long before it invokes: fewer invocations for a consumer
+    off the request path, at the cost of that much latency; without it, a message is handed
+    over as soon as it is received."""
     function.add_event_source(
         event_sources.SqsEventSource(
             queues.queue,
             batch_size=batch_size,
+            max_batching_window=batching_window,
             report_batch_item_failures=True,
             max_concurrency=max_concurrency,
         )

@@ -553,6 +553,26 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
 
 
+
+def test_only_the_consumers_off_the_order_s_path_wait_to_fill_a_batch(template: Template) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    functions = resources(template, "AWS::Lambda::Function")
+    windows = {
+        functions[m["Properties"]["FunctionName"]["Ref"]]["Properties"]["Handler"]: m[
+            "Properties"
+        ].get("MaximumBatchingWindowInSeconds")
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if arn_target(m["Properties"]["EventSourceArn"]) in queues
+    }
+    # telling the customer and the audit trail gather outcomes for up to 2 s (one invocation
+    # for several orders); every other consumer is on an order's or a subscriber's path
+    batching = {
+        "notifications.handlers.customer_notifier.handler": 2,
+        "notifications.handlers.audit_recorder.handler": 2,
+    }
+    assert {handler: window for handler, window in windows.items() if window} == batching
+    assert len(windows) == 8
+
 def outbox_relay_mapping(template: Template) -> Mapping[str, Any]:
     relay = function_ids_by_handler(template)["orders.handlers.outbox_relay.handler"]
     [mapping] = [
