@@ -553,7 +553,6 @@ def test_sqs_consumers_report_batch_item_failures_and_outlast_their_function(
         assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
 
 
-
 def test_only_the_consumers_off_the_order_s_path_wait_to_fill_a_batch(template: Template) -> None:
     queues = resources(template, "AWS::SQS::Queue")
     functions = resources(template, "AWS::Lambda::Function")
@@ -572,6 +571,7 @@ def test_only_the_consumers_off_the_order_s_path_wait_to_fill_a_batch(template: 
     }
     assert {handler: window for handler, window in windows.items() if window} == batching
     assert len(windows) == 8
+
 
 def outbox_relay_mapping(template: Template) -> Mapping[str, Any]:
     relay = function_ids_by_handler(template)["orders.handlers.outbox_relay.handler"]
