@@ -236,20 +236,27 @@ def outbox_drained(snap: Snapshot) -> Verdict:
 
 def dead_letters_explained(snap: Snapshot) -> Verdict:
     """Every message of every DLQ was listed, each with a reason (before the redrive); after
-    it, every DLQ is empty. A message about something a DLQ already held a message about
-    before the run (a poison message from earlier, which a redrive cannot cure) is not the
-    run's: it is excluded and listed as such."""
+    it, every DLQ is empty. A message that is not the run's is excluded and listed as such:
+    one about something a DLQ already held a message about before the run (a poison message
+    from earlier, which a redrive cannot cure), or one whose event is about another subject
+    than the run's orders (sent by someone else while the run went on: an order of another
+    customer, a product). A message with no subject to tell stays the run's."""
     bad: list[str] = []
     excluded: list[str] = []
     messages = 0
+    placed = set(snap.placed)
     for queue in snap.dead_letters:
         listed = queue.get("messages", [])
         depth = int(queue.get("depth", 0))
         messages += depth
         earlier = [m for m in listed if about(m) in snap.dead_letters_before]
+        others = [m for m in listed if m not in earlier and m.get("subject") not in (None, *placed)]
         excluded += [f"{queue['logicalId']}: {about(m)} (there before the run)" for m in earlier]
+        excluded += [
+            f"{queue['logicalId']}: {about(m)} (not about the run's orders)" for m in others
+        ]
         if snap.after_redrive:
-            left = depth + int(queue.get("inFlight", 0)) - len(earlier)
+            left = depth + int(queue.get("inFlight", 0)) - len(earlier) - len(others)
             if left > 0:
                 bad.append(f"{queue['logicalId']}: {left} message(s) left after redrive")
             continue

@@ -278,16 +278,22 @@ def _json_body(message: dict[str, Any]) -> Any:
 
 def describe_body(message: dict[str, Any]) -> str:
     """One line on what the message is (an EventBridge event: its type and subject)."""
-    body = _json_body(message)
-    if isinstance(body, dict):
-        event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else body
-        detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else event
-        kind = event.get("detail-type") or detail.get("type")
-        subject = detail.get("subject")
-        if kind or subject:
-            return " ".join(str(part) for part in (kind, subject) if part)
+    kind, subject = _kind_and_subject(message)
+    if kind or subject:
+        return " ".join(str(part) for part in (kind, subject) if part)
     text = str(message.get("Body", ""))
     return text[:60] + ("…" if len(text) > 60 else "")
+
+
+def _kind_and_subject(message: dict[str, Any]) -> tuple[Any, Any]:
+    """The event type and the CloudEvent subject (an order id, a SKU) of a message that carries
+    an event, bare or as EventBridge sends it; (None, None) for anything else."""
+    body = _json_body(message)
+    if not isinstance(body, dict):
+        return None, None
+    event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else body
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else event
+    return event.get("detail-type") or detail.get("type"), detail.get("subject")
 
 
 def message_report(message: dict[str, Any]) -> dict[str, Any]:
@@ -298,6 +304,7 @@ def message_report(message: dict[str, Any]) -> dict[str, Any]:
         "sentAt": _iso(int(sent)) if sent else None,
         "receiveCount": int(attributes.get("ApproximateReceiveCount", 0)),
         "about": describe_body(message),
+        "subject": subject if isinstance(subject := _kind_and_subject(message)[1], str) else None,
         "reason": failure_reason(message),
         "body": message.get("Body"),
     }

@@ -212,6 +212,30 @@ def test_a_poison_message_there_before_the_run_is_excluded_not_blamed_on_it() ->
     assert failing(dead_letters_explained(after), "1 message(s) left after redrive")
 
 
+def test_a_message_about_another_subject_than_the_run_s_orders_is_not_the_run_s() -> None:
+    # Given, after the redrive, a DLQ holding a malformed OrderPlaced another client sent
+    # about its own order while the run went on (it came back: a redrive cannot cure it)
+    after = settled()
+    after.after_redrive = True
+    other = {"messageId": "m4", "about": "OrderPlaced o-other", "subject": "o-other"}
+    untold = {"messageId": "m5", "about": "{not an event", "subject": None}
+    after.dead_letters = [
+        {"logicalId": "ProjectorDlq", "depth": 1, "inFlight": 0, "messages": [other]}
+    ]
+
+    # Then it is excluded, and named as not about the run's orders
+    verdict = dead_letters_explained(after)
+    assert verdict.holds
+    assert verdict.excluded == ["ProjectorDlq: OrderPlaced o-other (not about the run's orders)"]
+
+    # But one about an order of the run, or one whose subject cannot be told, is the run's
+    for message in ({**other, "subject": "o2", "about": "OrderPlaced o2"}, untold):
+        after.dead_letters = [
+            {"logicalId": "ProjectorDlq", "depth": 1, "inFlight": 0, "messages": [message]}
+        ]
+        assert failing(dead_letters_explained(after), "1 message(s) left after redrive")
+
+
 def test_examples_are_bounded_but_every_violation_counted() -> None:
     snap = settled()
     snap.outbox_pending = [f"e{i}" for i in range(25)]
