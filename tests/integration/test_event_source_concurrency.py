@@ -1,4 +1,5 @@
-"""How many batches of one SQS event-source mapping the emulator runs at once.
+"""How the emulator's SQS event-source mappings batch: how many batches of one mapping run at
+once, and what a batching window gathers.
 
 AWS runs up to ``ScalingConfig.MaximumConcurrency`` (2-1000) batches of a mapping concurrently.
 LocalStack 2026.3 accepts the setting and does not read it; from its source, each mapping has
@@ -107,3 +108,62 @@ def test_one_sqs_mapping_runs_one_batch_at_a_time(
     )
     assert overlap == 1
     assert took >= len(spans) * WORK_S
+
+
+def reported_batches(sqs: Any, results: str, expected: int) -> Callable[[], list[int] | None]:
+    """A probe for ``eventually``: the batch sizes ``record_span`` reported, once they add up to
+    ``expected`` messages."""
+    batches: list[int] = []
+
+    def probe() -> list[int] | None:
+        for message in sqs.receive_message(
+            QueueUrl=results, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            batches.append(int(json.loads(message["Body"])["batch"]))
+            sqs.delete_message(QueueUrl=results, ReceiptHandle=message["ReceiptHandle"])
+        return batches if sum(batches) >= expected else None
+
+    return probe
+
+
+def test_a_batching_window_gathers_messages_into_one_batch_and_a_full_batch_goes_at_once(
+    lambda_client: Any, make_function: Callable[..., str], queues: dict[str, str]
+) -> None:
+    # Given a mapping of batch size 10 that may gather messages for up to 20 s
+    function = make_function("probe.record_span", timeout=10)
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=queues["arn"],
+        FunctionName=function,
+        BatchSize=10,
+        MaximumBatchingWindowInSeconds=20,
+    )["UUID"]
+    sqs = client("sqs")
+    body = json.dumps({"results": queues["results"]})
+    try:
+        eventually(
+            lambda: (
+                lambda_client.get_event_source_mapping(UUID=mapping)["State"] == "Enabled" or None
+            ),
+            timeout_s=30,
+        )
+
+        # When 3 messages arrive one after another
+        for _ in range(3):
+            sqs.send_message(QueueUrl=queues["work"], MessageBody=body)
+
+        # Then they are one invocation, after the window (Lambda gathers for up to 20 s; the
+        # emulator used to invoke at the first message)
+        assert eventually(reported_batches(sqs, queues["results"], 3), timeout_s=60) == [3]
+
+        # And when 10 arrive at once, a full batch, they go without waiting for the window
+        started = time.monotonic()
+        sqs.send_message_batch(
+            QueueUrl=queues["work"],
+            Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)],
+        )
+        batches = eventually(reported_batches(sqs, queues["results"], 10), timeout_s=60)
+        took = time.monotonic() - started
+    finally:
+        lambda_client.delete_event_source_mapping(UUID=mapping)
+    assert batches == [10]
+    assert took < 15, f"a full batch waited {took:.1f} s, as if for the 20 s window"

@@ -18,10 +18,19 @@ by ``startup.py`` after every patch's targets have been checked (``patches.py``)
 50-200 ms here (``ctl.py``'s poll settings, for latency), ~60 internal requests a second for
 the app's eight SQS mappings and its stream: ~0.3 of a core for an emulator doing nothing.
 
-- ``event_sources.sqs-wait-for-messages``: an SQS mapping without a batching window (LocalStack
-  long-polls those already) waits, before its ``ReceiveMessage``, on the queue's own condition
-  until a message is visible (at most ``SQS_WAIT_S``, then it polls once anyway), as AWS's
-  pollers long-poll. A message is received as soon as it is sent, not at the next tick.
+- ``event_sources.sqs-wait-for-messages``: an SQS mapping without a batching window waits,
+  before its ``ReceiveMessage``, on the queue's own condition until a message is visible (at
+  most ``SQS_WAIT_S``, then it polls once anyway), as AWS's pollers long-poll. A message is
+  received as soon as it is sent, not at the next tick.
+
+**Batching windows** (``event_sources.sqs-batching-window``, a behaviour fix). Lambda gathers
+an SQS mapping's messages for up to ``MaximumBatchingWindowInSeconds`` before it invokes,
+unless it has ``BatchSize`` messages first. LocalStack asks for that only for windows over
+20 s; for a shorter one its ``ReceiveMessage`` long-polls ``WaitTimeSeconds`` = the window and
+returns with the first message, so every message was its own invocation, window or not. The
+kit's poller waits (as above) for a first visible message on a standard queue, then until
+``BatchSize`` are visible or the window has passed, then receives. FIFO queues and windows
+over 20 s are left to LocalStack.
 - ``event_sources.stream-wait-for-writes``: a stream mapping whose last read of every shard
   found nothing waits until something may have written to a table (a Lambda invocation ended:
   the functions write straight to DynamoDB Local; a write went through LocalStack's DynamoDB
@@ -43,6 +52,8 @@ from orderflow_hostexec.wakes import STREAM_WRITES, wait_until_ready
 
 RECORDS_PER_POLL = 1000
 SQS_WAIT_S = 20.0  # AWS's longest long poll; polled once anyway after it
+# LocalStack's SQS poller gathers a batch itself only for a window longer than this
+LOCALSTACK_GATHERS_OVER_S = 20
 STREAM_IDLE_S = 1.0  # an idle stream is still read this often (writes the kit does not see)
 # DynamoDB operations that may add stream records, when they go through LocalStack's provider
 WRITES = frozenset(
@@ -117,20 +128,31 @@ def remember_stop_event() -> None:
     EsmWorker.poller_loop = poller_loop
 
 
-def sqs_waitable(source_arn: str) -> Any:
-    """The queue (LocalStack's ``InterruptibleQueue``) a ``ReceiveMessage`` waits on, or None."""
+def _sqs_queue(source_arn: str) -> Any:
+    """LocalStack's queue of an SQS ARN, or None."""
     from localstack.services.sqs.models import sqs_stores
 
     parts = source_arn.split(":")
     if len(parts) != 6:
         return None
     account, region, name = parts[4], parts[3], parts[5]
-    queue = sqs_stores[account][region].queues.get(name)
+    return sqs_stores[account][region].queues.get(name)
+
+
+def sqs_waitable(source_arn: str) -> Any:
+    """The queue (LocalStack's ``InterruptibleQueue``) a ``ReceiveMessage`` waits on, or None."""
+    queue = _sqs_queue(source_arn)
     for attribute in ("visible", "message_group_queue"):  # standard, FIFO
         waitable = getattr(queue, attribute, None)
         if waitable is not None:
             return waitable
     return None
+
+
+def sqs_visible_messages(source_arn: str) -> Any:
+    """A standard queue's visible messages (an ``InterruptibleQueue``: its size is their
+    number), or None (a FIFO queue's waitable holds message groups, not messages)."""
+    return getattr(_sqs_queue(source_arn), "visible", None)
 
 
 def sqs_wait_for_messages() -> None:
@@ -139,13 +161,36 @@ def sqs_wait_for_messages() -> None:
     original = SqsPoller.poll_events
 
     def poll_events(self: Any) -> None:
-        if not self.maximum_batching_window:  # with a window, LocalStack long-polls already
+        if not self.maximum_batching_window:  # a window: sqs_batching_window's
             waitable = sqs_waitable(self.source_arn)
             stop = getattr(self, "_orderflow_stop", None)
             if waitable is not None:
                 wait_until_ready(waitable, SQS_WAIT_S, stop)  # then a receive, as LocalStack's
                 if stop is not None and stop.is_set():
                     return
+        original(self)
+
+    SqsPoller.poll_events = poll_events
+
+
+def sqs_batching_window() -> None:
+    from localstack.services.lambda_.event_source_mapping.pollers.sqs_poller import SqsPoller
+
+    original = SqsPoller.poll_events
+
+    def poll_events(self: Any) -> None:
+        window = self.maximum_batching_window
+        waitable = sqs_visible_messages(self.source_arn) if window else None
+        if waitable is not None and window <= LOCALSTACK_GATHERS_OVER_S:
+            stop = getattr(self, "_orderflow_stop", None)
+            # A first message (the wait looks again every second: nothing visible is missed
+            # for longer; an idle wait ends with no receive, the poller loop comes back)...
+            if not wait_until_ready(waitable, SQS_WAIT_S, stop):
+                return
+            # ...then the rest of a batch, until the window has passed
+            wait_until_ready(waitable, window, stop, at_least=self.batch_size)
+            if stop is not None and stop.is_set():
+                return
         original(self)
 
     SqsPoller.poll_events = poll_events
@@ -220,6 +265,15 @@ def _reads_through_its_source_client() -> str | None:
     return None
 
 
+def _gathers_only_over_20_s() -> str | None:
+    """LocalStack's poller still asks SQS to gather a batch only for windows over 20 s."""
+    from localstack.services.lambda_.event_source_mapping.pollers import sqs_poller
+
+    if getattr(sqs_poller, "DEFAULT_MAX_WAIT_TIME_SECONDS", None) != LOCALSTACK_GATHERS_OVER_S:
+        return f"SqsPoller no longer overrides the wait only over {LOCALSTACK_GATHERS_OVER_S} s"
+    return None
+
+
 _POLLER = "localstack.services.lambda_.event_source_mapping.pollers.stream_poller"
 _ESM = "localstack.services.lambda_.event_source_mapping"
 
@@ -279,5 +333,24 @@ PATCHES = (
             ),
         ),
         apply=stream_wait_for_writes,
+    ),
+)
+
+# a behaviour fix (registry.BEHAVIOUR_FIXES), beside this module's performance hooks
+BEHAVIOUR = (
+    Patch(
+        name="event_sources.sqs-batching-window",
+        kind="behaviour",
+        purpose=(
+            "an SQS mapping with a batching window of up to "
+            f"{LOCALSTACK_GATHERS_OVER_S} s gathers messages until it has BatchSize or the "
+            "window has passed, as Lambda does (LocalStack invoked at the first message)"
+        ),
+        targets=(
+            Target(f"{_ESM}.pollers.sqs_poller", "SqsPoller.poll_events", parameters=("self",)),
+            Target("localstack.services.sqs.models", "sqs_stores", shape="object"),
+        ),
+        apply=sqs_batching_window,
+        check=_gathers_only_over_20_s,
     ),
 )

@@ -5,7 +5,8 @@ them. Kept apart by kind (emulator/README.md lists them):
 - ``BEHAVIOUR_FIXES``: LocalStack made to do what AWS does (``behaviour.py``,
   ``event_delivery.py``, ``disabled_rules.py``, ``execution_names.py``, ``archive.py``,
   ``concurrency.py``, ``xray/hooks.py``: AWS's own X-Ray segments and the trace header's
-  hops), and the tests' Step Functions time scale (``time_scale.py``);
+  hops, ``event_sources.py``: SQS batching windows), and the tests' Step Functions time
+  scale (``time_scale.py``);
 - ``LATE_BEHAVIOUR_FIXES``: behaviour fixes applied after the performance hooks;
 - ``PERFORMANCE_HOOKS``: the same results, cheaper (``telemetry``, ``stepfunctions``,
   ``gateway``, ``internal_clients``, ``event_sources``).
@@ -57,6 +58,7 @@ BEHAVIOUR_FIXES: tuple[Patch, ...] = (
     *dashboards.PATCHES,  # AWS::CloudWatch::Dashboard from CloudFormation
     *percentiles.PATCHES,  # p90, p99 ... in GetMetricData and ExtendedStatistic alarms
     *alarms.PATCHES,  # alarms judged on their evaluation range; history stamped at the change
+    *event_sources.BEHAVIOUR,  # an SQS mapping's batching window gathers a batch
 )
 PERFORMANCE_HOOKS: tuple[Patch, ...] = (
     *telemetry.PATCHES,

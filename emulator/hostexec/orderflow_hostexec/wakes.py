@@ -39,16 +39,18 @@ def wait_until_ready(
     waitable: Waitable,
     timeout_s: float,
     stop: StopEvent | None = None,
+    *,
     slice_s: float = 1.0,
     clock: Callable[[], float] = time.monotonic,
+    at_least: int = 1,
 ) -> bool:
-    """Block until ``waitable`` holds something (True), ``timeout_s`` passed or ``stop`` is set
-    (False)."""
+    """Block until ``waitable`` holds ``at_least`` items (True), ``timeout_s`` passed or
+    ``stop`` is set (False)."""
     deadline = clock() + timeout_s
     condition = waitable.not_empty
     with condition:
         while True:
-            if waitable._qsize() > 0:
+            if waitable._qsize() >= at_least:
                 return True
             remaining = deadline - clock()
             if remaining <= 0 or (stop is not None and stop.is_set()):

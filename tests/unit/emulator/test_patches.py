@@ -262,6 +262,20 @@ def test_ctl_names_the_localstack_settings_it_passes() -> None:
     assert all(name in env for name in named)
 
 
+def test_ctl_starts_dynamodb_local_with_c1_only_after_the_user_s_own_jvm_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(ctl.JAVA_LAUNCHER_OPTIONS, raising=False)
+    assert ctl.emulator_environment()[ctl.JAVA_LAUNCHER_OPTIONS] == "-XX:TieredStopAtLevel=1"
+
+    monkeypatch.setenv(ctl.JAVA_LAUNCHER_OPTIONS, "-Xss2m")
+    env = ctl.emulator_environment()
+    assert env[ctl.JAVA_LAUNCHER_OPTIONS] == "-Xss2m -XX:TieredStopAtLevel=1"
+    assert ctl.JAVA_LAUNCHER_OPTIONS not in env[ctl.SETTINGS_VARIABLE].split(
+        ","
+    )  # not LocalStack's
+
+
 def test_ctl_shows_the_refusal_from_the_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -55,6 +55,36 @@ def test_a_stopped_mapping_stops_waiting() -> None:
     assert results == [False]
 
 
+def test_a_batch_wait_ends_when_the_batch_is_there_and_not_before() -> None:
+    # Given a batching window's wait for 3 messages on a queue holding 1
+    waiting: queue.Queue[str] = queue.Queue()
+    waiting.put("first")
+    started = threading.Event()
+
+    def wait() -> bool:
+        started.set()
+        return wait_until_ready(waiting, timeout_s=60, at_least=3)
+
+    waiter, results = in_thread(wait)
+    started.wait(BOUND_S)
+
+    # When a second message comes, it still waits; when the third does, it ends
+    waiting.put("second")
+    waiter.join(0.2)
+    assert waiter.is_alive() and results == []
+    waiting.put("third")
+    waiter.join(BOUND_S)
+    assert results == [True]
+    assert waiting.qsize() == 3  # waiting takes nothing
+
+
+def test_a_batch_wait_gives_up_at_its_window_with_what_there_is() -> None:
+    waiting: queue.Queue[str] = queue.Queue()
+    waiting.put("only")
+    assert wait_until_ready(waiting, timeout_s=0.01, at_least=10) is False
+    assert waiting.qsize() == 1
+
+
 def test_a_wake_since_what_the_poller_saw_ends_its_wait_at_once() -> None:
     wakes = Wakes()
     seen = wakes.generation
