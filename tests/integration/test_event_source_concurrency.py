@@ -52,53 +52,71 @@ def max_overlap(spans: list[dict[str, float]]) -> int:
     return most
 
 
-def test_one_sqs_mapping_runs_one_batch_at_a_time(
+@pytest.fixture
+def record_span_mapping(
     lambda_client: Any, make_function: Callable[..., str], queues: dict[str, str]
-) -> None:
-    # Given a mapping with MaximumConcurrency 2 and a batch size of 1, to a function that works
-    # 0.4 s per batch
-    function = make_function("probe.record_span", timeout=10)
-    mapping = lambda_client.create_event_source_mapping(
-        EventSourceArn=queues["arn"],
-        FunctionName=function,
-        BatchSize=1,
-        ScalingConfig={"MaximumConcurrency": 2},
-    )["UUID"]
-    sqs = client("sqs")
-    try:
+) -> Iterator[Callable[..., str]]:
+    """Maps the work queue to a new ``probe.record_span`` function with the given settings,
+    waiting until the mapping is Enabled (its UUID); deleted after the test."""
+    created: list[str] = []
+
+    def make(**settings: Any) -> str:
+        function = make_function("probe.record_span", timeout=10)
+        mapping = str(
+            lambda_client.create_event_source_mapping(
+                EventSourceArn=queues["arn"], FunctionName=function, **settings
+            )["UUID"]
+        )
+        created.append(mapping)
         eventually(
             lambda: (
                 lambda_client.get_event_source_mapping(UUID=mapping)["State"] == "Enabled" or None
             ),
             timeout_s=30,
         )
-        assert lambda_client.get_event_source_mapping(UUID=mapping)["ScalingConfig"] == {
-            "MaximumConcurrency": 2
-        }
+        return mapping
 
-        # When 8 messages arrive at once
-        started = time.monotonic()
-        body = json.dumps({"results": queues["results"], "sleep": WORK_S})
-        sqs.send_message_batch(
-            QueueUrl=queues["work"],
-            Entries=[{"Id": str(i), "MessageBody": body} for i in range(MESSAGES)],
-        )
-        spans: list[dict[str, float]] = []
-
-        def all_reported() -> list[dict[str, float]] | None:
-            for message in sqs.receive_message(
-                QueueUrl=queues["results"], MaxNumberOfMessages=10, WaitTimeSeconds=1
-            ).get("Messages", []):
-                spans.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=queues["results"], ReceiptHandle=message["ReceiptHandle"]
-                )
-            return spans if sum(int(s["batch"]) for s in spans) >= MESSAGES else None
-
-        eventually(all_reported, timeout_s=60)
-        took = time.monotonic() - started
-    finally:
+    yield make
+    for mapping in created:
         lambda_client.delete_event_source_mapping(UUID=mapping)
+
+
+def reported_spans(sqs: Any, results: str, expected: int) -> Callable[[], list[dict] | None]:
+    """A probe for ``eventually``: the spans ``record_span`` reported to ``results`` (its
+    process, start, end and batch size), once their batches add up to ``expected`` messages."""
+    spans: list[dict] = []
+
+    def probe() -> list[dict] | None:
+        for message in sqs.receive_message(
+            QueueUrl=results, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            spans.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=results, ReceiptHandle=message["ReceiptHandle"])
+        return spans if sum(int(span["batch"]) for span in spans) >= expected else None
+
+    return probe
+
+
+def test_one_sqs_mapping_runs_one_batch_at_a_time(
+    lambda_client: Any, record_span_mapping: Callable[..., str], queues: dict[str, str]
+) -> None:
+    # Given a mapping with MaximumConcurrency 2 and a batch size of 1, to a function that works
+    # 0.4 s per batch
+    mapping = record_span_mapping(BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
+    assert lambda_client.get_event_source_mapping(UUID=mapping)["ScalingConfig"] == {
+        "MaximumConcurrency": 2
+    }
+
+    # When 8 messages arrive at once
+    sqs = client("sqs")
+    started = time.monotonic()
+    body = json.dumps({"results": queues["results"], "sleep": WORK_S})
+    sqs.send_message_batch(
+        QueueUrl=queues["work"],
+        Entries=[{"Id": str(i), "MessageBody": body} for i in range(MESSAGES)],
+    )
+    spans = eventually(reported_spans(sqs, queues["results"], MESSAGES), timeout_s=60)
+    took = time.monotonic() - started
 
     # Then the batches ran one after another: never two at once, one environment reused
     overlap = max_overlap(spans)
@@ -110,60 +128,30 @@ def test_one_sqs_mapping_runs_one_batch_at_a_time(
     assert took >= len(spans) * WORK_S
 
 
-def reported_batches(sqs: Any, results: str, expected: int) -> Callable[[], list[int] | None]:
-    """A probe for ``eventually``: the batch sizes ``record_span`` reported, once they add up to
-    ``expected`` messages."""
-    batches: list[int] = []
-
-    def probe() -> list[int] | None:
-        for message in sqs.receive_message(
-            QueueUrl=results, MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", []):
-            batches.append(int(json.loads(message["Body"])["batch"]))
-            sqs.delete_message(QueueUrl=results, ReceiptHandle=message["ReceiptHandle"])
-        return batches if sum(batches) >= expected else None
-
-    return probe
-
-
 def test_a_batching_window_gathers_messages_into_one_batch_and_a_full_batch_goes_at_once(
-    lambda_client: Any, make_function: Callable[..., str], queues: dict[str, str]
+    record_span_mapping: Callable[..., str], queues: dict[str, str]
 ) -> None:
     # Given a mapping of batch size 10 that may gather messages for up to 20 s
-    function = make_function("probe.record_span", timeout=10)
-    mapping = lambda_client.create_event_source_mapping(
-        EventSourceArn=queues["arn"],
-        FunctionName=function,
-        BatchSize=10,
-        MaximumBatchingWindowInSeconds=20,
-    )["UUID"]
+    record_span_mapping(BatchSize=10, MaximumBatchingWindowInSeconds=20)
     sqs = client("sqs")
     body = json.dumps({"results": queues["results"]})
-    try:
-        eventually(
-            lambda: (
-                lambda_client.get_event_source_mapping(UUID=mapping)["State"] == "Enabled" or None
-            ),
-            timeout_s=30,
-        )
 
-        # When 3 messages arrive one after another
-        for _ in range(3):
-            sqs.send_message(QueueUrl=queues["work"], MessageBody=body)
+    # When 3 messages arrive one after another
+    for _ in range(3):
+        sqs.send_message(QueueUrl=queues["work"], MessageBody=body)
 
-        # Then they are one invocation, after the window (Lambda gathers for up to 20 s; the
-        # emulator used to invoke at the first message)
-        assert eventually(reported_batches(sqs, queues["results"], 3), timeout_s=60) == [3]
+    # Then they are one invocation, after the window (Lambda gathers for up to 20 s; the
+    # emulator used to invoke at the first message)
+    spans = eventually(reported_spans(sqs, queues["results"], 3), timeout_s=60)
+    assert [span["batch"] for span in spans] == [3]
 
-        # And when 10 arrive at once, a full batch, they go without waiting for the window
-        started = time.monotonic()
-        sqs.send_message_batch(
-            QueueUrl=queues["work"],
-            Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)],
-        )
-        batches = eventually(reported_batches(sqs, queues["results"], 10), timeout_s=60)
-        took = time.monotonic() - started
-    finally:
-        lambda_client.delete_event_source_mapping(UUID=mapping)
-    assert batches == [10]
+    # And when 10 arrive at once, a full batch, they go without waiting for the window
+    started = time.monotonic()
+    sqs.send_message_batch(
+        QueueUrl=queues["work"],
+        Entries=[{"Id": str(i), "MessageBody": body} for i in range(10)],
+    )
+    spans = eventually(reported_spans(sqs, queues["results"], 10), timeout_s=60)
+    took = time.monotonic() - started
+    assert [span["batch"] for span in spans] == [10]
     assert took < 15, f"a full batch waited {took:.1f} s, as if for the 20 s window"
