@@ -250,7 +250,11 @@ def dead_letters_explained(snap: Snapshot) -> Verdict:
         depth = int(queue.get("depth", 0))
         messages += depth
         earlier = [m for m in listed if about(m) in snap.dead_letters_before]
-        others = [m for m in listed if m not in earlier and m.get("subject") not in (None, *placed)]
+        others = [
+            m
+            for m in listed
+            if m not in earlier and m.get("subject") is not None and m["subject"] not in placed
+        ]
         excluded += [f"{queue['logicalId']}: {about(m)} (there before the run)" for m in earlier]
         excluded += [
             f"{queue['logicalId']}: {about(m)} (not about the run's orders)" for m in others

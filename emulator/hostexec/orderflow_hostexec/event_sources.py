@@ -22,15 +22,6 @@ the app's eight SQS mappings and its stream: ~0.3 of a core for an emulator doin
   before its ``ReceiveMessage``, on the queue's own condition until a message is visible (at
   most ``SQS_WAIT_S``, then it polls once anyway), as AWS's pollers long-poll. A message is
   received as soon as it is sent, not at the next tick.
-
-**Batching windows** (``event_sources.sqs-batching-window``, a behaviour fix). Lambda gathers
-an SQS mapping's messages for up to ``MaximumBatchingWindowInSeconds`` before it invokes,
-unless it has ``BatchSize`` messages first. LocalStack asks for that only for windows over
-20 s; for a shorter one its ``ReceiveMessage`` long-polls ``WaitTimeSeconds`` = the window and
-returns with the first message, so every message was its own invocation, window or not. The
-kit's poller waits (as above) for a first visible message on a standard queue, then until
-``BatchSize`` are visible or the window has passed, then receives. FIFO queues and windows
-over 20 s are left to LocalStack.
 - ``event_sources.stream-wait-for-writes``: a stream mapping whose last read of every shard
   found nothing waits until something may have written to a table (a Lambda invocation ended:
   the functions write straight to DynamoDB Local; a write went through LocalStack's DynamoDB
@@ -41,6 +32,15 @@ over 20 s are left to LocalStack.
 Both look at their mapping's stop event at least every second (a disabled mapping stops as
 before). Measured with ``bench.idle`` (docs/performance/emulator.md): an idle emulator with the
 app deployed, 0.35 of a core before, see the table after.
+
+**Batching windows** (``event_sources.sqs-batching-window``, a behaviour fix). Lambda gathers
+an SQS mapping's messages for up to ``MaximumBatchingWindowInSeconds`` before it invokes,
+unless it has ``BatchSize`` messages first. LocalStack asks for that only for windows over
+20 s; for a shorter one its ``ReceiveMessage`` long-polls ``WaitTimeSeconds`` = the window and
+returns with the first message, so every message was its own invocation, window or not. The
+kit's poller waits (as above) for a first visible message on a standard queue, then until
+``BatchSize`` are visible or the window has passed, then receives. FIFO queues and windows
+over 20 s are left to LocalStack.
 """
 
 from __future__ import annotations
