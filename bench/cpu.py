@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+DYNAMODB_LOCAL = "DynamoDB Local (Java)"
 GROUPS = {
     "Lambda runtimes": ("orderflow_hostexec/bootstrap.py",),
-    "DynamoDB Local (Java)": ("DynamoDBLocal",),
+    DYNAMODB_LOCAL: ("DynamoDBLocal",),
     "LocalStack": ("localstack",),
 }
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -75,6 +76,12 @@ def _snapshot(root: int | None = None) -> dict[int, tuple[str, float]]:
         if group is not None:
             seen[pid] = (group, stats[pid][1])
     return seen
+
+
+def processes_of(root: int) -> dict[int, str]:
+    """The processes under ``root`` (an emulator's pid), each with its group (``GROUPS``, or
+    the emulator's own / its workers)."""
+    return {pid: group for pid, (group, _) in _snapshot(root).items()}
 
 
 @dataclass

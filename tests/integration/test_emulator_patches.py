@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bench.cpu import DYNAMODB_LOCAL, processes_of
 from emulator import ctl
 from emulator.clients import client, endpoint
 from orderflow_hostexec import kit, patches, registry
@@ -87,23 +88,6 @@ def test_a_function_logs_to_the_log_group_it_names(
     assert "START RequestId" in eventually(output, timeout_s=15)
 
 
-def _processes_below(root: int) -> list[int]:
-    """``root``'s descendants, from /proc (Linux)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, todo = [], [root]
-    while todo:
-        parent = todo.pop()
-        children = [pid for pid, of in parents.items() if of == parent]
-        found.extend(children)
-        todo.extend(children)
-    return found
-
-
 def _thread_names(pid: int) -> list[str]:
     names = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -120,11 +104,8 @@ def test_dynamodb_local_compiles_with_c1_only(emulator: None) -> None:
     client("dynamodb").list_tables(Limit=1)
 
     def dynamodb_local() -> int | None:
-        for pid in _processes_below(root):
-            with contextlib.suppress(OSError):
-                if b"DynamoDBLocal.jar" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return pid
-        return None
+        found = [pid for pid, group in processes_of(root).items() if group == DYNAMODB_LOCAL]
+        return found[0] if found else None
 
     # Then its JVM has a C1 compiler thread and no C2 one (ctl.DYNAMODB_LOCAL_JVM_OPTIONS)
     threads = _thread_names(eventually(dynamodb_local, timeout_s=30))
