@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from botocore.exceptions import NoCredentialsError, NoRegionError
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
 from rich.console import Console
 
 from orderflow_cli import (
@@ -64,14 +64,21 @@ tokens.register(app)
 
 
 def run() -> None:
-    """The console script: the commands, with a missing AWS setup said in one line (exit 2)
-    rather than as a traceback."""
+    """The console script: the commands, with a missing AWS setup or an endpoint that does not
+    answer said in one line (exit 2) rather than as a traceback."""
     try:
         app()
     except (NoCredentialsError, NoRegionError) as error:
         Console(stderr=True, soft_wrap=True).print(
             f"[bold red]error:[/] {error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
             "(`test` and `test` for the emulator) or AWS_PROFILE, and AWS_DEFAULT_REGION",
+            highlight=False,
+        )
+        raise SystemExit(2) from None
+    except EndpointConnectionError as error:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]error:[/] {error}: for the emulator, start it (`make up`) and set "
+            "AWS_ENDPOINT_URL (http://127.0.0.1:4566 by default); without it the CLI talks to AWS",
             highlight=False,
         )
         raise SystemExit(2) from None

@@ -11,6 +11,8 @@ Every span the application makes carries the X-Ray annotations ``order_id`` and
 ``annotation.order_id = "<id>"`` finds an order's trace (``orderflow trace`` relies on it).
 """
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core import xray_recorder
@@ -23,6 +25,10 @@ METRICS_NAMESPACE = "orderflow"
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
+# An invocation with nothing to count (a GET, a batch of skipped records) is normal: without
+# this, Powertools writes a UserWarning to the log in the first such invocation of every
+# execution environment (its documentation's way to silence it).
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 ANNOTATION_KEYS = ("order_id", "correlation_id")

@@ -80,3 +80,23 @@ def test_missing_credentials_are_one_line_and_exit_2(
     error = capsys.readouterr().err
     assert "Unable to locate credentials" in error and "AWS_ACCESS_KEY_ID" in error
     assert "Traceback" not in error
+
+
+def test_an_endpoint_that_does_not_answer_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An emulator that is not running (or no AWS_ENDPOINT_URL where AWS is unreachable)."""
+    outputs = _outputs_file(tmp_path, OUTPUTS)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setattr(sys, "argv", ["orderflow", "--outputs", str(outputs), "dlq"])
+
+    with pytest.raises(SystemExit) as exited:
+        run()
+
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "http://127.0.0.1:9" in error and "AWS_ENDPOINT_URL" in error
+    assert "Traceback" not in error
