@@ -1,16 +1,27 @@
-"""``orderflow replay``: rebuild the read model from the bus's archive into a new table, and
-compare it with the live one.
+"""``orderflow replay``: replay the bus's archive into the read model, one of two targets.
 
-How: a new DynamoDB table with the views table's keys; EventBridge ``StartReplay`` of the
-archive (``ArchiveArn``) for the window, to the bus with ``FilterArns`` = the replay rule
-(``ReplayRuleArn``: the projector's events, carrying ``replay-name``), which delivers them to
-``ReplayQueueUrl``; this command drains that queue and records each event in the new table
-with the projector's own code (``orders.logic.projection.project`` and
-``orders.dal.views.OrderViews``), the same parse (``from_eventbridge``) included.
-Nothing live sees a replayed event: the replay names only the replay rule.
+- ``--into-new-read-model``: rebuild the read model into a new table, and compare it with the
+  live one (below).
+- ``--into-live-read-model``: record in the live views table the events of the window it
+  lacks; those it holds are left as they are (the projector recognises an event it recorded
+  by its id). That fills in a read model that missed events: a stack deployed before the
+  views table existed (its orders' histories were on the orders table, and the new table
+  starts empty), or events that sat in the projection DLQ past its retention. An order of
+  which the live model holds some events gets the missing ones after them, numbered as they
+  are recorded (a history's sequence is the order in which events reached the read model);
+  an order it lacks entirely is recorded in the order of its events' times.
 
-What is compared, per order whose ``OrderPlaced`` is in the window (an order placed before
-``--from`` cannot be rebuilt from it: it is listed as skipped, not compared):
+How: EventBridge ``StartReplay`` of the archive (``ArchiveArn``) for the window, to the bus
+with ``FilterArns`` = the replay rule (``ReplayRuleArn``: the projector's events, carrying
+``replay-name``), which delivers them to ``ReplayQueueUrl``; this command drains that queue and
+records each event in the target table (a new one has the views table's keys) with the
+projector's own code (``orders.logic.projection.project`` and ``orders.dal.views.OrderViews``),
+the same parse (``from_eventbridge``) included. The live projector never sees a replayed event:
+the replay names only the replay rule.
+
+What ``--into-new-read-model`` compares, per order whose ``OrderPlaced`` is in the window (an
+order placed before ``--from`` cannot be rebuilt from it: it is listed as skipped, not
+compared):
 
 - the view (status, reason, customer, items, total, placedAt): ``lastSequence`` and
   ``updatedAt`` are bookkeeping of the projector run, not content;
@@ -71,7 +82,7 @@ def whole_seconds(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return start.replace(microsecond=0), ceiling
 
 
-# --- the new read model ----------------------------------------------------------------------
+# --- the replay, and the table it is recorded in -------------------------------------------
 
 
 def create_table(stack: StackRef, name: str) -> None:
@@ -177,6 +188,55 @@ def rebuild(views: OrderViews, replayed: Iterable[CloudEvent]) -> tuple[int, lis
         except MalformedEventError as error:
             refused.append(f"{event.id} ({event.type} {event.subject}): {error}")
     return recorded, refused
+
+
+@dataclass(frozen=True)
+class Window:
+    """One replay: its name, the archive's window, and the command's waits."""
+
+    name: str
+    start: datetime
+    end: datetime
+    quiet_s: float
+    wait_s: float
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """A replay done: its final state, what was drained, and what was recorded of it."""
+
+    window: Window
+    state: str
+    drained: Drained
+    recorded: int
+    refused: list[str]
+
+    @property
+    def already_recorded(self) -> int:
+        return len(self.drained.events) - self.recorded - len(self.refused)
+
+    def report(self) -> dict[str, Any]:
+        """What either target reports of the replay itself."""
+        events = self.drained.events
+        return {
+            "replay": self.window.name,
+            "state": self.state,
+            "window": {"from": self.window.start.isoformat(), "to": self.window.end.isoformat()},
+            "eventsReplayed": len(events),
+            "eventsRecorded": self.recorded,
+            "orders": len({event.subject for event in events}),
+            "malformed": self.drained.malformed + self.refused,
+            "otherReplaysDiscarded": self.drained.other_replays,
+        }
+
+
+def replay_into(stack: StackRef, views: OrderViews, window: Window) -> Replayed:
+    """Replay the archive's window, drain the replay queue, and record its events in
+    ``views`` with the projector's code."""
+    replay = start_replay(stack, window.name, window.start, window.end, window.wait_s)
+    drained = drain(stack, window.name, window.quiet_s, window.wait_s)
+    recorded, refused = rebuild(views, drained.events)
+    return Replayed(window, replay["State"], drained, recorded, refused)
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -285,16 +345,30 @@ def replay_command(
         bool,
         typer.Option(
             "--into-new-read-model",
-            help="Rebuild the read model into a new table and compare it with the live one "
-            "(the only target a replay has for now; required, so that it is said).",
+            help="Rebuild the read model into a new table and compare it with the live one.",
+        ),
+    ] = False,
+    into_live_read_model: Annotated[
+        bool,
+        typer.Option(
+            "--into-live-read-model",
+            help="Record in the live read model the events of the window it lacks (a stack "
+            "deployed before the views table, events lost from the projection DLQ).",
         ),
     ] = False,
     table: Annotated[
         str | None,
-        typer.Option(help="Name of the new table (default: <views table>-replay-<time>)."),
+        typer.Option(
+            help="Name of the new table (default: <views table>-replay-<time>); "
+            "--into-new-read-model only."
+        ),
     ] = None,
     drop: Annotated[
-        bool, typer.Option("--drop/--keep", help="Delete the new table after comparing.")
+        bool,
+        typer.Option(
+            "--drop/--keep",
+            help="Delete the new table after comparing (--into-new-read-model only).",
+        ),
     ] = False,
     quiet: Annotated[
         float, typer.Option(min=0.5, help="Seconds the replay queue stays empty before done.")
@@ -303,62 +377,76 @@ def replay_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
 ) -> None:
     """Replay the bus's archive between --from and --to into a freshly created read-model
-    table, and compare it with the live one. Exit code 1 if any order differs. A malformed
-    event is reported and not recorded, as the live projector does not record it."""
-    if not into_new_read_model:
-        fail("say where to replay: --into-new-read-model (the only target for now)")
+    table and compare it with the live one (exit code 1 if any order differs), or into the
+    live read model, recording only the events it lacks. A malformed event is reported and
+    not recorded, as the live projector does not record it."""
+    if into_new_read_model == into_live_read_model:
+        fail(
+            "say where to replay, one of: --into-new-read-model (rebuild and compare), "
+            "--into-live-read-model (record what the live read model lacks)"
+        )
+    if into_live_read_model and (table is not None or drop):
+        fail("--table and --drop name the new table of --into-new-read-model")
     window_start, window_end = whole_seconds(parse_time(start), parse_time(end))
     if window_start >= window_end:
         fail(f"--from ({window_start.isoformat()}) must be before --to ({window_end.isoformat()})")
     stack = stack_of(ctx)
     live_name = stack.output("OrderViewsTableName")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    name = table or f"{live_name}-replay-{stamp}"
-    replay_name = f"orderflow-read-model-{stamp}"
-    create_table(stack, name)
+    window = Window(f"orderflow-read-model-{stamp}", window_start, window_end, quiet, wait)
     dynamodb = stack.resource("dynamodb")
+    if into_live_read_model:
+        replayed = replay_into(stack, OrderViews(live_name, dynamodb), window)
+        report = {**replayed.report(), "table": live_name, "live": True}
+        _report({**report, "eventsAlreadyRecorded": replayed.already_recorded}, as_json)
+        return
+    name = table or f"{live_name}-replay-{stamp}"
+    create_table(stack, name)
     try:
-        replay = start_replay(stack, replay_name, window_start, window_end, wait)
-        drained = drain(stack, replay_name, quiet, wait)
-        recorded, refused = rebuild(OrderViews(name, dynamodb), drained.events)
+        replayed = replay_into(stack, OrderViews(name, dynamodb), window)
         result = compare(dynamodb.Table(live_name), dynamodb.Table(name))
     finally:
         if drop:
             stack.client("dynamodb").delete_table(TableName=name)
-    report = {
-        "replay": replay_name,
-        "state": replay["State"],
-        "window": {"from": window_start.isoformat(), "to": window_end.isoformat()},
-        "table": name,
-        "kept": not drop,
-        "eventsReplayed": len(drained.events),
-        "eventsRecorded": recorded,
-        "malformed": drained.malformed + refused,
-        "otherReplaysDiscarded": drained.other_replays,
-        "ordersCompared": result.compared,
-        "ordersSkipped": result.skipped,
-        "differences": result.differing,
-    }
-    if as_json:
-        console().print_json(json.dumps(report))
-    else:
-        _print(report)
+    report = {**replayed.report(), "table": name, "live": False, "kept": not drop}
+    _report(
+        {
+            **report,
+            "ordersCompared": result.compared,
+            "ordersSkipped": result.skipped,
+            "differences": result.differing,
+        },
+        as_json,
+    )
     if result.differing:
         raise typer.Exit(1)
 
 
+def _report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        console().print_json(json.dumps(report))
+    else:
+        _print(report)
+
+
 def _print(report: dict[str, Any]) -> None:
+    target = (
+        f"the live read model ({report['table']})"
+        if report["live"]
+        else f"table {report['table']}" + (" (kept)" if report["kept"] else " (dropped)")
+    )
     console().print(
         f"replay {report['replay']} ({report['state']}): {report['eventsReplayed']} events "
-        f"from {report['window']['from']} to {report['window']['to']}, "
-        f"{report['eventsRecorded']} recorded"
-        + f" into table {report['table']}"
-        + (" (kept)" if report["kept"] else " (dropped)")
+        f"of {report['orders']} order(s) from {report['window']['from']} to "
+        f"{report['window']['to']}, {report['eventsRecorded']} recorded into {target}"
     )
     if report["otherReplaysDiscarded"]:
         console().print(f"discarded {report['otherReplaysDiscarded']} events of earlier replays")
     for line in report["malformed"]:
         console().print(f"[yellow]malformed, not recorded (as live)[/]: {line}")
+    if report["live"]:
+        console().print(f"{report['eventsAlreadyRecorded']} event(s) were there already")
+        return
     if report["ordersSkipped"]:
         console().print(
             f"{len(report['ordersSkipped'])} order(s) placed before --from, not compared: "

@@ -219,3 +219,46 @@ def test_orders_replayed_from_the_archive_rebuild_the_same_read_model(
     # the new table was dropped (--drop)
     assert not report["kept"]
     assert report["table"] not in client("dynamodb").list_tables()["TableNames"]
+
+
+def test_a_live_read_model_that_lost_an_order_gets_it_back_from_the_archive(
+    api: KeyedApi, outputs: dict[str, str], lambda_client: Any
+) -> None:
+    """As after upgrading a stack deployed before the views table: the order's view is gone
+    from the live read model, and ``--into-live-read-model`` records it again."""
+    sku = stocked_product(lambda_client, outputs)
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    order_id = place(api, sku, "tok_ok")
+    before = projected(api, order_id, CONFIRMED_HISTORY)
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    views = client("dynamodb")
+    views.delete_item(
+        TableName=outputs["OrderViewsTableName"],
+        Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "VIEW"}},
+    )
+    status, lost = api.http("GET", f"/orders/{order_id}")
+    assert status == 200 and lost["history"] == [], lost  # only the order item is left
+
+    code, report = orderflow(
+        "replay",
+        "--from",
+        start.isoformat(),
+        "--to",
+        end.isoformat(),
+        "--into-live-read-model",
+        "--quiet",
+        "3",
+        "--wait",
+        "120",
+        "--json",
+    )
+
+    assert code == 0, report
+    assert report["state"] == "COMPLETED" and report["live"]
+    assert report["eventsRecorded"] >= len(CONFIRMED_HISTORY)
+    status, restored = api.http("GET", f"/orders/{order_id}")
+    assert status == 200
+    assert restored["status"] == "CONFIRMED"
+    assert [(e["id"], e["type"]) for e in restored["history"]] == [
+        (e["id"], e["type"]) for e in before["history"]
+    ]
