@@ -191,8 +191,8 @@ def rebuild(views: OrderViews, replayed: Iterable[CloudEvent]) -> tuple[int, lis
 
 
 @dataclass(frozen=True)
-class Window:
-    """One replay: its name, the archive's window, and the command's waits."""
+class ReplayPlan:
+    """A replay to run: its name, the archive's window, and the command's waits."""
 
     name: str
     start: datetime
@@ -205,7 +205,7 @@ class Window:
 class Replayed:
     """A replay done: its final state, what was drained, and what was recorded of it."""
 
-    window: Window
+    plan: ReplayPlan
     state: str
     drained: Drained
     recorded: int
@@ -219,9 +219,9 @@ class Replayed:
         """What either target reports of the replay itself."""
         events = self.drained.events
         return {
-            "replay": self.window.name,
+            "replay": self.plan.name,
             "state": self.state,
-            "window": {"from": self.window.start.isoformat(), "to": self.window.end.isoformat()},
+            "window": {"from": self.plan.start.isoformat(), "to": self.plan.end.isoformat()},
             "eventsReplayed": len(events),
             "eventsRecorded": self.recorded,
             "orders": len({event.subject for event in events}),
@@ -230,13 +230,13 @@ class Replayed:
         }
 
 
-def replay_into(stack: StackRef, views: OrderViews, window: Window) -> Replayed:
+def replay_into(stack: StackRef, views: OrderViews, plan: ReplayPlan) -> Replayed:
     """Replay the archive's window, drain the replay queue, and record its events in
     ``views`` with the projector's code."""
-    replay = start_replay(stack, window.name, window.start, window.end, window.wait_s)
-    drained = drain(stack, window.name, window.quiet_s, window.wait_s)
+    replay = start_replay(stack, plan.name, plan.start, plan.end, plan.wait_s)
+    drained = drain(stack, plan.name, plan.quiet_s, plan.wait_s)
     recorded, refused = rebuild(views, drained.events)
-    return Replayed(window, replay["State"], drained, recorded, refused)
+    return Replayed(plan, replay["State"], drained, recorded, refused)
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -393,17 +393,17 @@ def replay_command(
     stack = stack_of(ctx)
     live_name = stack.output("OrderViewsTableName")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    window = Window(f"orderflow-read-model-{stamp}", window_start, window_end, quiet, wait)
+    plan = ReplayPlan(f"orderflow-read-model-{stamp}", window_start, window_end, quiet, wait)
     dynamodb = stack.resource("dynamodb")
     if into_live_read_model:
-        replayed = replay_into(stack, OrderViews(live_name, dynamodb), window)
+        replayed = replay_into(stack, OrderViews(live_name, dynamodb), plan)
         report = {**replayed.report(), "table": live_name, "live": True}
         _report({**report, "eventsAlreadyRecorded": replayed.already_recorded}, as_json)
         return
     name = table or f"{live_name}-replay-{stamp}"
     create_table(stack, name)
     try:
-        replayed = replay_into(stack, OrderViews(name, dynamodb), window)
+        replayed = replay_into(stack, OrderViews(name, dynamodb), plan)
         result = compare(dynamodb.Table(live_name), dynamodb.Table(name))
     finally:
         if drop:
