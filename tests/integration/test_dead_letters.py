@@ -181,6 +181,13 @@ def projected(api: KeyedApi, order_id: str, history: set[str]) -> dict[str, Any]
     return eventually(probe, timeout_s=90, every_s=0.5)
 
 
+def replay(start: datetime, end: datetime, *target: str) -> Any:
+    """``orderflow replay --json`` of the archive between ``start`` and ``end`` into
+    ``target``, with waits fit for a test."""
+    window = ["--from", start.isoformat(), "--to", end.isoformat()]
+    return orderflow("replay", *window, *target, "--quiet", "3", "--wait", "120", "--json")
+
+
 def test_orders_replayed_from_the_archive_rebuild_the_same_read_model(
     api: KeyedApi, outputs: dict[str, str], lambda_client: Any
 ) -> None:
@@ -193,20 +200,7 @@ def test_orders_replayed_from_the_archive_rebuild_the_same_read_model(
     projected(api, declined, DECLINED_HISTORY)
     end = datetime.now(UTC) + timedelta(seconds=1)
 
-    code, report = orderflow(
-        "replay",
-        "--from",
-        start.isoformat(),
-        "--to",
-        end.isoformat(),
-        "--into-new-read-model",
-        "--drop",
-        "--quiet",
-        "3",
-        "--wait",
-        "120",
-        "--json",
-    )
+    code, report = replay(start, end, "--into-new-read-model", "--drop")
 
     assert report["differences"] == {}, report
     assert code == 0
@@ -239,19 +233,7 @@ def test_a_live_read_model_that_lost_an_order_gets_it_back_from_the_archive(
     status, lost = api.http("GET", f"/orders/{order_id}")
     assert status == 200 and lost["history"] == [], lost  # only the order item is left
 
-    code, report = orderflow(
-        "replay",
-        "--from",
-        start.isoformat(),
-        "--to",
-        end.isoformat(),
-        "--into-live-read-model",
-        "--quiet",
-        "3",
-        "--wait",
-        "120",
-        "--json",
-    )
+    code, report = replay(start, end, "--into-live-read-model")
 
     assert code == 0, report
     assert report["state"] == "COMPLETED" and report["live"]
