@@ -4,6 +4,7 @@ setup is missing (cli/orderflow_cli/stack.py, main.py)."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -87,7 +88,10 @@ def test_an_endpoint_that_does_not_answer_is_one_line_and_exit_2(
 ) -> None:
     """An emulator that is not running (or no AWS_ENDPOINT_URL where AWS is unreachable)."""
     outputs = _outputs_file(tmp_path, OUTPUTS)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard: nothing listens
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -98,5 +102,5 @@ def test_an_endpoint_that_does_not_answer_is_one_line_and_exit_2(
 
     assert exited.value.code == 2
     error = capsys.readouterr().err
-    assert "http://127.0.0.1:9" in error and "AWS_ENDPOINT_URL" in error
+    assert endpoint in error and "AWS_ENDPOINT_URL" in error
     assert "Traceback" not in error
