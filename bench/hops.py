@@ -11,7 +11,7 @@ one-at-a-time target is a multiple of.
 Sampling: deploy with ``ORDERFLOW_TRACING='{"sample_everything": false}'`` and the POST is the
 first request of its second, so X-Ray's reservoir samples it, as on AWS; the script waits
 ``--pause`` seconds between orders for that. An order whose trace lacks a hop is counted and
-left out of that hop's row.
+left out of that hop's row (an order whose POST was not sampled lacks them all).
 
     ORDERFLOW_TRACING='{"sample_everything": false}' make deploy
     .venvs/dev/bin/python -m bench.hops --orders 10
@@ -116,6 +116,8 @@ def place_and_follow(api: KeyedApi, sku: str, give_up_s: float = 60.0) -> tuple[
             if answer.body["status"] == "CONFIRMED":
                 return order_id, placed_at
             assert answer.body["status"] != "CANCELLED", answer.body
+        else:
+            assert answer.status == 304, (answer.status, answer.body)  # the wait ran out
     raise AssertionError(f"order {order_id} not CONFIRMED within {give_up_s} s")
 
 
@@ -140,7 +142,7 @@ def locate(spans: list[Span], names: DisplayNames) -> dict[str, Span | None]:
     found: dict[str, Span | None] = {}
     for hop in HOPS:
         if hop.span is None:
-            found[hop.name] = spans[0] if spans else None
+            found[hop.name] = next((s for s in spans if _is_the_post(s)), None)
             continue
         bound = found.get(hop.after) if hop.after else None
         after = bound.start if bound is not None else 0.0
@@ -150,14 +152,26 @@ def locate(spans: list[Span], names: DisplayNames) -> dict[str, Span | None]:
     return found
 
 
+def _is_the_post(span: Span) -> bool:
+    """API Gateway's segment of the ``POST /orders`` that placed the order (the order's other
+    traces are its GETs)."""
+    operation = span.operation
+    return (
+        span.kind == "segment" and operation.startswith("POST ") and operation.endswith("/orders")
+    )
+
+
 def measure(orders: Sequence[list[Span]], names: DisplayNames) -> list[Timed]:
-    """Per hop, across orders: start after the POST, duration, and gap since its ``since``."""
+    """Per hop, across orders: start after the POST, duration, and gap since its ``since``.
+    An order whose POST was not traced counts as missing every hop."""
     timed = [Timed([], [], []) for _ in HOPS]
     for spans in orders:
-        if not spans:
-            continue
-        origin = spans[0].start
         located = locate(spans, names)
+        if (post := located[POST]) is None:
+            for times in timed:
+                times.missing += 1
+            continue
+        origin = post.start
         for hop, times in zip(HOPS, timed, strict=True):
             span = located[hop.name]
             if span is None or span.end is None:
@@ -215,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         placed.append(place_and_follow(api, sku))
     names = display_names(stack)
     orders = [order_spans(xray, names, order_id, at) for order_id, at in placed]
-    traced = sum(1 for spans in orders if spans)
+    traced = sum(1 for spans in orders if locate(spans, names)[POST] is not None)
     print(report(measure(orders, names), floor, traced, args.orders))
 
 

@@ -12,9 +12,14 @@ NAMES = DisplayNames(
 )
 
 
-def span(name: str, start_ms: float, took_ms: float | None) -> Span:
+def span(name: str, start_ms: float, took_ms: float | None, **http: str) -> Span:
     end = None if took_ms is None else (start_ms + took_ms) / 1000
-    return Span("1-t", name, None, name, start_ms / 1000, end, "segment")
+    return Span("1-t", name, None, name, start_ms / 1000, end, "segment", http={"request": http})
+
+
+def api(method: str, path: str, start_ms: float, took_ms: float) -> Span:
+    url = f"http://127.0.0.1:4566/_aws/execute-api/abc/prod{path}"
+    return span("orderflow-dev-api/prod", start_ms, took_ms, method=method, url=url)
 
 
 def one_order(confirm_projected_ms: float | None = 12.0) -> list[Span]:
@@ -30,7 +35,8 @@ def one_order(confirm_projected_ms: float | None = 12.0) -> list[Span]:
         )
     ]
     spans = [
-        span("orderflow-dev-api/prod", 0, 30),
+        api("POST", "/orders", 0, 30),
+        api("GET", "/orders/ord-1", 35, 5),  # a follower's GET: not the POST
         span(RELAY_FUNCTION, 40, 30),
         span("saga", 55, 240),
         span(PROJECTOR_FUNCTION, 100, 10),  # OrderPlaced's: before OrderConfirmed was relayed
@@ -74,3 +80,11 @@ def test_a_hop_whose_span_has_not_ended_is_counted_missing() -> None:
 
     projected = timed[[hop.name for hop in HOPS].index(PROJECTED)]
     assert projected.missing == 1 and len(projected.took_ms) == 1
+
+
+def test_an_order_whose_post_was_not_traced_lacks_every_hop() -> None:
+    without_post = [s for s in one_order() if not s.operation.startswith("POST")]
+
+    timed = measure([without_post, one_order()], NAMES)
+
+    assert all(times.missing == 1 and len(times.start_ms) == 1 for times in timed)
