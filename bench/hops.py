@@ -58,9 +58,9 @@ PROJECTED = "projector records OrderConfirmed"
 
 @dataclass(frozen=True)
 class Hop:
-    """One hop of an order: the first span called ``span`` (None: the trace's first span) that
-    starts at or after the span of hop ``after``; the gap before it is measured from hop
-    ``since``'s span's ``edge`` (``start`` or ``end``)."""
+    """One hop of an order: the first span called ``span`` (None: API Gateway's segment of the
+    ``POST /orders``) that starts at or after the span of hop ``after``; the gap before it is
+    measured from ``since``: a hop's name and which edge of its span (``start`` or ``end``)."""
 
     name: str
     span: str | None
