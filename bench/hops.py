@@ -229,8 +229,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         placed.append(place_and_follow(api, sku))
     names = display_names(stack)
     orders = [order_spans(xray, names, order_id, at) for order_id, at in placed]
-    traced = sum(1 for spans in orders if locate(spans, names)[POST] is not None)
-    print(report(measure(orders, names), floor, traced, args.orders))
+    timed = measure(orders, names)
+    traced = args.orders - timed[0].missing  # the POST hop is missing when it was not traced
+    print(report(timed, floor, traced, args.orders))
 
 
 if __name__ == "__main__":

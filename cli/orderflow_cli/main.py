@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
-from rich.console import Console
 
 from orderflow_cli import (
     alerts,
@@ -18,7 +17,14 @@ from orderflow_cli import (
     trace,
     webhooks,
 )
-from orderflow_cli.stack import DEFAULT_OUTPUTS, DEFAULT_STACK, OUTPUTS_ENV, STACK_ENV, StackRef
+from orderflow_cli.stack import (
+    DEFAULT_OUTPUTS,
+    DEFAULT_STACK,
+    OUTPUTS_ENV,
+    STACK_ENV,
+    StackRef,
+    print_error,
+)
 
 app = typer.Typer(
     name="orderflow",
@@ -69,16 +75,14 @@ def run() -> None:
     try:
         app()
     except (NoCredentialsError, NoRegionError) as error:
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold red]error:[/] {error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            "(`test` and `test` for the emulator) or AWS_PROFILE, and AWS_DEFAULT_REGION",
-            highlight=False,
+        print_error(
+            f"{error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (`test` and `test` for "
+            "the emulator) or AWS_PROFILE, and AWS_DEFAULT_REGION"
         )
         raise SystemExit(2) from None
     except EndpointConnectionError as error:
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold red]error:[/] {error}: for the emulator, start it (`make up`) and set "
-            "AWS_ENDPOINT_URL (http://127.0.0.1:4566 by default); without it the CLI talks to AWS",
-            highlight=False,
+        print_error(
+            f"{error}: for the emulator, start it (`make up`) and set AWS_ENDPOINT_URL "
+            "(http://127.0.0.1:4566 by default); without it the CLI talks to AWS"
         )
         raise SystemExit(2) from None

@@ -397,8 +397,13 @@ def replay_command(
     dynamodb = stack.resource("dynamodb")
     if into_live_read_model:
         replayed = replay_into(stack, OrderViews(live_name, dynamodb), plan)
-        report = {**replayed.report(), "table": live_name, "live": True}
-        _report({**report, "eventsAlreadyRecorded": replayed.already_recorded}, as_json)
+        report = {
+            **replayed.report(),
+            "table": live_name,
+            "live": True,
+            "eventsAlreadyRecorded": replayed.already_recorded,
+        }
+        _report(report, as_json)
         return
     name = table or f"{live_name}-replay-{stamp}"
     create_table(stack, name)
@@ -408,16 +413,16 @@ def replay_command(
     finally:
         if drop:
             stack.client("dynamodb").delete_table(TableName=name)
-    report = {**replayed.report(), "table": name, "live": False, "kept": not drop}
-    _report(
-        {
-            **report,
-            "ordersCompared": result.compared,
-            "ordersSkipped": result.skipped,
-            "differences": result.differing,
-        },
-        as_json,
-    )
+    report = {
+        **replayed.report(),
+        "table": name,
+        "live": False,
+        "kept": not drop,
+        "ordersCompared": result.compared,
+        "ordersSkipped": result.skipped,
+        "differences": result.differing,
+    }
+    _report(report, as_json)
     if result.differing:
         raise typer.Exit(1)
 

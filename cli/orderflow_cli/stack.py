@@ -35,10 +35,15 @@ def console() -> Console:
     return Console()
 
 
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, unwrapped."""
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` on stderr, unwrapped, and exit with ``code`` (2: bad input or setup;
     1: AWS said no)."""
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 
